@@ -1,0 +1,67 @@
+"""Options shared by the commands that start a session, and turning them into Settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from agentcli.config import Settings
+
+Directory = Annotated[Optional[Path], typer.Option(
+    "-C", "--directory", help="Work in this folder instead of the current one.")]
+ModelName = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="provider/name, e.g. anthropic/claude-sonnet-4-5, openai/gpt-5, "
+                          "local/qwen2.5-coder-1.5b. Default: by the API keys set, else local.")]
+BaseUrl = Annotated[Optional[str], typer.Option(
+    "--base-url", help="API base URL for the model, e.g. an OpenAI-compatible server.")]
+Fallback = Annotated[Optional[str], typer.Option(
+    "--fallback", help="Failover chain after the model, comma-separated, or 'none'. "
+                       "Default: the bundled local model where installed.")]
+ContextWindow = Annotated[Optional[int], typer.Option(
+    "--context-window", help="Override the model's context window, in tokens.", min=1024)]
+Approval = Annotated[Optional[str], typer.Option(
+    "--approval", help="ask | auto | readonly: which commands and writes need a yes.")]
+LibraryDir = Annotated[Optional[Path], typer.Option(
+    "--library", help="Keep the session library here instead of <workspace>/.agentcli.")]
+AddDir = Annotated[Optional[list[Path]], typer.Option(
+    "--add-dir", help="Also allow reading and writing this folder (repeatable).")]
+AllowOutside = Annotated[bool, typer.Option(
+    "--allow-outside", help="Allow reads and writes anywhere, not only in the workspace.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit."""
+    print(f"agentcli: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def build_settings(*, directory: Path | None, model: str | None, base_url: str | None,
+                   fallback: str | None, context_window: int | None, approval: str | None,
+                   default_approval: str, library: Path | None, add_dir: list[Path] | None,
+                   allow_outside: bool, headless: bool, max_turns: int | None = None) -> Settings:
+    workspace = (directory or Path.cwd()).expanduser()
+    if not workspace.is_dir():
+        fail(f"no such folder: {workspace}")
+    mode = approval or default_approval
+    if mode not in ("ask", "auto", "readonly"):
+        fail(f"--approval must be ask, auto or readonly, not {mode!r}")
+    for extra in add_dir or []:
+        if not extra.expanduser().is_dir():
+            fail(f"--add-dir: no such folder: {extra}")
+    return Settings(
+        workspace=workspace.resolve(),
+        model=model,
+        fallback=Settings.parse_fallback(fallback),
+        base_url=base_url,
+        context_window=context_window,
+        max_turns=max_turns,
+        approval=mode,
+        allow_outside=allow_outside,
+        extra_dirs=[p.expanduser().resolve() for p in add_dir or []],
+        library_dir=library.expanduser().resolve() if library else None,
+        headless=headless,
+    )

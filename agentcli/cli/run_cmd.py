@@ -1,0 +1,91 @@
+"""`agentcli run PROMPT`: one task, headless. The answer on stdout, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from agentcli.cli import options as opt
+
+FORMATS = ("text", "json", "stream-json")
+# Exit codes: 0 a final answer; 1 the run stopped without one; 2 bad usage; 130 interrupted.
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+
+
+def run(
+    prompt: Annotated[str, typer.Argument(help="The task. Use - to read it from standard input.")],
+    directory: opt.Directory = None,
+    model: opt.ModelName = None,
+    base_url: opt.BaseUrl = None,
+    fallback: opt.Fallback = None,
+    context_window: opt.ContextWindow = None,
+    max_turns: Annotated[Optional[int], typer.Option(
+        "--max-turns", help="Stop after this many model turns.", min=1)] = None,
+    output_format: Annotated[str, typer.Option(
+        "--output-format", help="text | json | stream-json")] = "text",
+    approval: opt.Approval = None,
+    library: opt.LibraryDir = None,
+    add_dir: opt.AddDir = None,
+    allow_outside: opt.AllowOutside = False,
+) -> None:
+    if output_format not in FORMATS:
+        opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        opt.fail("the prompt is empty")
+    settings = opt.build_settings(
+        directory=directory, model=model, base_url=base_url, fallback=fallback,
+        context_window=context_window, approval=approval, default_approval="auto",
+        library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
+        max_turns=max_turns)
+
+    from agentcli.cli.render import ProgressLines, StreamJson
+    from agentcli.events import Emitter
+    from agentcli.library.archive import ArchiveError
+    from agentcli.models import ModelError
+    from agentcli.session import Session
+
+    progress = ProgressLines()
+    stream = StreamJson() if output_format == "stream-json" else None
+    emitter = Emitter([stream] if stream else [progress])
+    if stream:  # notices still go to stderr for people watching
+        emitter.observers.append(lambda e: progress(e) if e.kind in ("notice", "model_switch") else None)
+    try:
+        session = Session.create(settings, emitter)
+    except ModelError as err:
+        _early_error(output_format, str(err))
+    except ArchiveError as err:
+        _early_error(output_format, str(err))
+    if stream:
+        stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
+                      "workspace": str(settings.workspace)})
+    try:
+        outcome = session.run(prompt)
+    except ArchiveError as err:
+        _early_error(output_format, str(err), session.id)
+    result = session.result_json(outcome)
+    if output_format == "json":
+        print(json.dumps(result, ensure_ascii=False))
+    elif stream:
+        stream.write({"type": "result", **result})
+    elif not outcome.is_error:
+        print(outcome.result)
+    if outcome.is_error:
+        print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED if outcome.stop_reason == "interrupted" else EXIT_FAILED)
+
+
+def _early_error(output_format: str, message: str, session_id: str | None = None) -> None:
+    """A failure before or outside the loop: one line on stderr, and the JSON shape if asked."""
+    if output_format in ("json", "stream-json"):
+        obj = {"session_id": session_id, "result": message, "is_error": True, "stop_reason": "error",
+               "num_turns": 0, "usage": None, "cost_usd": None, "duration_s": 0, "model": None}
+        if output_format == "stream-json":
+            obj = {"type": "result", **obj}
+        print(json.dumps(obj))
+    opt.fail(message, EXIT_FAILED)

@@ -1,0 +1,197 @@
+"""Anthropic Messages API adapter: streaming, tool use, prompt caching, through the official SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from agentcli.models.base import ModelError, Request, TextCallback, one_line, retry_after_of
+from agentcli.models.catalog import context_window
+from agentcli.tokens import estimate
+from agentcli.types import Message, Reply, ToolCall, Usage
+
+_CACHE = {"type": "ephemeral"}
+
+
+class AnthropicModel:
+    """`anthropic/<model>`. Honours ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL through the SDK."""
+
+    lean = False
+
+    def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
+                 context_window_override: int | None = None, max_retries: int = 2,
+                 timeout: float = 600.0):
+        self.model = model
+        self.name = f"anthropic/{model}"
+        self.context_window = context_window_override or context_window(model)
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise ModelError("missing_key", "ANTHROPIC_API_KEY is not set", model=self.name)
+        import anthropic  # imported here: the SDK takes seconds to import
+
+        self._sdk = anthropic
+        self._client = anthropic.Anthropic(api_key=key, base_url=base_url or None,
+                                           max_retries=max_retries, timeout=timeout)
+
+    def count_tokens(self, text: str) -> int:
+        return estimate(text)
+
+    def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
+        params = self.build_params(request)
+        try:
+            stream = self._client.messages.create(**params, stream=True)
+            return self._consume(stream, on_text)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def build_params(self, request: Request) -> dict[str, Any]:
+        """The wire request. Cache breakpoints sit on the stable prefix and the conversation's end."""
+        tools = [{"name": t.name, "description": t.describe(False), "input_schema": t.parameters}
+                 for t in request.tools]
+        if tools:
+            tools[-1]["cache_control"] = _CACHE
+        messages = to_wire(request.messages)
+        _mark_cache(messages)
+        params: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "system": [{"type": "text", "text": request.system, "cache_control": _CACHE}],
+            "messages": messages,
+        }
+        if tools:
+            params["tools"] = tools
+        return params
+
+    def _consume(self, stream, on_text: TextCallback | None) -> Reply:
+        usage = Usage()
+        blocks: dict[int, dict[str, Any]] = {}
+        stop_reason = "end_turn"
+        finished = False
+        for event in stream:
+            kind = event.type
+            if kind == "message_start":
+                u = event.message.usage
+                usage.input_tokens = u.input_tokens or 0
+                usage.cache_read_input_tokens = getattr(u, "cache_read_input_tokens", 0) or 0
+                usage.cache_creation_input_tokens = getattr(u, "cache_creation_input_tokens", 0) or 0
+                usage.output_tokens = u.output_tokens or 0
+            elif kind == "content_block_start":
+                block = event.content_block
+                if block.type == "tool_use":
+                    blocks[event.index] = {"type": "tool_use", "id": block.id, "name": block.name,
+                                           "json": ""}
+                else:
+                    blocks[event.index] = {"type": block.type, "text": getattr(block, "text", "") or ""}
+            elif kind == "content_block_delta":
+                delta = event.delta
+                block = blocks.setdefault(event.index, {"type": "text", "text": ""})
+                if delta.type == "text_delta":
+                    block["text"] = block.get("text", "") + delta.text
+                    if on_text and delta.text:
+                        on_text(delta.text)
+                elif delta.type == "input_json_delta":
+                    block["json"] = block.get("json", "") + delta.partial_json
+            elif kind == "message_delta":
+                stop_reason = event.delta.stop_reason or stop_reason
+                if event.usage is not None and event.usage.output_tokens is not None:
+                    usage.output_tokens = event.usage.output_tokens
+            elif kind == "message_stop":
+                finished = True
+        if not finished:
+            raise ModelError("connection", "the stream ended before the message was complete",
+                             model=self.name)
+        text = "".join(b.get("text", "") for _, b in sorted(blocks.items()) if b["type"] == "text")
+        calls = [_tool_call(b) for _, b in sorted(blocks.items()) if b["type"] == "tool_use"]
+        message = Message(role="assistant", content=text, tool_calls=calls)
+        return Reply(message=message, usage=usage, stop_reason=stop_reason, model=self.name)
+
+    def _classify(self, exc: Exception) -> ModelError:
+        sdk = self._sdk
+        detail = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+        if isinstance(exc, sdk.APIStatusError):
+            status = exc.status_code
+            retry_after = retry_after_of(exc)
+            if status in (401, 403):
+                return ModelError("auth", f"authentication failed ({status}): {detail}",
+                                  model=self.name, status=status)
+            if status == 429:
+                return ModelError("rate_limit", f"rate limited (429): {detail}", model=self.name,
+                                  status=status, retry_after=retry_after)
+            if status == 529:
+                return ModelError("overloaded", f"overloaded (529): {detail}", model=self.name,
+                                  status=status, retry_after=retry_after)
+            if status >= 500:
+                return ModelError("server", f"server error ({status}): {detail}", model=self.name,
+                                  status=status)
+            low = detail.lower()
+            if status in (400, 413) and any(k in low for k in ("prompt is too long", "context", "too many tokens")):
+                return ModelError("context_length", f"request too large: {detail}", model=self.name,
+                                  status=status)
+            if status == 404:
+                return ModelError("not_found", f"model or endpoint not found (404): {detail}",
+                                  model=self.name, status=status)
+            return ModelError("bad_request", f"request rejected ({status}): {detail}",
+                              model=self.name, status=status)
+        if isinstance(exc, sdk.APITimeoutError):
+            return ModelError("timeout", f"timed out: {detail}", model=self.name)
+        if isinstance(exc, sdk.APIConnectionError):
+            return ModelError("connection", f"cannot reach the API: {detail}", model=self.name)
+        if isinstance(exc, sdk.APIError):
+            # An `error` event inside the SSE stream (e.g. overloaded) has no HTTP status.
+            low = detail.lower()
+            kind = "overloaded" if "overloaded" in low else "rate_limit" if "rate" in low else "server"
+            return ModelError(kind, f"error in stream: {detail}", model=self.name)
+        return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}",
+                          model=self.name)
+
+
+def to_wire(messages: list[Message]) -> list[dict[str, Any]]:
+    """Neutral messages as Anthropic's alternating user/assistant turns of content blocks."""
+    out: list[dict[str, Any]] = []
+
+    def push(role: str, block: dict[str, Any]) -> None:
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].append(block)
+        else:
+            out.append({"role": role, "content": [block]})
+
+    for m in messages:
+        if m.role == "tool":
+            push("user", {"type": "tool_result", "tool_use_id": m.tool_call_id,
+                          "content": m.content or "(empty)", "is_error": m.is_error})
+        elif m.role == "assistant":
+            if m.content:
+                push("assistant", {"type": "text", "text": m.content})
+            for c in m.tool_calls:
+                args = c.arguments if isinstance(c.arguments, dict) else {}
+                push("assistant", {"type": "tool_use", "id": c.id, "name": c.name, "input": args})
+            if not m.content and not m.tool_calls:
+                push("assistant", {"type": "text", "text": "(no answer)"})
+        else:
+            push("user", {"type": "text", "text": m.content or "(empty)"})
+    return out
+
+
+def _mark_cache(messages: list[dict[str, Any]]) -> None:
+    """Cache breakpoints on the last block of the last two user turns, so each request reads
+    the previous turn's prefix from cache and writes its own."""
+    marked = 0
+    for msg in reversed(messages):
+        if msg["role"] == "user" and marked < 2:
+            msg["content"][-1] = {**msg["content"][-1], "cache_control": _CACHE}
+            marked += 1
+
+
+def _tool_call(block: dict[str, Any]) -> ToolCall:
+    raw = block.get("json", "") or "{}"
+    try:
+        args = json.loads(raw)
+        if not isinstance(args, dict):
+            return ToolCall(block["id"], block["name"], None, raw, "arguments are not a JSON object")
+        return ToolCall(block["id"], block["name"], args, raw)
+    except ValueError as exc:
+        return ToolCall(block["id"], block["name"], None, raw, f"invalid JSON: {exc}")
+

@@ -1,0 +1,192 @@
+"""OpenAI chat-completions adapter, for OpenAI and any OpenAI-compatible server.
+
+Ollama, llama.cpp's server, vLLM and LM Studio speak this wire through `--base-url` or
+OPENAI_BASE_URL. Servers that leave tool calls inside the text get them parsed out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from agentcli.models.base import ModelError, Request, TextCallback, one_line, retry_after_of
+from agentcli.models.catalog import context_window
+from agentcli.models.textcalls import extract
+from agentcli.tokens import estimate
+from agentcli.types import Message, Reply, ToolCall, Usage
+
+OFFICIAL_HOST = "api.openai.com"
+
+
+class OpenAIModel:
+    """`openai/<model>`. Honours OPENAI_API_KEY and OPENAI_BASE_URL through the SDK."""
+
+    def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
+                 context_window_override: int | None = None, max_retries: int = 2,
+                 timeout: float = 600.0, lean: bool = False):
+        self.model = model
+        self.name = f"openai/{model}"
+        self.context_window = context_window_override or context_window(model)
+        self.lean = lean
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.official = base_url is None or OFFICIAL_HOST in base_url
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.official:
+                raise ModelError("missing_key", "OPENAI_API_KEY is not set", model=self.name)
+            key = "not-needed"  # local OpenAI-compatible servers accept any key
+        import openai  # imported here: the SDK takes seconds to import
+
+        self._sdk = openai
+        self._client = openai.OpenAI(api_key=key, base_url=base_url, max_retries=max_retries,
+                                     timeout=timeout)
+        self._stream_usage = True
+
+    def count_tokens(self, text: str) -> int:
+        return estimate(text)
+
+    def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
+        params = self.build_params(request)
+        try:
+            try:
+                stream = self._client.chat.completions.create(**params)
+            except self._sdk.BadRequestError as exc:
+                if "stream_options" not in str(exc) or "stream_options" not in params:
+                    raise
+                self._stream_usage = False  # an older compatible server: ask without it
+                params.pop("stream_options")
+                stream = self._client.chat.completions.create(**params)
+            return self._consume(stream, on_text, {t.name for t in request.tools})
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def build_params(self, request: Request) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}]
+        messages += to_wire(request.messages)
+        params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
+        if self._stream_usage:
+            params["stream_options"] = {"include_usage": True}
+        if request.tools:
+            params["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.describe(self.lean), "parameters": t.parameters}}
+                for t in request.tools]
+        # Newer OpenAI models accept only max_completion_tokens; compatible servers know max_tokens.
+        params["max_completion_tokens" if self.official else "max_tokens"] = request.max_tokens
+        return params
+
+    def _consume(self, stream, on_text: TextCallback | None, tool_names: set[str]) -> Reply:
+        text_parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        usage = Usage()
+        finish = None
+        for chunk in stream:
+            if getattr(chunk, "usage", None):
+                usage = _usage(chunk.usage)
+            for choice in chunk.choices or []:
+                delta = choice.delta
+                if delta is not None and delta.content:
+                    text_parts.append(delta.content)
+                    if on_text:
+                        on_text(delta.content)
+                for tc in (delta.tool_calls or []) if delta is not None else []:
+                    slot = calls.setdefault(tc.index if tc.index is not None else len(calls),
+                                            {"id": "", "name": "", "args": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    if tc.function is not None:
+                        slot["name"] += tc.function.name or ""
+                        slot["args"] += tc.function.arguments or ""
+                if choice.finish_reason:
+                    finish = choice.finish_reason
+        if finish is None:
+            raise ModelError("connection", "the stream ended before a finish reason",
+                             model=self.name)
+        text = "".join(text_parts)
+        tool_calls = [_tool_call(i, c) for i, c in sorted(calls.items())]
+        if not tool_calls and not self.official:
+            found = extract(text, tool_names)
+            if found.calls or found.errors:
+                text, tool_calls = found.text, found.calls
+                tool_calls += [ToolCall(f"call_bad_{i}", "(unparsed)", None, "", e)
+                               for i, e in enumerate(found.errors)]
+        stop = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}.get(finish, finish)
+        if tool_calls:
+            stop = "tool_use"
+        message = Message(role="assistant", content=text, tool_calls=tool_calls)
+        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
+
+    def _classify(self, exc: Exception) -> ModelError:
+        sdk = self._sdk
+        detail = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+        if isinstance(exc, sdk.APIStatusError):
+            status = exc.status_code
+            low = detail.lower()
+            if status in (401, 403):
+                return ModelError("auth", f"authentication failed ({status}): {detail}",
+                                  model=self.name, status=status)
+            if status == 429:
+                kind = "quota" if "quota" in low else "rate_limit"
+                return ModelError(kind, f"rate limited (429): {detail}", model=self.name,
+                                  status=status, retry_after=retry_after_of(exc))
+            if status >= 500:
+                return ModelError("server", f"server error ({status}): {detail}", model=self.name,
+                                  status=status)
+            if ("context" in low and ("length" in low or "window" in low)) or "too many tokens" in low:
+                return ModelError("context_length", f"request too large: {detail}",
+                                  model=self.name, status=status)
+            if status == 404:
+                return ModelError("not_found", f"model or endpoint not found (404): {detail}",
+                                  model=self.name, status=status)
+            return ModelError("bad_request", f"request rejected ({status}): {detail}",
+                              model=self.name, status=status)
+        if isinstance(exc, sdk.APITimeoutError):
+            return ModelError("timeout", f"timed out: {detail}", model=self.name)
+        if isinstance(exc, sdk.APIConnectionError):
+            return ModelError("connection", f"cannot reach the API: {detail}", model=self.name)
+        if isinstance(exc, sdk.APIError):
+            return ModelError("server", f"error in stream: {detail}", model=self.name)
+        return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}",
+                          model=self.name)
+
+
+def to_wire(messages: list[Message]) -> list[dict[str, Any]]:
+    """Neutral messages as chat-completions messages."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content or "(empty)"})
+        elif m.role == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": m.content or None}
+            if m.tool_calls:
+                msg["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+                    "name": c.name, "arguments": c.raw_arguments if c.arguments is None
+                    else json.dumps(c.arguments, ensure_ascii=False)}} for c in m.tool_calls]
+            elif not m.content:
+                msg["content"] = "(no answer)"
+            out.append(msg)
+        else:
+            out.append({"role": "user", "content": m.content or "(empty)"})
+    return out
+
+
+def _usage(u: Any) -> Usage:
+    prompt = getattr(u, "prompt_tokens", 0) or 0
+    details = getattr(u, "prompt_tokens_details", None)
+    cached = (getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+    return Usage(input_tokens=prompt - cached, output_tokens=getattr(u, "completion_tokens", 0) or 0,
+                 cache_read_input_tokens=cached)
+
+
+def _tool_call(index: int, slot: dict[str, str]) -> ToolCall:
+    call_id = slot["id"] or f"call_{index}"
+    raw = slot["args"] or "{}"
+    try:
+        args = json.loads(raw)
+    except ValueError as exc:
+        return ToolCall(call_id, slot["name"], None, raw, f"invalid JSON: {exc}")
+    if not isinstance(args, dict):
+        return ToolCall(call_id, slot["name"], None, raw, "arguments are not a JSON object")
+    return ToolCall(call_id, slot["name"], args, raw)
+

@@ -1,0 +1,188 @@
+"""Tool calls written inside the text of a reply, as small and self-hosted models write them.
+
+Recognised, in order of trust: Qwen/Hermes `<tool_call>{…}</tool_call>` tags, fenced code blocks
+holding a call object, and a bare call object in the text. Near-JSON is repaired (trailing
+commas, single quotes, Python literals). A block that clearly meant to be a call but cannot be
+read is reported, so the model can be told exactly what was wrong.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentcli.types import ToolCall
+
+_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
+_FENCE = re.compile(r"```[ \t]*([A-Za-z_-]*)[ \t]*\n(.*?)(?:```|$)", re.S)
+_NAME_KEYS = ("name", "tool", "tool_name", "function")
+_ARG_KEYS = ("arguments", "parameters", "args", "input", "params")
+_SHAPE = 'expected {"name": "<tool>", "arguments": {...}}'
+
+
+@dataclass
+class Extracted:
+    """The reply's text with the calls taken out, the calls, and problems with would-be calls."""
+
+    text: str
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
+    """Find tool calls in `text`. Bare JSON counts only when it names one of `tool_names`."""
+    known = tool_names or set()
+    if "<tool_call>" in text:
+        return _from_spans(text, [(m.span(), m.group(1)) for m in _TAG.finditer(text)], known,
+                           strict=False)
+    fenced = [(m.span(), m.group(2)) for m in _FENCE.finditer(text)
+              if m.group(1).lower() in ("", "json", "tool_call", "tool", "javascript", "python")]
+    found = _from_spans(text, fenced, known, strict=True)
+    if found.calls or found.errors:
+        return found
+    return _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
+                       strict=True)
+
+
+def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[str],
+                strict: bool) -> Extracted:
+    calls: list[ToolCall] = []
+    errors: list[str] = []
+    keep: list[str] = []
+    pos = 0
+    for (start, end), body in spans:
+        value, problem = parse_loose(body)
+        objs = value if isinstance(value, list) else [value]
+        got = [c for c in (_as_call(o, known, strict) for o in objs if value is not None) if c]
+        if got:
+            calls.extend(got)
+        elif not strict:
+            errors.append(f"could not read the tool call {body[:200]!r}: {problem or _SHAPE}")
+        else:
+            continue  # not a call: leave the text as it was
+        keep.append(text[pos:start])
+        pos = end
+    keep.append(text[pos:])
+    return Extracted(text="".join(keep).strip(), calls=calls, errors=errors)
+
+
+def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("function"), dict):  # OpenAI's {"type": "function", "function": {...}}
+        obj = obj["function"]
+    name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
+    if name is None or (strict and name not in known):
+        return None
+    raw = next((obj[k] for k in _ARG_KEYS if k in obj), {})
+    call_id = f"call_{uuid.uuid4().hex[:12]}"
+    if isinstance(raw, str):
+        args, problem = parse_loose(raw) if raw.strip() else ({}, None)
+        if not isinstance(args, dict):
+            return ToolCall(call_id, name, None, raw, problem or "arguments are not a JSON object")
+        raw_text = raw
+    elif isinstance(raw, dict):
+        args, raw_text = raw, json.dumps(raw, ensure_ascii=False)
+    else:
+        return ToolCall(call_id, name, None, json.dumps(raw), "arguments are not a JSON object")
+    return ToolCall(call_id, name, args, raw_text)
+
+
+def parse_loose(body: str) -> tuple[Any, str | None]:
+    """JSON, else repaired near-JSON. Returns (value, None) or (None, what was wrong)."""
+    body = body.strip()
+    if not body:
+        return None, "empty"
+    try:
+        return json.loads(body), None
+    except ValueError as exc:
+        first_error = f"invalid JSON: {exc}"
+    candidates = [_strip_trailing_commas(body)]
+    spans = _json_spans(body)
+    if spans and spans[0] != (0, len(body)):  # text around the object, or a missing tail
+        candidates.append(_strip_trailing_commas(body[spans[0][0]:spans[0][1]]))
+    candidates.append(_close_brackets(candidates[0]))
+    for cand in candidates:
+        try:
+            return json.loads(cand), None
+        except ValueError:
+            pass
+        try:
+            value = ast.literal_eval(cand)
+            if isinstance(value, (dict, list)):
+                return _jsonable(value), None
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            pass
+        try:
+            return json.loads(_python_literals(cand)), None
+        except ValueError:
+            pass
+    return None, first_error
+
+
+def _strip_trailing_commas(s: str) -> str:
+    return re.sub(r",\s*([}\]])", r"\1", s)
+
+
+def _python_literals(s: str) -> str:
+    return re.sub(r"\b(True|False|None)\b", lambda m: {"True": "true", "False": "false",
+                                                       "None": "null"}[m.group(1)], s)
+
+
+def _close_brackets(s: str) -> str:
+    """Append the closers a cut-off object is missing."""
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in s:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+    return s + (quote or "") + "".join(reversed(stack))
+
+
+def _json_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of balanced top-level {...} objects, skipping braces inside strings."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = -1
+    quote: str | None = None
+    escaped = False
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch == '"' and depth:
+            quote = ch
+        elif ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+    return spans
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

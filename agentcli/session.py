@@ -1,0 +1,260 @@
+"""A session: one conversation with its archive, context, model chain, tools and stop policy.
+
+The session owns state and records everything; `loop.run` decides the order of things. Front
+ends (headless run, chat) build a session from Settings, add prompts, run the loop, and read
+events. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agentcli import __version__, loop
+from agentcli.approval import Approval
+from agentcli.config import Settings
+from agentcli.events import Emitter
+from agentcli.library import Library
+from agentcli.library.archive import ARCHIVE_NAME, Archive
+from agentcli.library.context import Context
+from agentcli.loop import Outcome
+from agentcli.models import FailoverChain, Model, ModelError, ModelOptions, Request, default_model, resolve
+from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
+from agentcli.policy import Policy
+from agentcli.resources import prompt
+from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
+from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage
+
+PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
+LEAN_MAX_OUTPUT_TOKENS = 1024
+
+
+class Session:
+    """State of one conversation. Build with `Session.create`; drive with `run(prompt)`."""
+
+    def __init__(self, settings: Settings, emit: Emitter, *, session_id: str, library: Library,
+                 chain: FailoverChain, approval: Approval, policy: Policy):
+        self.settings = settings
+        self.emit = emit
+        self.id = session_id
+        self.library = library
+        self.dir = library.session_dir(session_id)
+        self.archive = Archive(self.dir / ARCHIVE_NAME)
+        self.chain = chain
+        self.policy = policy
+        self.context = Context()
+        self.usage = Usage()
+        self.cost: float | None = 0.0
+        self.turns = 0
+        self.started = time.monotonic()
+        self.workspace = Workspace(settings.workspace, extra_roots=settings.extra_dirs,
+                                   allow_outside=settings.allow_outside, protected=[library.root])
+        self.tool_ctx = ToolContext(self.workspace, approve=approval, library=self)
+        self.toolbox = ToolBox(CORE_TOOLS, self.tool_ctx)
+        self._partial: list[str] = []
+        self._system: str | None = None
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, settings: Settings, emit: Emitter | None = None, *,
+               approval: Approval | None = None, policy: Policy | None = None) -> Session:
+        """A new session. Raises ModelError (one line) when no model can be built."""
+        emit = emit or Emitter()
+        library = Library.for_workspace(settings.workspace, settings.library_dir)
+        primary, why = (settings.model, "") if settings.model else default_model()
+        names = [primary] + _fallbacks(primary, settings.fallback)
+        chain = FailoverChain(names, lambda n: _build(n, primary, settings),
+                              cooldown_s=settings.cooldown_s)
+        session = cls(settings, emit, session_id=library.new_session_id(), library=library,
+                      chain=chain, approval=approval or Approval(settings.approval),
+                      policy=policy or Policy(settings.max_turns))
+        model = chain.current  # fail now, in one line, if nothing can be built
+        if why:
+            emit("notice", text=f"model: {model.name} ({why})", level="info")
+        session.tool_ctx.lean = model.lean
+        session.archive.append("session_start", format=1, version=__version__, model=model.name,
+                               chain=chain.names, workspace=str(session.workspace.root))
+        return session
+
+    # -- what the loop calls ------------------------------------------------------------------
+
+    @property
+    def model(self) -> Model:
+        return self.chain.current
+
+    def run(self, prompt_text: str) -> Outcome:
+        """Add a user prompt and run the loop until it stops."""
+        self.add_user(prompt_text)
+        self.policy.reset()
+        outcome = loop.run(self)
+        self.archive.append("run_end", stop_reason=outcome.stop_reason, is_error=outcome.is_error,
+                            result=outcome.result[:2000], turns=self.turns, usage=self.usage.to_dict())
+        self.archive.sync()
+        self.emit("final", outcome=outcome)
+        return outcome
+
+    def add_user(self, text: str) -> None:
+        message = Message(role="user", content=text)
+        eid = self.archive.append("user", message=message.to_dict())
+        self.context.add(eid, message)
+
+    def system_prompt(self) -> str:
+        """Built once and kept, so the request prefix stays byte-identical for prompt caches;
+        rebuilt (re-reading AGENTS.md) after a model switch or a compaction."""
+        if self._system is None:
+            self._system = self._build_system_prompt()
+        return self._system
+
+    def _build_system_prompt(self) -> str:
+        lean = self.model.lean
+        parts = [prompt("system_lean.md" if lean else "system.md").strip()]
+        parts.append(f"# Environment\nWorkspace: {self.workspace.root}\nDate: {date.today()}\n"
+                     f"Platform: {platform.system()} {platform.machine()}")
+        notes = _project_notes(self.workspace.root)
+        if notes:
+            parts.append(notes)
+        return "\n\n".join(parts)
+
+    def request(self) -> Request:
+        model = self.model
+        max_tokens = min(self.settings.max_output_tokens,
+                         LEAN_MAX_OUTPUT_TOKENS if model.lean else self.settings.max_output_tokens)
+        return Request(system=self.system_prompt(), messages=self.context.messages,
+                       tools=self.toolbox.specs, max_tokens=max_tokens)
+
+    def fit_context(self) -> None:
+        """Compaction check before a model call; the library's compaction hooks in here."""
+
+    def call_model(self) -> Reply:
+        self._partial = []
+        model = self.model
+
+        def on_text(text: str) -> None:
+            self._partial.append(text)
+            self.emit("text", text=text)
+
+        reply = model.complete(self.request(), on_text)
+        self.chain.on_success()
+        return reply
+
+    def recover(self, err: ModelError) -> str:
+        """After a failed model call: "retry" (same or next model) or "give_up"."""
+        failed = self.model.name
+        action = self.chain.on_error(err)
+        self.archive.append("error", source="model", model=failed, kind=err.kind, message=str(err),
+                            action=action)
+        if action == "retry":
+            self.emit("notice", text=f"{err} — retrying", level="warning")
+        elif action == "switched":
+            self._switched(failed, str(err))
+        return "give_up" if action == "give_up" else "retry"
+
+    def record_reply(self, reply: Reply) -> None:
+        self.turns += 1
+        self.usage.add(reply.usage)
+        cost = cost_usd(reply.model, reply.usage)
+        self.cost = None if cost is None or self.cost is None else round(self.cost + cost, 6)
+        eid = self.archive.append("assistant", message=reply.message.to_dict(), model=reply.model,
+                                  usage=reply.usage.to_dict(), stop_reason=reply.stop_reason)
+        self.context.add(eid, reply.message)
+        self.emit("assistant", message=reply.message, usage=reply.usage, model=reply.model)
+
+    def run_tool(self, call: ToolCall) -> ToolResult:
+        self.archive.append("tool_call", call=call.to_dict())
+        self.emit("tool_call", call=call)
+        started = time.monotonic()
+        result = self.toolbox.dispatch(call)
+        elapsed = round(time.monotonic() - started, 3)
+        self._add_tool_message(call, result, elapsed)
+        self.emit("tool_result", call=call, result=result, elapsed_s=elapsed)
+        return result
+
+    def end_turn(self) -> None:
+        self.archive.sync()
+        old = self.chain.current_name
+        if self.chain.maybe_restore():
+            self._switched(old, "back to the preferred model after its cool-down")
+
+    def record_interrupted_reply(self) -> None:
+        partial = "".join(self._partial)
+        message = Message(role="assistant", content=(partial + "\n[interrupted by the user]").strip())
+        eid = self.archive.append("assistant", message=message.to_dict(), model=self.model.name,
+                                  usage=Usage().to_dict(), stop_reason="interrupted")
+        self.context.add(eid, message)
+        self.archive.sync()
+
+    def record_interrupted_tools(self, calls: list[ToolCall]) -> None:
+        for call in calls:
+            self._add_tool_message(call, ToolResult("interrupted by the user before it finished",
+                                                    is_error=True), 0.0)
+        self.archive.sync()
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def result_json(self, outcome: Outcome) -> dict[str, Any]:
+        """The object `run --output-format json` prints."""
+        return {
+            "session_id": self.id,
+            "result": outcome.result,
+            "is_error": outcome.is_error,
+            "stop_reason": outcome.stop_reason,
+            "num_turns": self.turns,
+            "usage": self.usage.to_dict(),
+            "cost_usd": self.cost,
+            "duration_s": round(time.monotonic() - self.started, 3),
+            "model": self.model.name,
+        }
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _add_tool_message(self, call: ToolCall, result: ToolResult, elapsed: float) -> None:
+        message = Message(role="tool", content=result.content, tool_call_id=call.id, name=call.name,
+                          is_error=result.is_error)
+        eid = self.archive.append("tool_result", message=message.to_dict(), meta=result.meta,
+                                  elapsed_s=elapsed)
+        self.context.add(eid, message)
+
+    def _switched(self, old: str, reason: str) -> None:
+        new = self.model
+        self.tool_ctx.lean = new.lean
+        self._system = None
+        self.archive.append("model_switch", old=old, new=new.name, reason=reason)
+        self.emit("model_switch", old=old, new=new.name, reason=reason)
+
+
+def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
+    """The chain after the primary: as configured, else the bundled model where it is usable."""
+    if configured is not None:
+        return [n for n in configured if n != primary]
+    if primary.startswith("local/"):
+        return []
+    from agentcli.local import assets
+
+    return [DEFAULT_LOCAL] if assets.runtime_available() and assets.any_model_installed() else []
+
+
+def _build(name: str, primary: str, settings: Settings) -> Model:
+    """Flags like --base-url and --context-window describe the primary model only."""
+    opts = ModelOptions()
+    if name == primary:
+        opts.base_url = settings.base_url
+        opts.context_window = settings.context_window
+    return resolve(name, opts)
+
+
+def _project_notes(root: Path) -> str | None:
+    """The repository's AGENTS.md (else CLAUDE.md), read fresh each time."""
+    for name in PROJECT_NOTES:
+        path = root / name
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                continue
+            if text:
+                return f"# Project instructions ({name})\n{text[:20_000]}"
+    return None

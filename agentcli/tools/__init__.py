@@ -1,0 +1,82 @@
+"""Tools the model can call: specs from the `tools/` folder, implementations dispatched by name.
+
+Every failure of a call (unknown tool, unparseable or invalid arguments, a refused path, a
+crash inside the tool) becomes an error result for the model. Only an interrupt escapes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Callable
+
+from agentcli.resources import data_dir
+from agentcli.tools.context import ToolContext, ToolError, Workspace
+from agentcli.tools.schema import SchemaError, validate
+from agentcli.types import ToolCall, ToolResult, ToolSpec
+
+__all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS"]
+
+# name -> "module:function". Each function takes (args, ctx) and returns a ToolResult.
+IMPLEMENTATIONS: dict[str, str] = {
+    "shell": "agentcli.tools.shell:run",
+    "grep": "agentcli.tools.search:grep",
+    "glob": "agentcli.tools.search:glob",
+    "read": "agentcli.tools.files:read",
+    "write": "agentcli.tools.files:write",
+    "edit": "agentcli.tools.files:edit",
+}
+
+CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]
+
+ToolFn = Callable[[dict, ToolContext], ToolResult]
+
+
+def load_spec(name: str) -> ToolSpec:
+    """The spec the model sees for `name`, from `tools/<name>.json`."""
+    data = json.loads((data_dir("tools") / f"{name}.json").read_text(encoding="utf-8"))
+    return ToolSpec(name=data["name"], description=data["description"],
+                    parameters=data["parameters"], lean_description=data.get("lean_description"))
+
+
+def _resolve(target: str) -> ToolFn:
+    module, _, fn = target.partition(":")
+    return getattr(importlib.import_module(module), fn)
+
+
+class ToolBox:
+    """A set of enabled tools and the dispatcher that runs calls against them."""
+
+    def __init__(self, names: list[str], ctx: ToolContext):
+        unknown = [n for n in names if n not in IMPLEMENTATIONS]
+        if unknown:
+            raise ValueError(f"no implementation for tool(s): {', '.join(unknown)}")
+        self.names = list(dict.fromkeys(names))
+        self.ctx = ctx
+        self.specs = [load_spec(n) for n in self.names]
+        self._by_name = {s.name: s for s in self.specs}
+
+    def dispatch(self, call: ToolCall) -> ToolResult:
+        """Run one call and return its result; every failure is an error result, never a raise."""
+        if call.arguments is None:
+            detail = call.parse_error or "arguments are not valid JSON"
+            return ToolResult(f"error: could not parse the tool call {call.name!r}: {detail}. Send "
+                              "one call as a JSON object with the tool's name and its arguments.",
+                              is_error=True)
+        spec = self._by_name.get(call.name)
+        if spec is None:
+            return ToolResult(f"error: unknown tool {call.name!r}; available tools: "
+                              f"{', '.join(self.names)}", is_error=True)
+        try:
+            args = validate(call.arguments, spec.parameters)
+        except SchemaError as exc:
+            return ToolResult(f"error: invalid arguments for {call.name}: {exc}", is_error=True)
+        try:
+            result = _resolve(IMPLEMENTATIONS[call.name])(args, self.ctx)
+        except ToolError as exc:
+            return ToolResult(f"error: {exc}", is_error=True)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an OS failure inside a tool must not end the session
+            return ToolResult(f"error: {call.name} failed: {type(exc).__name__}: {exc}", is_error=True)
+        return result

@@ -1,0 +1,143 @@
+"""`read`, `write` and `edit`: text files in the workspace, written atomically."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agentcli.tools.context import ToolContext, ToolError
+from agentcli.tools.output import is_binary
+from agentcli.types import ToolResult
+
+DEFAULT_LIMIT, LEAN_LIMIT = 2000, 400
+MAX_LINE_CHARS = 2000
+MAX_READ_CHARS, LEAN_MAX_READ_CHARS = 100_000, 16_000
+MAX_WRITE_BYTES = 10 * 1024 * 1024
+
+
+def read(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = ctx.workspace.resolve(args["path"])
+    text = _load(path, args["path"])
+    lines = text.splitlines()
+    offset = max(1, int(args.get("offset") or 1))
+    limit = max(1, int(args.get("limit") or (LEAN_LIMIT if ctx.lean else DEFAULT_LIMIT)))
+    budget = LEAN_MAX_READ_CHARS if ctx.lean else MAX_READ_CHARS
+    if not lines:
+        return ToolResult("(empty file)", meta={"path": ctx.workspace.display(path), "lines": 0})
+    if offset > len(lines):
+        raise ToolError(f"offset {offset} is past the end of the file ({len(lines)} lines)")
+    out: list[str] = []
+    used = 0
+    last = offset - 1
+    for number in range(offset, min(len(lines), offset - 1 + limit) + 1):
+        line = lines[number - 1]
+        if len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS] + f" […{len(line) - MAX_LINE_CHARS} characters cut]"
+        entry = f"{number:>6}\t{line}"
+        if used + len(entry) > budget and out:
+            break
+        out.append(entry)
+        used += len(entry) + 1
+        last = number
+    if last < len(lines):
+        out.append(f"[lines {offset}-{last} of {len(lines)}; read on with offset={last + 1}]")
+    meta = {"path": ctx.workspace.display(path), "lines": len(lines), "range": [offset, last]}
+    return ToolResult("\n".join(out), meta=meta)
+
+
+def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = ctx.workspace.resolve(args["path"], write=True)
+    content: str = args["content"]
+    if len(content.encode("utf-8", errors="replace")) > MAX_WRITE_BYTES:
+        raise ToolError(f"content is larger than {MAX_WRITE_BYTES // (1024 * 1024)} MB")
+    if path.is_dir():
+        raise ToolError(f"{args['path']} is a folder")
+    old = _load(path, args["path"]) if path.exists() else None
+    if not ctx.approve("write", ctx.workspace.display(path)):
+        raise ToolError(f"the user declined the write to {args['path']}")
+    _atomic_write(path, content)
+    shown = ctx.workspace.display(path)
+    verb = "created" if old is None else "overwrote"
+    meta = {"path": shown, "diff": _diff(old or "", content, shown), "created": old is None}
+    return ToolResult(f"{verb} {shown} ({len(content.splitlines())} lines)", meta=meta)
+
+
+def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = ctx.workspace.resolve(args["path"], write=True)
+    old, new = args["old"], args["new"]
+    if not path.exists():
+        raise ToolError(f"no such file: {args['path']} (use write to create it)")
+    text = _load(path, args["path"])
+    if old == "":
+        raise ToolError("`old` is empty; give the exact text to replace")
+    if old == new:
+        raise ToolError("`old` and `new` are the same; nothing would change")
+    count = text.count(old)
+    if count == 0:
+        raise ToolError(f"`old` was not found in {args['path']}" + _near_miss(text, old))
+    if count > 1 and not args.get("replace_all"):
+        raise ToolError(f"`old` appears {count} times in {args['path']}; include more surrounding "
+                        "lines to make it unique, or set replace_all to true")
+    if not ctx.approve("write", ctx.workspace.display(path)):
+        raise ToolError(f"the user declined the edit of {args['path']}")
+    updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
+    _atomic_write(path, updated)
+    shown = ctx.workspace.display(path)
+    first_line = text[: text.index(old)].count("\n") + 1
+    replaced = "every occurrence" if count > 1 else "1 occurrence"
+    meta = {"path": shown, "diff": _diff(text, updated, shown), "line": first_line}
+    return ToolResult(f"edited {shown}: replaced {replaced} (from line {first_line})", meta=meta)
+
+
+def _load(path: Path, shown: str) -> str:
+    if path.is_dir():
+        raise ToolError(f"{shown} is a folder; use glob or shell `ls` to list it")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ToolError(f"no such file: {shown}") from None
+    except OSError as exc:
+        raise ToolError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    if is_binary(data):
+        raise ToolError(f"{shown} is a binary file ({len(data)} bytes); not shown")
+    return data.decode("utf-8", errors="replace")
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    """Write through a temp file and rename, so a crash never leaves half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(content)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ToolError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+
+
+def _diff(old: str, new: str, name: str) -> str:
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 f"a/{name}", f"b/{name}", n=2)
+    return "".join(lines)[:20_000]
+
+
+def _near_miss(text: str, old: str) -> str:
+    """Say where the closest text is, since a near miss is usually whitespace or a stale read."""
+    first = old.strip().splitlines()[0].strip() if old.strip() else ""
+    if not first:
+        return ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if first in line:
+            return (f"; its first line appears at line {number}, so the difference is in the "
+                    "lines after it or in whitespace. Read the file again and copy the text exactly")
+    return "; read the file again and copy the text exactly"

@@ -1,0 +1,137 @@
+"""The data that crosses module boundaries: messages, tool calls, results, usage, replies.
+
+Every provider adapter converts between these and its own wire format, the library archives
+them, and the loop passes them around. They serialise to plain dicts for the JSONL archive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ToolCall:
+    """A tool call as the model made it. `arguments` is None when `raw_arguments` did not parse."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None
+    raw_arguments: str = ""
+    parse_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ToolCall:
+        return cls(
+            id=d["id"],
+            name=d.get("name", ""),
+            arguments=d.get("arguments"),
+            raw_arguments=d.get("raw_arguments", ""),
+            parse_error=d.get("parse_error"),
+        )
+
+
+@dataclass
+class Message:
+    """One conversation message in a provider-neutral shape.
+
+    role "user" and "assistant" carry text (the assistant also tool calls); role "tool" carries
+    one tool result, linked to its call by `tool_call_id`.
+    """
+
+    role: str
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            d["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            d["tool_call_id"] = self.tool_call_id
+        if self.name is not None:
+            d["name"] = self.name
+        if self.is_error:
+            d["is_error"] = True
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Message:
+        return cls(
+            role=d["role"],
+            content=d.get("content", ""),
+            tool_calls=[ToolCall.from_dict(c) for c in d.get("tool_calls", [])],
+            tool_call_id=d.get("tool_call_id"),
+            name=d.get("name"),
+            is_error=bool(d.get("is_error", False)),
+        )
+
+
+@dataclass
+class Usage:
+    """Token counts for one or more model calls, as the provider reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Everything the model read: fresh input plus cache reads and writes."""
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Usage:
+        return cls(**{k: int(d.get(k, 0) or 0) for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Reply:
+    """What one model call produced: the assistant message, usage and why it stopped."""
+
+    message: Message
+    usage: Usage
+    stop_reason: str
+    model: str
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return self.message.tool_calls
+
+
+@dataclass
+class ToolSpec:
+    """A tool as the model sees it, loaded from one file in `tools/`."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    lean_description: str | None = None
+
+    def describe(self, lean: bool) -> str:
+        return (self.lean_description or self.description) if lean else self.description
+
+
+@dataclass
+class ToolResult:
+    """The outcome of one tool call. `content` goes to the model; `meta` feeds the index and UI."""
+
+    content: str
+    is_error: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
