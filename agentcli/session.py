@@ -193,6 +193,13 @@ class Session:
                                                     is_error=True), 0.0)
         self.archive.sync()
 
+    def switch_model(self, name: str) -> Model:
+        """Continue this session on `name` (the user asked). Raises ModelError if unusable."""
+        old = self.chain.current_name
+        model = self.chain.switch_to(name)
+        self._switched(old, "switched by the user")
+        return model
+
     # -- reporting ----------------------------------------------------------------------------
 
     def result_json(self, outcome: Outcome) -> dict[str, Any]:
