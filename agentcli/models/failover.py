@@ -66,16 +66,17 @@ class FailoverChain:
         return self._slots[self._index].name
 
     def switch_to(self, name: str) -> Model:
-        """Make `name` the current model (the user asked for it), adding it to the chain."""
+        """Make `name` the current model (the user asked for it), adding it to the chain.
+        Raises ModelError, leaving the chain as it was, if it cannot be built."""
         names = self.names
+        slot = self._slots[names.index(name)] if name in names else _Slot(name)
+        if slot.model is None:
+            slot.model = self._factory(name)
         if name not in names:
-            self._slots.insert(0, _Slot(name))
-            self._index = 0
-        else:
-            self._index = names.index(name)
-        self._slots[self._index].broken = None
-        self._retries = 0
-        return self.current
+            self._slots.insert(0, slot)
+        self._index = self.names.index(name)
+        slot.broken, slot.resting_until, self._retries = None, 0.0, 0
+        return slot.model
 
     def on_error(self, err: ModelError) -> str:
         """Decide after a failed call: "retry" (same model), "switched" or "give_up"."""
