@@ -39,18 +39,20 @@ def run(session: Session) -> Outcome:
             if action == "retry":
                 continue
             return Outcome("error", str(err), is_error=True)
-        except KeyboardInterrupt:
-            session.record_interrupted_reply()
-            return Outcome("interrupted", "interrupted by the user", is_error=True)
+        except KeyboardInterrupt as exc:
+            stop = _stopped(exc)
+            session.record_interrupted_reply(stop.result)
+            return stop
         session.record_reply(reply)
 
         if reply.tool_calls:
             for i, call in enumerate(reply.tool_calls):
                 try:
                     session.run_tool(call)
-                except KeyboardInterrupt:
-                    session.record_interrupted_tools(reply.tool_calls[i:])
-                    return Outcome("interrupted", "interrupted by the user", is_error=True)
+                except KeyboardInterrupt as exc:
+                    stop = _stopped(exc)
+                    session.record_interrupted_tools(reply.tool_calls[i:], stop.result)
+                    return stop
             session.end_turn()
             continue
 
@@ -58,3 +60,9 @@ def run(session: Session) -> Outcome:
         verdict = session.policy.after_answer(session, reply)
         if verdict is not None:
             return verdict
+
+
+def _stopped(exc: KeyboardInterrupt) -> Outcome:
+    """Ctrl-C, or a StopRun from `deadline` carrying its own reason (time, a SIGTERM)."""
+    return Outcome(getattr(exc, "stop_reason", "interrupted"),
+                   getattr(exc, "message", "interrupted by the user"), is_error=True)

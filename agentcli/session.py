@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agentcli import __version__, loop
+from agentcli import __version__, deadline, loop
 from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
@@ -56,20 +56,25 @@ class Session:
         self.toolbox = ToolBox(CORE_TOOLS, self.tool_ctx)
         self._partial: list[str] = []
         self._system: str | None = None
+        # Sections a mode adds to the system prompt (e.g. how an unattended run ends).
+        self.system_notes: list[str] = []
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
     def create(cls, settings: Settings, emit: Emitter | None = None, *,
-               approval: Approval | None = None, policy: Policy | None = None) -> Session:
-        """A new session. Raises ModelError (one line) when no model can be built."""
+               approval: Approval | None = None, policy: Policy | None = None,
+               session_id: str | None = None) -> Session:
+        """A new session (with `session_id` when the caller needs it in advance, e.g. to name a
+        git worktree after it). Raises ModelError (one line) when no model can be built."""
         emit = emit or Emitter()
         library = Library.for_workspace(settings.workspace, settings.library_dir)
         primary, why = (settings.model, "") if settings.model else default_model()
         names = [primary] + _fallbacks(primary, settings.fallback)
         chain = FailoverChain(names, lambda n: _build(n, primary, settings),
                               cooldown_s=settings.cooldown_s)
-        session = cls(settings, emit, session_id=library.new_session_id(), library=library,
+        session = cls(settings, emit, session_id=session_id or library.new_session_id(),
+                      library=library,
                       chain=chain, approval=approval or Approval(settings.approval),
                       policy=policy or Policy(settings.max_turns))
         model = chain.current  # fail now, in one line, if nothing can be built
@@ -117,6 +122,7 @@ class Session:
         notes = _project_notes(self.workspace.root)
         if notes:
             parts.append(notes)
+        parts.extend(self.system_notes)
         return "\n\n".join(parts)
 
     def request(self) -> Request:
@@ -137,7 +143,8 @@ class Session:
             self._partial.append(text)
             self.emit("text", text=text)
 
-        reply = model.complete(self.request(), on_text)
+        with deadline.guard(self.tool_ctx.deadline):
+            reply = model.complete(self.request(), on_text)
         self.chain.on_success()
         return reply
 
@@ -167,7 +174,8 @@ class Session:
         self.archive.append("tool_call", call=call.to_dict())
         self.emit("tool_call", call=call)
         started = time.monotonic()
-        result = self.toolbox.dispatch(call)
+        with deadline.guard(self.tool_ctx.deadline):
+            result = self.toolbox.dispatch(call)
         elapsed = round(time.monotonic() - started, 3)
         self._add_tool_message(call, result, elapsed)
         self.emit("tool_result", call=call, result=result, elapsed_s=elapsed)
@@ -179,18 +187,17 @@ class Session:
         if self.chain.maybe_restore():
             self._switched(old, "back to the preferred model after its cool-down")
 
-    def record_interrupted_reply(self) -> None:
+    def record_interrupted_reply(self, why: str = "interrupted by the user") -> None:
         partial = "".join(self._partial)
-        message = Message(role="assistant", content=(partial + "\n[interrupted by the user]").strip())
+        message = Message(role="assistant", content=(partial + f"\n[{why}]").strip())
         eid = self.archive.append("assistant", message=message.to_dict(), model=self.model.name,
                                   usage=Usage().to_dict(), stop_reason="interrupted")
         self.context.add(eid, message)
         self.archive.sync()
 
-    def record_interrupted_tools(self, calls: list[ToolCall]) -> None:
+    def record_interrupted_tools(self, calls: list[ToolCall], why: str = "interrupted by the user") -> None:
         for call in calls:
-            self._add_tool_message(call, ToolResult("interrupted by the user before it finished",
-                                                    is_error=True), 0.0)
+            self._add_tool_message(call, ToolResult(f"{why} before it finished", is_error=True), 0.0)
         self.archive.sync()
 
     def switch_model(self, name: str) -> Model:

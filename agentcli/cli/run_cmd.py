@@ -10,6 +10,7 @@ import typer
 from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
+from agentcli.cli import unattended_opts as uopt
 
 FORMATS = ("text", "json", "stream-json")
 # Exit codes: 0 a final answer; 1 the run stopped without one; 2 bad usage; 130 interrupted.
@@ -31,6 +32,13 @@ def run(
     library: opt.LibraryDir = None,
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
+    max_time: uopt.MaxTime = None,
+    max_cost: uopt.MaxCost = None,
+    max_tokens: uopt.MaxTokens = None,
+    checkpoint: uopt.Checkpoint = None,
+    check: uopt.Check = None,
+    stall_turns: uopt.StallTurns = 6,
+    unattended: uopt.Unattended = False,
 ) -> None:
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -38,6 +46,9 @@ def run(
         prompt = sys.stdin.read()
     if not prompt.strip():
         opt.fail("the prompt is empty")
+    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
+                             checkpoint=checkpoint, check=check, stall_turns=stall_turns,
+                             unattended=unattended, max_turns=max_turns)
     settings = opt.build_settings(
         directory=directory, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="auto",
@@ -49,26 +60,32 @@ def run(
     from agentcli.library.archive import ArchiveError
     from agentcli.models import ModelError
     from agentcli.session import Session
+    from agentcli.unattended.start import StartError, start
 
     progress = ProgressLines()
     stream = StreamJson() if output_format == "stream-json" else None
     emitter = Emitter([stream] if stream else [progress])
     if stream:  # notices still go to stderr for people watching
         emitter.observers.append(lambda e: progress(e) if e.kind in ("notice", "model_switch") else None)
+    unattended_run = None
     try:
-        session = Session.create(settings, emitter)
-    except ModelError as err:
-        _early_error(output_format, str(err))
-    except ArchiveError as err:
+        if run_options is not None:
+            session, unattended_run = start(settings, emitter, prompt, run_options)
+        else:
+            session = Session.create(settings, emitter)
+    except (ModelError, ArchiveError, StartError) as err:
         _early_error(output_format, str(err))
     if stream:
         stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
                       "workspace": str(settings.workspace)})
     try:
-        outcome = session.run(prompt)
+        outcome = unattended_run.execute(prompt) if unattended_run else session.run(prompt)
     except ArchiveError as err:
         _early_error(output_format, str(err), session.id)
     result = session.result_json(outcome)
+    if unattended_run is not None:
+        result["unattended"] = unattended_run.summary()
+        print(f"agentcli: report: {result['unattended']['report_file']}", file=sys.stderr)
     if output_format == "json":
         print(json.dumps(result, ensure_ascii=False))
     elif stream:

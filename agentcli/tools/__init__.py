@@ -25,6 +25,9 @@ IMPLEMENTATIONS: dict[str, str] = {
     "read": "agentcli.tools.files:read",
     "write": "agentcli.tools.files:write",
     "edit": "agentcli.tools.files:edit",
+    # Enabled only in unattended runs (agentcli/unattended/run.py adds them).
+    "progress": "agentcli.unattended.tools:progress",
+    "finish": "agentcli.unattended.tools:finish",
 }
 
 CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]

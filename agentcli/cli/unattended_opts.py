@@ -1,0 +1,52 @@
+"""`agentcli run` flags for unattended runs, and turning them into RunOptions."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from agentcli.cli.options import fail
+
+MaxTime = Annotated[Optional[str], typer.Option(
+    "--max-time", help="Stop after this much working time, e.g. 90s, 30m, 8h (kept across resumes).")]
+MaxCost = Annotated[Optional[str], typer.Option(
+    "--max-cost", help="Stop once the model calls cost this many US dollars.")]
+MaxTokens = Annotated[Optional[str], typer.Option(
+    "--max-tokens", help="Stop once this many tokens went to and from the model, e.g. 500k, 2M.")]
+Checkpoint = Annotated[Optional[str], typer.Option(
+    "--checkpoint", help="git: work on a branch and worktree of the run's own, committing at "
+                         "milestones and budget marks. Your branch and files are not touched.")]
+Check = Annotated[Optional[list[str]], typer.Option(
+    "--check", help="A command that must exit 0 before the run may end as done (repeatable).")]
+StallTurns = Annotated[int, typer.Option(
+    "--stall-turns", help="Turns without a file change or anything new before a nudge (then a stop).",
+    min=1)]
+Unattended = Annotated[bool, typer.Option(
+    "--unattended", help="Keep going until the task is declared done or blocked. Implied by "
+                         "--max-time, --max-cost, --max-tokens, --checkpoint and --check.")]
+
+
+def build(*, max_time: str | None, max_cost: str | None, max_tokens: str | None,
+          checkpoint: str | None, check: list[str] | None, stall_turns: int, unattended: bool,
+          max_turns: int | None):
+    """RunOptions when any unattended flag is given, else None. Bad values fail in one line."""
+    if not (unattended or max_time or max_cost or max_tokens or checkpoint or check):
+        return None
+    from agentcli.unattended.budgets import BudgetError, Limits, parse_cost, parse_duration, parse_tokens
+    from agentcli.unattended.run import RunOptions
+
+    try:
+        limits = Limits(time_s=parse_duration(max_time) if max_time else None,
+                        cost_usd=parse_cost(max_cost) if max_cost else None,
+                        tokens=parse_tokens(max_tokens) if max_tokens else None,
+                        turns=max_turns)
+    except BudgetError as err:
+        fail(str(err))
+    if checkpoint is not None and checkpoint != "git":
+        fail(f"--checkpoint must be 'git', not {checkpoint!r}")
+    checks = [c.strip() for c in check or []]
+    if any(not c for c in checks):
+        fail("--check needs a command")
+    return RunOptions(limits=limits, checks=checks, checkpoint=checkpoint, stall_turns=stall_turns)

@@ -1,0 +1,389 @@
+"""An unattended run: a session that keeps going until the task is declared done (or blocked),
+a budget or the time is spent, or it stalls; and leaves a ledger, checkpoints and a report.
+
+`UnattendedRun` sits beside the session: the stop policy calls it at each turn boundary, the
+`progress` and `finish` tools call it through `ToolContext.services["unattended"]`, and every
+fact it keeps is an archive event folded into `RunState` (see state.py), so a resumed run
+continues with the same budgets, ledger and commit history.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+from agentcli import deadline
+from agentcli.deadline import StopRun
+from agentcli.loop import Outcome
+from agentcli.models.catalog import cost_usd
+from agentcli.resources import prompt
+from agentcli.tools import ToolBox
+from agentcli.types import Usage
+from agentcli.unattended import budgets, ledger
+from agentcli.unattended.budgets import Limits, Used
+from agentcli.unattended.checks import CheckResult, run_check
+from agentcli.unattended.gitwork import Checkpoints, GitError, fingerprint, head, subject
+from agentcli.unattended.report import write_report
+from agentcli.unattended.stall import StallDetector
+from agentcli.unattended.state import ArchiveTail, RunState
+
+if TYPE_CHECKING:
+    from agentcli.session import Session
+
+UNATTENDED_TOOLS = ["progress", "finish"]
+# Tools that cannot change files: after a turn of only these, the files need no new fingerprint.
+_READ_ONLY = {"read", "grep", "glob", "progress", "memory_search", "memory_read"}
+_MARKER = re.compile(r"^[\W_]*(?:(done|task (?:is )?(?:done|complete|completed))|blocked\s*[:\-—]\s*(.+?))"
+                     r"[\W_]*$", re.IGNORECASE)
+PROGRESS_NAME, REPORT_NAME = ledger.PROGRESS_NAME, "REPORT.md"
+
+
+@dataclass
+class RunOptions:
+    """What the user asked of an unattended run."""
+
+    limits: Limits = field(default_factory=Limits)
+    checks: list[str] = field(default_factory=list)
+    checkpoint: str | None = None
+    stall_turns: int = 6
+
+
+def parse_marker(text: str) -> tuple[str, str] | None:
+    """("done", "") or ("blocked", reason) from the last line of a reply, else None."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    m = _MARKER.match(lines[-1].strip())
+    if not m:
+        return None
+    return ("blocked", m.group(2).strip()) if m.group(2) else ("done", "")
+
+
+def _fill(name: str, **values: str) -> str:
+    return Template(prompt(f"unattended/{name}")).safe_substitute(**values).strip()
+
+
+class UnattendedRun:
+    """The unattended side of one session."""
+
+    def __init__(self, session: Session, checkpoints: Checkpoints | None):
+        self.session = session
+        self.checkpoints = checkpoints
+        self.state = RunState()
+        self.tail = ArchiveTail(session.archive.path)
+        self.stall = StallDetector()
+        self.segment_started = time.monotonic()
+        self.status = "running"
+        self.dir: Path = session.dir
+        self._calls: dict[str, dict[str, Any]] = {}
+        self._turn: list[tuple[dict[str, Any], str]] = []
+        self._turn_done = False
+        self._files: str | None = None
+        self._head: str | None = None
+        self._refused: set[str] = set()
+        self._warned_cost = False
+        self._last_text = ""
+
+    # -- starting and resuming ----------------------------------------------------------------
+
+    def begin(self, goal: str, options: RunOptions, criteria: list[str]) -> None:
+        """Record the start of a new run and wire it into the session."""
+        self.session.archive.append(
+            "unattended_start", goal=goal, limits=options.limits.to_dict(), checks=options.checks,
+            criteria=criteria, stall_turns=options.stall_turns,
+            checkpoint=self.checkpoints.to_dict() if self.checkpoints else None,
+            workspace=str(self.session.workspace.root))
+        self._attach()
+
+    def resume(self, limits: Limits | None, reason: str) -> str:
+        """Fold the archive, record the resume, commit work left uncommitted; the message to send."""
+        self.refresh(track=False)
+        merged = self.state.limits.merged(limits) if limits else self.state.limits
+        self.session.archive.append("unattended_resume", limits=merged.to_dict(), reason=reason,
+                                    checkpoint=self.checkpoints.to_dict() if self.checkpoints else None)
+        self._attach()
+        committed = ""
+        sha = self.commit("work in progress when the run was interrupted", "resume")
+        if sha:
+            committed = f"; the work left uncommitted was committed as checkpoint {sha[:10]}"
+        self.refresh(track=False)
+        return _fill("resume.md", reason=reason, committed=committed, budget=self._remaining(),
+                     ledger=ledger.brief(self.state))
+
+    def _attach(self) -> None:
+        s = self.session
+        s.tool_ctx.services["unattended"] = self
+        names = s.toolbox.names + [t for t in UNATTENDED_TOOLS if t not in s.toolbox.names]
+        s.toolbox = ToolBox(names, s.tool_ctx)
+        s.system_notes.append(prompt("unattended/system.md").strip())
+        self.refresh(track=False)
+        self.stall = StallDetector(turns=self.state.stall_turns)
+        self.segment_started = time.monotonic()
+        if self.state.limits.time_s:
+            s.tool_ctx.deadline = self.segment_started + self.state.limits.time_s - self.state.closed_time_s
+        self._files = fingerprint(s.workspace.root, ignore=s.library.root)
+        self._head = head(s.workspace.root)
+        if self.state.limits.cost_usd and cost_usd(s.model.name, Usage()) is None:
+            self._warn_cost(s.model.name)
+
+    def execute(self, message: str) -> Outcome:
+        """Run the loop with `message` until it stops; then the final checkpoint and the report.
+        SIGTERM stops the run cleanly; SIGHUP (a closed terminal) is ignored."""
+        deadline.clear()
+        restore = _install_signals()
+        try:
+            outcome = self.session.run(message)
+        finally:
+            restore()
+            deadline.clear()
+        return self.conclude(outcome)
+
+    # -- what the policy calls ----------------------------------------------------------------
+
+    def before_turn(self) -> Outcome | None:
+        self.refresh()
+        if self.state.finish:
+            f = self.state.finish
+            return Outcome(f["status"], f.get("summary") or f["status"], is_error=f["status"] != "done")
+        stop = deadline.pending()
+        if stop is not None and stop.stop_reason != "time":
+            return Outcome(stop.stop_reason, stop.message, is_error=True)
+        used = self.used()
+        spent = budgets.exceeded(self.state.limits, used)
+        if spent:
+            return Outcome(spent[0], spent[1], is_error=True)
+        for budget, percent in budgets.crossed_marks(self.state.limits, used, self.state.marks):
+            self.session.archive.append("budget_mark", budget=budget, percent=percent)
+            self.commit(f"checkpoint at {percent}% of the {budget} budget", "mark")
+            self.session.emit("notice", text=f"{percent}% of the {budget} budget used", level="info")
+        verdict = self.stall.verdict()
+        if verdict is None:
+            return None
+        tried = ", ".join(verdict.tried) or "nothing"
+        if verdict.action == "stop":
+            return Outcome("stalled", f"stalled: {verdict.detail}, even after a nudge. Tried: {tried}",
+                           is_error=True)
+        self.session.archive.append("stall_nudge", signal=verdict.signal, detail=verdict.detail)
+        self.session.emit("notice", text=f"nudged the model: {verdict.detail}", level="warning")
+        self.refresh(track=False)
+        self.session.add_user(_fill("nudge.md", detail=verdict.detail, tried=tried,
+                                    budget=self._remaining(), ledger=ledger.brief(self.state)))
+        return None
+
+    def after_answer(self, text: str) -> Outcome | None:
+        """A reply without tool calls: a done/blocked marker ends the run, anything else continues."""
+        marker = parse_marker(text)
+        if marker is not None:
+            status, reason = marker
+            accepted, note = self.finish(status, reason or text.strip(), "", via="marker")
+            if accepted:
+                self.refresh(track=False)
+                return Outcome(status, text.strip(), is_error=status != "done")
+            self.session.add_user(f"[agentcli: unattended run] {note}")
+            return None
+        wrap = _fill("wrap_up.md") if budgets.wrap_up(self.state.limits, self.used()) else ""
+        self.session.emit("notice", level="info",
+                          text=f"no finish yet; continuing ({self._remaining()})")
+        self.session.add_user(_fill("continue.md", budget=self._remaining(), wrap_up=wrap,
+                                    ledger=ledger.brief(self.state)))
+        return None
+
+    # -- what the tools call ------------------------------------------------------------------
+
+    def record_progress(self, update: dict[str, Any]) -> str:
+        with deadline.shield():
+            self.session.archive.append("ledger", update=update)
+            self.refresh(track=False)
+            note = "ledger updated"
+            if update.get("milestone"):
+                sha = self.commit(f"milestone: {update['milestone']}", "milestone")
+                note += f"; checkpoint commit {sha[:10]}" if sha else (
+                    "; no checkpoint (nothing changed since the last one)" if self.checkpoints else "")
+        return note
+
+    def finish(self, status: str, summary: str, evidence: str, via: str = "tool") -> tuple[bool, str]:
+        """Accept or refuse the model's declaration; (accepted, what to tell the model)."""
+        archive = self.session.archive
+        if status == "blocked":
+            with deadline.shield():
+                archive.append("finish", status=status, summary=summary, evidence=evidence,
+                               accepted=True, via=via)
+            return True, "Recorded: blocked. The run ends after this turn."
+        results: list[CheckResult] = []
+        for command in self.state.all_checks():
+            result = run_check(command, self.session.tool_ctx)
+            with deadline.shield():
+                archive.append("check", **result.to_event())
+            results.append(result)
+        failed = [r for r in results if not r.passed]
+        why = ""
+        if failed:
+            why = "; ".join(f"`{r.command}` did not pass ({r.summary})" for r in failed)
+            tail = failed[0].output[-2500:]
+            note = (f"finish refused: {why}. Output of `{failed[0].command}` (end):\n{tail}\n"
+                    "Fix the cause and call finish again, or call finish with status \"blocked\" if you cannot.")
+        else:
+            last = self._last_tests()
+            key = f"{last['command']}\0{last['summary']}" if last and not last["passed"] else ""
+            if key and key not in self._refused and not results:
+                self._refused.add(key)
+                why = f"the last test run, `{last['command']}`, failed ({last['summary']})"
+                note = (f"finish refused: {why}. Run the tests again to show they pass; if that "
+                        "failure is expected, call finish again and say why in `evidence`.")
+        with deadline.shield():
+            archive.append("finish", status=status, summary=summary, evidence=evidence,
+                           accepted=not why, why=why or None, via=via,
+                           checks=[r.to_event() for r in results])
+        if why:
+            return False, note
+        passed = f" Checks passed: {', '.join(f'`{r.command}`' for r in results)}." if results else ""
+        return True, f"Recorded: done.{passed} The run ends after this turn."
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def refresh(self, track: bool = True) -> None:
+        """Fold new archive events; after a completed turn, feed the stall detector; rewrite
+        PROGRESS.md. `track=False` folds without counting a turn."""
+        for event in self.tail.new_events():
+            self.state.apply(event)
+            kind = event.get("type")
+            if kind == "tool_call":
+                call = event.get("call") or {}
+                self._calls[call.get("id", "")] = call
+            elif kind == "tool_result":
+                msg = event.get("message") or {}
+                call = self._calls.pop(msg.get("tool_call_id") or "", None)
+                if call is not None:
+                    self._turn.append((call, msg.get("content") or ""))
+            elif kind == "assistant":
+                self._turn_done = True
+            elif kind and kind.startswith("compact"):
+                self.stall.forget_results()
+        if track and self._turn_done:
+            self._after_turn()
+        self.write_progress()
+
+    def _after_turn(self) -> None:
+        calls, self._turn, self._turn_done = self._turn, [], False
+        root = self.session.workspace.root
+        if any(c.get("name") not in _READ_ONLY for c, _ in calls):
+            self._files = fingerprint(root, ignore=self.session.library.root)
+            now = head(root)
+            if now and now != self._head and not any(c["sha"] == now for c in self.state.commits):
+                self.session.archive.append("observed_commit", sha=now, subject=subject(root, now))
+                for event in self.tail.new_events():
+                    self.state.apply(event)
+            self._head = now
+        self.stall.turn(calls, self._files)
+        if self.state.limits.cost_usd and self.state.used.cost_usd is None:
+            self._warn_cost(", ".join(sorted(self.state.used.unpriced)))
+
+    def commit(self, what: str, reason: str) -> str | None:
+        """A checkpoint commit with a message from the ledger; its sha, or None."""
+        if self.checkpoints is None:
+            return None
+        body = self._commit_body()
+        try:
+            with deadline.shield():
+                made = self.checkpoints.commit(f"agentcli: {what}", body)
+                if made:
+                    sha, files = made
+                    self.session.archive.append("checkpoint", sha=sha, reason=reason,
+                                                subject=f"agentcli: {what}", files=files[:200])
+                    self._head = sha
+        except GitError as err:
+            self.session.archive.append("error", source="checkpoint", message=str(err))
+            self.session.emit("notice", text=f"checkpoint failed: {err}", level="warning")
+            return None
+        if made:
+            self.session.emit("notice", text=f"checkpoint {made[0][:10]}: {what}", level="info")
+        return made[0] if made else None
+
+    def _commit_body(self) -> str:
+        st = self.state
+        lines = [f"Goal: {st.goal.strip().splitlines()[0][:200] if st.goal.strip() else '(none)'}"]
+        for title, items in (("Done", st.done[-10:]), ("In progress", st.lists["in_progress"]),
+                             ("Next", st.lists["next"][:5]), ("Blockers", st.lists["blockers"])):
+            if items:
+                lines += ["", f"{title}:", *[f"- {i.text}" for i in items]]
+        last = self._last_tests()
+        if last:
+            lines += ["", f"Last test run: `{last['command']}` → {last['summary']}"]
+        lines += ["", f"agentcli session: {self.session.id}"]
+        return "\n".join(lines)
+
+    def _last_tests(self) -> dict[str, Any] | None:
+        if not self.state.tests:
+            return None
+        command, result = max(self.state.tests.items(), key=lambda kv: kv[1]["ts"])
+        return {"command": command, **result}
+
+    def used(self) -> Used:
+        u = self.state.used
+        return Used(time_s=self.state.time_used(time.monotonic() - self.segment_started),
+                    cost_usd=u.cost_usd, tokens=u.tokens, turns=u.turns, unpriced=u.unpriced)
+
+    def _remaining(self) -> str:
+        return budgets.remaining_text(self.state.limits, self.used())
+
+    def _warn_cost(self, models: str) -> None:
+        if not self._warned_cost:
+            self._warned_cost = True
+            self.session.emit("notice", level="warning", text=(
+                f"the price of {models} is unknown, so --max-cost "
+                f"${self.state.limits.cost_usd:.2f} cannot be enforced; --max-tokens and --max-time still are"))
+
+    def write_progress(self) -> None:
+        self.state.used.time_s = self.used().time_s
+        text = ledger.render(self.state, self.session.id, self.status)
+        if text != self._last_text:
+            ledger.write_atomic(self.dir / PROGRESS_NAME, text)
+            self._last_text = text
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def conclude(self, outcome: Outcome) -> Outcome:
+        """Final checkpoint, PROGRESS.md with the stop reason, and REPORT.md."""
+        self.refresh(track=False)
+        first = outcome.result.strip().splitlines()[0][:120] if outcome.result.strip() else ""
+        self.commit(f"{outcome.stop_reason}: {first}" if first else outcome.stop_reason, "final")
+        self.status = outcome.stop_reason
+        self.refresh(track=False)
+        write_report(self.dir / REPORT_NAME, self, outcome)
+        self.session.archive.sync()
+        return outcome
+
+    def summary(self) -> dict[str, Any]:
+        """The `unattended` object of the JSON result."""
+        cp = None
+        if self.checkpoints:
+            cp = {**self.checkpoints.to_dict(), "commits": [c["sha"] for c in self.state.commits]}
+        return {"progress_file": str(self.dir / PROGRESS_NAME), "report_file": str(self.dir / REPORT_NAME),
+                "limits": self.state.limits.to_dict(), "used": self.used().to_dict(),
+                "checkpoint": cp, "checks": self.state.check_runs, "resumes": self.state.resumes,
+                "nudges": len(self.state.nudges)}
+
+
+def _install_signals():
+    """SIGTERM → a clean stop; SIGHUP ignored. Returns a function that puts the old ones back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_term(signum, frame):  # noqa: ARG001
+        deadline.request_stop(StopRun("interrupted", "stopped by SIGTERM"))
+
+    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_term)}
+    if hasattr(signal, "SIGHUP"):
+        old[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def restore() -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return restore

@@ -1,0 +1,248 @@
+"""The state of an unattended run, folded out of the session's archive.
+
+Everything an unattended run must remember (its options, budgets used, the ledger, checkpoints,
+marks, nudges, how it finished) is an archive event. `RunState.apply(event)` folds one event in;
+`ArchiveTail` feeds it the events written since it last looked. A resumed run folds the whole
+archive and stands exactly where the crashed one stood; the ledger cannot drift from the archive
+because it is made from it.
+
+Event types written by the unattended run:
+  unattended_start  {goal, limits, checks, criteria, checkpoint, stall_turns, workspace}
+  unattended_resume {limits, reason}
+  ledger            {update: the `progress` tool's arguments}
+  check             {command, exit_code, passed, summary, elapsed_s}
+  finish            {status, summary, evidence, accepted, why}
+  checkpoint        {sha, reason, subject, files}
+  observed_commit   {sha, subject}
+  budget_mark       {budget, percent}
+  stall_nudge       {signal, detail}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from agentcli.models.catalog import cost_usd
+from agentcli.types import Usage
+from agentcli.unattended.budgets import Limits, Used
+from agentcli.unattended.observe import observe
+
+LEDGER_LISTS = ("in_progress", "next", "blockers")
+
+
+def parse_ts(ts: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
+@dataclass
+class Item:
+    """One ledger line: when and what."""
+
+    ts: str
+    text: str
+
+
+@dataclass
+class RunState:
+    """Everything known about the run, from the archive."""
+
+    goal: str = ""
+    limits: Limits = field(default_factory=Limits)
+    checks: list[str] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)          # stated by the user (harness)
+    model_criteria: list[Item] = field(default_factory=list)   # stated by the model
+    checkpoint: dict[str, Any] | None = None
+    stall_turns: int = 6
+    started_ts: str = ""
+    updated_ts: str = ""
+    done: list[Item] = field(default_factory=list)
+    lists: dict[str, list[Item]] = field(default_factory=lambda: {k: [] for k in LEDGER_LISTS})
+    notes: list[Item] = field(default_factory=list)
+    observations: list[Item] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # command -> last result
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
+    finish: dict[str, Any] | None = None
+    marks: set[str] = field(default_factory=set)
+    nudges: list[dict[str, Any]] = field(default_factory=list)
+    resumes: int = 0
+    used: Used = field(default_factory=Used)
+    closed_time_s: float = 0.0  # time of segments before the current one
+    last_event_id: str = ""
+    compactions: int = 0
+    _segment_start: datetime | None = None
+    _segment_last: datetime | None = None
+    _calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.started_ts)
+
+    # -- the fold -----------------------------------------------------------------------------
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one archive event into the state."""
+        kind = event.get("type", "")
+        ts = event.get("ts", "")
+        self.last_event_id = event.get("id", self.last_event_id)
+        when = parse_ts(ts)
+        if kind in ("unattended_start", "unattended_resume"):
+            self._close_segment()
+            self._segment_start = when
+        if when is not None and self._segment_start is not None:
+            self._segment_last = when
+        if ts:
+            self.updated_ts = ts
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(event, ts)
+        elif kind.startswith("compact"):
+            self.compactions += 1
+
+    def _close_segment(self) -> None:
+        if self._segment_start is not None and self._segment_last is not None:
+            self.closed_time_s += max(0.0, (self._segment_last - self._segment_start).total_seconds())
+        self._segment_start = self._segment_last = None
+
+    def _on_unattended_start(self, e: dict[str, Any], ts: str) -> None:
+        self.goal = e.get("goal", "")
+        self.limits = Limits.from_dict(e.get("limits"))
+        self.checks = list(e.get("checks") or [])
+        self.criteria = list(e.get("criteria") or [])
+        self.checkpoint = e.get("checkpoint")
+        self.stall_turns = int(e.get("stall_turns") or self.stall_turns)
+        self.started_ts = ts
+
+    def _on_unattended_resume(self, e: dict[str, Any], ts: str) -> None:
+        self.resumes += 1
+        if e.get("limits"):
+            self.limits = Limits.from_dict(e["limits"])
+        if e.get("checkpoint"):
+            self.checkpoint = e["checkpoint"]
+        self._observe(ts, f"resumed ({e.get('reason', 'after an interruption')})")
+
+    def _on_assistant(self, e: dict[str, Any], ts: str) -> None:
+        usage = Usage.from_dict(e.get("usage") or {})
+        self.used.turns += 1
+        self.used.tokens += usage.prompt_tokens + usage.output_tokens
+        price = cost_usd(e.get("model") or "", usage)
+        if price is None:
+            self.used.unpriced.add(e.get("model") or "?")
+            self.used.cost_usd = None
+        elif self.used.cost_usd is not None:
+            self.used.cost_usd = round(self.used.cost_usd + price, 6)
+
+    def _on_tool_call(self, e: dict[str, Any], ts: str) -> None:
+        call = e.get("call") or {}
+        if call.get("id"):
+            self._calls[call["id"]] = call
+
+    def _on_tool_result(self, e: dict[str, Any], ts: str) -> None:
+        call_id = (e.get("message") or {}).get("tool_call_id")
+        call = self._calls.pop(call_id, None) if call_id else None
+        if call is None:
+            return
+        obs = observe(call, e)
+        if obs is None:
+            return
+        self._observe(ts, obs["text"])
+        if obs["kind"] == "file" and obs["path"] and obs["path"] not in self.files_changed:
+            self.files_changed.append(obs["path"])
+        if obs["kind"] == "tests":
+            self.tests[obs["command"]] = {"ts": ts, "summary": obs["summary"], "passed": obs["passed"],
+                                          "exit_code": obs["exit_code"]}
+
+    def _on_ledger(self, e: dict[str, Any], ts: str) -> None:
+        update = e.get("update") or {}
+        for text in update.get("done") or []:
+            self.done.append(Item(ts, text))
+        if update.get("milestone"):
+            self.done.append(Item(ts, f"milestone: {update['milestone']}"))
+        for key in LEDGER_LISTS:
+            if key in update and update[key] is not None:
+                self.lists[key] = [Item(ts, t) for t in update[key]]
+        if update.get("success_criteria") is not None:
+            self.model_criteria = [Item(ts, t) for t in update["success_criteria"]]
+        if update.get("note"):
+            self.notes.append(Item(ts, update["note"]))
+
+    def _on_check(self, e: dict[str, Any], ts: str) -> None:
+        self.check_runs.append({**{k: e.get(k) for k in ("command", "exit_code", "passed", "summary")},
+                                "ts": ts})
+        verdict = "passed" if e.get("passed") else "FAILED"
+        detail = f" ({e['summary']})" if e.get("summary") else ""
+        self._observe(ts, f"check `{e.get('command')}` {verdict}: exit {e.get('exit_code')}{detail}")
+
+    def _on_finish(self, e: dict[str, Any], ts: str) -> None:
+        if e.get("accepted"):
+            self.finish = {k: e.get(k) for k in ("status", "summary", "evidence")} | {"ts": ts}
+            self._observe(ts, f"finish: {e.get('status')} accepted")
+        else:
+            self._observe(ts, f"finish: {e.get('status')} refused: {e.get('why')}")
+
+    def _on_checkpoint(self, e: dict[str, Any], ts: str) -> None:
+        self.commits.append({k: e.get(k) for k in ("sha", "reason", "subject")} | {"ts": ts})
+        self._observe(ts, f"commit {str(e.get('sha'))[:10]} {e.get('subject')}")
+
+    def _on_observed_commit(self, e: dict[str, Any], ts: str) -> None:
+        self.commits.append({"sha": e.get("sha"), "reason": "by the model", "subject": e.get("subject"),
+                             "ts": ts})
+        self._observe(ts, f"commit {str(e.get('sha'))[:10]} (made by the model) {e.get('subject')}")
+
+    def _on_budget_mark(self, e: dict[str, Any], ts: str) -> None:
+        self.marks.add(f"{e.get('budget')}:{e.get('percent')}")
+        self._observe(ts, f"{e.get('percent')}% of the {e.get('budget')} budget used")
+
+    def _on_stall_nudge(self, e: dict[str, Any], ts: str) -> None:
+        self.nudges.append({"ts": ts, "signal": e.get("signal"), "detail": e.get("detail")})
+        self._observe(ts, f"nudged: {e.get('detail')}")
+
+    def _on_run_end(self, e: dict[str, Any], ts: str) -> None:
+        self._observe(ts, f"run ended: {e.get('stop_reason')}")
+
+    def _observe(self, ts: str, text: str) -> None:
+        self.observations.append(Item(ts, text))
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def time_used(self, segment_s: float) -> float:
+        """Time of closed segments plus `segment_s` of the current one."""
+        return self.closed_time_s + segment_s
+
+    def all_checks(self) -> list[str]:
+        return list(dict.fromkeys(self.checks))
+
+
+class ArchiveTail:
+    """Reads the events appended to an archive since the last read (by byte offset: the file is
+    append-only, so a long run never re-reads it from the start)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.offset = 0
+
+    def new_events(self) -> Iterator[dict[str, Any]]:
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        with f:
+            f.seek(self.offset)
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break  # a line still being written (or torn by a crash): read it next time
+                self.offset += len(raw)
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and "type" in event:
+                    yield event
