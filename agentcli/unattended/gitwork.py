@@ -87,6 +87,7 @@ class Checkpoints:
     worktree: Path
     base: str
     prefix: str = ""
+    snapshot: bool = False  # the base is a commit of the user's uncommitted work, not their HEAD
 
     @property
     def workspace(self) -> Path:
@@ -94,11 +95,12 @@ class Checkpoints:
 
     def to_dict(self) -> dict[str, Any]:
         return {"repo": str(self.repo), "branch": self.branch, "worktree": str(self.worktree),
-                "base": self.base, "prefix": self.prefix}
+                "base": self.base, "prefix": self.prefix, "snapshot": self.snapshot}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Checkpoints:
-        return cls(Path(d["repo"]), d["branch"], Path(d["worktree"]), d["base"], d.get("prefix", ""))
+        return cls(Path(d["repo"]), d["branch"], Path(d["worktree"]), d["base"], d.get("prefix", ""),
+                   bool(d.get("snapshot")))
 
     @classmethod
     def create(cls, workspace: Path, session_id: str) -> Checkpoints:
@@ -115,7 +117,7 @@ class Checkpoints:
         base = snapshot(root)
         git(["branch", branch, base], root)
         _add_worktree(root, worktree, branch)
-        return cls(root, branch, worktree, base, prefix)
+        return cls(root, branch, worktree, base, prefix, snapshot=base != head(root))
 
     def ensure(self) -> None:
         """Put the worktree back from the branch if it was removed (e.g. before a resume)."""

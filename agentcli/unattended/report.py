@@ -95,7 +95,12 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
         repo = shlex.quote(str(cp.repo))
         out.append(f"- Review: `git -C {repo} log {cp.base[:10]}..{cp.branch}` and "
                    f"`git -C {repo} diff {cp.base[:10]} {cp.branch}`")
-        out.append(f"- Take the work: `git -C {repo} merge {cp.branch}`")
+        if cp.snapshot:
+            out.append(f"- The branch starts from a snapshot of your uncommitted work (`{cp.base[:10]}`). "
+                       f"To apply only the agent's changes to your working tree: "
+                       f"`git -C {repo} diff {cp.base[:10]} {cp.branch} | git -C {repo} apply`")
+        else:
+            out.append(f"- Take the work: `git -C {repo} merge {cp.branch}`")
         out.append(f"- Clean up: `git -C {repo} worktree remove --force {shlex.quote(str(cp.worktree))} "
                    f"&& git -C {repo} branch -D {cp.branch}`")
     return "\n".join(out) + "\n"
