@@ -1,0 +1,283 @@
+"""`agentcli batch TASKS.toml`: several unattended runs, each in its own git worktree and session.
+
+Each task runs as a subprocess, `agentcli run - --checkpoint git --output-format stream-json`,
+so a crash in one task cannot take the others down, and each leaves the usual ledger, report
+and branch. The batch reads each child's JSON events to keep a live view of its progress.
+
+The file:
+
+    [defaults]                 # optional: any task field, for every task
+    model = "anthropic/claude-sonnet-4-5"
+    max_time = "2h"
+
+    [[task]]
+    name = "parser"            # optional; default task-1, task-2, ...
+    prompt = "Fix the failing tests in tests/test_parser.py"   # or prompt_file = "x.md"
+    check = "pytest tests/test_parser.py"                      # or a list
+    directory = "."            # relative to the TOML file; default: the batch's folder
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from agentcli.models.catalog import cost_usd
+from agentcli.types import Usage
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10: the backport tomllib was made from
+    import tomli as tomllib
+
+FIELDS = {"name", "prompt", "prompt_file", "directory", "model", "fallback", "base_url", "max_time",
+          "max_cost", "max_tokens", "max_turns", "check", "stall_turns", "approval"}
+_FLAGS = {"model": "--model", "fallback": "--fallback", "base_url": "--base-url", "max_time": "--max-time",
+          "max_cost": "--max-cost", "max_tokens": "--max-tokens", "max_turns": "--max-turns",
+          "stall_turns": "--stall-turns", "approval": "--approval"}
+
+
+class BatchError(Exception):
+    """The tasks file cannot be used; one line for people."""
+
+
+@dataclass
+class Task:
+    """One task of a batch, and what is known of its run so far."""
+
+    name: str
+    prompt: str
+    directory: Path
+    options: dict[str, Any] = field(default_factory=dict)
+    status: str = "queued"
+    session_id: str | None = None
+    model: str | None = None
+    turns: int = 0
+    tokens: int = 0
+    cost: float | None = 0.0
+    last: str = ""
+    started: float | None = None
+    ended: float | None = None
+    result: dict[str, Any] | None = None
+    log: Path | None = None
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended or time.monotonic()) - self.started
+
+    def argv(self, library: Path | None) -> list[str]:
+        args = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(self.directory),
+                "--checkpoint", "git", "--output-format", "stream-json"]
+        for key, flag in _FLAGS.items():
+            if self.options.get(key) is not None:
+                args += [flag, str(self.options[key])]
+        for command in self.options.get("check") or []:
+            args += ["--check", command]
+        if library is not None:
+            args += ["--library", str(library)]
+        return args
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result or {}
+        u = r.get("unattended") or {}
+        return {"name": self.name, "status": self.status, "session_id": self.session_id,
+                "directory": str(self.directory), "turns": self.turns, "tokens": self.tokens,
+                "cost_usd": self.cost, "duration_s": round(self.elapsed, 1), "result": r.get("result", self.last),
+                "branch": (u.get("checkpoint") or {}).get("branch"), "report": u.get("report_file"),
+                "log": str(self.log) if self.log else None}
+
+
+def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
+    """The tasks of a TOML file, checked in full before any starts. Raises BatchError."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BatchError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BatchError(f"cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BatchError(f"{path} is not valid TOML: {exc}") from None
+    unknown = set(data) - {"defaults", "task"}
+    if unknown:
+        raise BatchError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [defaults] and [[task]]")
+    defaults = data.get("defaults") or {}
+    raw_tasks = data.get("task") or []
+    if not isinstance(defaults, dict) or not isinstance(raw_tasks, list):
+        raise BatchError(f"{path}: write [defaults] as a table and each task as [[task]]")
+    if not raw_tasks:
+        raise BatchError(f"{path} has no [[task]] entries")
+    tasks, names = [], set()
+    for i, raw in enumerate(raw_tasks, 1):
+        merged = {**defaults, **raw}
+        where = f"{path}: task {i}"
+        bad = set(merged) - FIELDS
+        if bad:
+            raise BatchError(f"{where}: unknown field(s) {', '.join(sorted(bad))} "
+                             f"(allowed: {', '.join(sorted(FIELDS))})")
+        name = str(merged.get("name") or f"task-{i}")
+        if name in names:
+            raise BatchError(f"{where}: the name {name!r} is used twice")
+        names.add(name)
+        prompt = _prompt(merged, path.parent, where)
+        directory = _directory(merged.get("directory"), path.parent, base_dir, where)
+        check = merged.get("check") or []
+        check = [check] if isinstance(check, str) else check
+        if not isinstance(check, list) or not all(isinstance(c, str) and c.strip() for c in check):
+            raise BatchError(f"{where}: check must be a command or a list of commands")
+        options = {k: merged[k] for k in _FLAGS if merged.get(k) is not None}
+        if model:
+            options["model"] = model
+        options["check"] = check
+        tasks.append(Task(name=name, prompt=prompt, directory=directory, options=options))
+    return tasks
+
+
+def _prompt(merged: dict[str, Any], here: Path, where: str) -> str:
+    if merged.get("prompt") and merged.get("prompt_file"):
+        raise BatchError(f"{where}: give prompt or prompt_file, not both")
+    if merged.get("prompt_file"):
+        file = here / str(merged["prompt_file"])
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BatchError(f"{where}: cannot read prompt_file {file}: {exc.strerror or exc}") from None
+    else:
+        text = merged.get("prompt")
+    if not isinstance(text, str) or not text.strip():
+        raise BatchError(f"{where}: the prompt is missing or empty")
+    return text
+
+
+def _directory(value: Any, here: Path, base_dir: Path, where: str) -> Path:
+    directory = (here / str(value)) if value else base_dir
+    directory = directory.expanduser().resolve()
+    if not directory.is_dir():
+        raise BatchError(f"{where}: no such folder: {directory}")
+    return directory
+
+
+Update = Callable[[Task], None]
+
+
+class Batch:
+    """Runs tasks `parallel` at a time; `on_update(task)` after every change of a task."""
+
+    def __init__(self, tasks: list[Task], parallel: int, logs: Path, *, library: Path | None = None,
+                 on_update: Update | None = None, env: dict[str, str] | None = None):
+        self.tasks = tasks
+        self.parallel = max(1, parallel)
+        self.logs = logs
+        self.library = library
+        self.on_update = on_update or (lambda task: None)
+        self.env = env
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def run(self) -> list[Task]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            list(pool.map(self._run_one, self.tasks))
+        return self.tasks
+
+    def stop(self) -> None:
+        """Ask every running task to stop cleanly (SIGTERM: each writes its report); skip the rest."""
+        with self._lock:
+            self._stopping = True
+            procs = list(self._procs.values())
+        for proc in procs:
+            try:
+                proc.terminate()
+            except OSError:
+                pass
+
+    def _run_one(self, task: Task) -> None:
+        if self._stopping:
+            task.status, task.last = "skipped", "the batch was stopped before this task started"
+            self.on_update(task)
+            return
+        task.log = self.logs / f"{_safe(task.name)}.log"
+        task.status, task.started = "running", time.monotonic()
+        self.on_update(task)
+        try:
+            with open(task.log, "w", encoding="utf-8") as log:
+                proc = subprocess.Popen(task.argv(self.library), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=log, text=True, cwd=task.directory,
+                                        env={**os.environ, **(self.env or {})}, bufsize=1,
+                                        start_new_session=True)  # Ctrl-C reaches the batch only
+                with self._lock:
+                    self._procs[task.name] = proc
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(task.prompt)
+                proc.stdin.close()
+                for line in proc.stdout:
+                    self._event(task, line)
+                code = proc.wait()
+        except OSError as exc:
+            task.status, task.last, code = "error", f"could not start: {exc}", -1
+        finally:
+            with self._lock:
+                self._procs.pop(task.name, None)
+        task.ended = time.monotonic()
+        if task.result is None:
+            task.status = "error"
+            task.last = _last_line(task.log) or f"exited with code {code} and no result"
+        self.on_update(task)
+
+    def _event(self, task: Task, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        kind = event.get("type")
+        if kind == "system":
+            task.session_id, task.model = event.get("session_id"), event.get("model")
+        elif kind == "assistant":
+            usage = Usage.from_dict(event.get("usage") or {})
+            task.turns += 1
+            task.tokens += usage.prompt_tokens + usage.output_tokens
+            price = cost_usd(event.get("model") or "", usage)
+            task.cost = None if price is None or task.cost is None else round(task.cost + price, 6)
+            if event.get("text") and not event.get("tool_calls"):
+                task.last = event["text"].strip().splitlines()[-1][:200] if event["text"].strip() else task.last
+        elif kind == "tool_call":
+            args = event.get("arguments") or {}
+            main = args.get("command") or args.get("path") or args.get("pattern") or ""
+            task.last = f"{event.get('name')} {main}".strip()[:200]
+        elif kind == "notice":
+            task.last = str(event.get("text", ""))[:200]
+        elif kind == "result":
+            task.result = event
+            task.status = event.get("stop_reason") or "error"
+            task.last = str(event.get("result") or "")[:500]
+            task.session_id = event.get("session_id") or task.session_id
+            used = (event.get("unattended") or {}).get("used") or {}
+            task.cost = used.get("cost_usd", task.cost)
+            task.tokens = used.get("tokens", task.tokens)
+        else:
+            return
+        self.on_update(task)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "task"
+
+
+def _last_line(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
