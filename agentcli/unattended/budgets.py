@@ -44,7 +44,7 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Short human form: 45s, 12m, 1h05m, 2d3h."""
+    """Short human form: 45s, 12m, 1h05m, 2d3h00m."""
     s = int(round(max(0.0, seconds)))
     if s < 60:
         return f"{s}s"
@@ -52,7 +52,7 @@ def format_duration(seconds: float) -> str:
         return f"{s // 60}m{s % 60:02d}s" if s % 60 and s < 600 else f"{s // 60}m"
     if s < 86400:
         return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
+    return f"{s // 86400}d{(s % 86400) // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def parse_cost(text: Any) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 
 from agentcli.tools import shell
 from agentcli.tools.context import ToolContext, ToolError, approve_all
-from agentcli.unattended.observe import is_test_command, short, test_summary
+from agentcli.unattended.observe import is_test_command, short, summarize_tests
 
 CHECK_TIMEOUT = 1800
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
@@ -62,7 +62,7 @@ def run_check(command: str, ctx: ToolContext) -> CheckResult:
         return CheckResult(command, None, False, str(exc), str(exc), 0.0)
     code = result.meta.get("exit_code")
     passed = code == 0 and not result.meta.get("timed_out")
-    summary = test_summary(result.content) or ("timed out" if result.meta.get("timed_out")
+    summary = summarize_tests(result.content) or ("timed out" if result.meta.get("timed_out")
                                                else f"exit {code}")
     return CheckResult(command, code, passed, short(summary, 160), result.content,
                        round(time.monotonic() - started, 2))

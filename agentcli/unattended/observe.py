@@ -30,7 +30,7 @@ def is_test_command(command: str) -> bool:
     return bool(_TEST_COMMAND.search(command))
 
 
-def test_summary(output: str) -> str | None:
+def summarize_tests(output: str) -> str | None:
     """"3 failed, 10 passed" from a test runner's output, or None if it shows no summary."""
     found = _PYTEST.findall(output)
     if found:
@@ -87,7 +87,7 @@ def observe(call: dict[str, Any], result: dict[str, Any]) -> dict[str, Any] | No
         status = "timed out" if meta.get("timed_out") else f"exit {code}"
         obs: dict[str, Any] = {"kind": "command", "command": command, "exit_code": code,
                                "text": f"shell `{short(command, 100)}` → {status}"}
-        summary = test_summary(content) if (is_test_command(command) or _looks_like_tests(content)) else None
+        summary = summarize_tests(content) if (is_test_command(command) or _looks_like_tests(content)) else None
         if summary or is_test_command(command):
             obs["kind"] = "tests"
             obs["summary"] = summary or status

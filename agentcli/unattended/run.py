@@ -128,6 +128,7 @@ class UnattendedRun:
         if self.state.limits.time_s:
             s.tool_ctx.deadline = self.segment_started + self.state.limits.time_s - self.state.closed_time_s
         self._files = fingerprint(s.workspace.root, ignore=s.library.root)
+        self.stall.baseline(self._files)
         self._head = head(s.workspace.root)
         if self.state.limits.cost_usd and cost_usd(s.model.name, Usage()) is None:
             self._warn_cost(s.model.name)

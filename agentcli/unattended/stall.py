@@ -74,6 +74,12 @@ class StallDetector:
         self.nudged = False
         self.nudges = 0
 
+    def baseline(self, state: str | None) -> None:
+        """The files as they were when the run (or this segment of it) started."""
+        if state is not None:
+            self.seen_states.add(state)
+            self.last_state = state
+
     def forget_results(self) -> None:
         """After a compaction or a resume the model may rightly look things up again."""
         self.seen_results.clear()
