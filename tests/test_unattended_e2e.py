@@ -338,3 +338,28 @@ def test_a_failed_start_removes_the_worktree_it_made(cli, repo):
     assert proc.returncode == 1 and "ANTHROPIC_API_KEY" in proc.stderr
     assert git(repo, "branch", "--list", "agentcli/*") == ""
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_provider_outage_is_waited_out_instead_of_ending_the_run(server, cli, repo):
+    srv = server([
+        Turn(tool_calls=[{"name": "glob", "arguments": {"pattern": "*.py"}}]),
+        # Every try of the SDK and of the failover chain fails, so the loop gives up once.
+        Turn(status=503, error_message="upstream unavailable", fail_times=9,
+             tool_calls=[{"name": "finish", "arguments": {"status": "done", "summary": "made it"}}]),
+    ])
+    result, proc = cli(srv, AGENTCLI_OUTAGE_WAIT_SCALE="0.01").json(
+        "run", "x", "-C", str(repo), "--model", "anthropic/m", "--max-time", "10m", timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert result["stop_reason"] == "done" and result["result"] == "made it"
+    assert "the model provider is failing; waiting" in proc.stderr
+    assert any("The model provider failed" in t for t in user_texts(srv.requests[-1]))
+
+
+def test_an_error_that_waiting_cannot_fix_ends_the_run(server, cli, repo):
+    srv = server([Turn(status=401, error_message="invalid x-api-key")])
+    result, proc = cli(srv, AGENTCLI_OUTAGE_WAIT_SCALE="0.01").json(
+        "run", "x", "-C", str(repo), "--model", "anthropic/m", "--unattended")
+    assert result["stop_reason"] == "error" and "401" in result["result"]
+    assert len(srv.requests) == 1 and "provider is failing" not in proc.stderr
+    assert (session_dir(result, repo) / "REPORT.md").exists()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from agentcli.unattended.budgets import used_text
 from agentcli.unattended.state import Item, RunState, parse_ts
@@ -101,5 +101,23 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def now_local() -> str:
-    return datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def commit_body(st: RunState, session_id: str) -> str:
+    """A checkpoint commit's message body, from the ledger."""
+    lines = [f"Goal: {st.goal.strip().splitlines()[0][:200] if st.goal.strip() else '(none)'}"]
+    for title, items in (("Done", st.done[-10:]), ("In progress", st.lists["in_progress"]),
+                         ("Next", st.lists["next"][:5]), ("Blockers", st.lists["blockers"])):
+        if items:
+            lines += ["", f"{title}:", *[f"- {i.text}" for i in items]]
+    last = last_tests(st)
+    if last:
+        lines += ["", f"Last test run: `{last['command']}` → {last['summary']}"]
+    lines += ["", f"agentcli session: {session_id}"]
+    return "\n".join(lines)
+
+
+def last_tests(st: RunState) -> dict[str, Any] | None:
+    """The latest test run the harness saw: {command, summary, passed, ...}."""
+    if not st.tests:
+        return None
+    command, result = max(st.tests.items(), key=lambda kv: kv[1]["ts"])
+    return {"command": command, **result}

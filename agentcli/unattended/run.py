@@ -10,8 +10,6 @@ continues with the same budgets, ledger and commit history.
 from __future__ import annotations
 
 import re
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agentcli import deadline
 from agentcli.deadline import StopRun
 from agentcli.loop import Outcome
+from agentcli.models.base import TRANSIENT
 from agentcli.models.catalog import cost_usd
 from agentcli.resources import prompt
 from agentcli.tools import ToolBox
@@ -30,6 +29,7 @@ from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.checks import CheckResult, run_check
 from agentcli.unattended.gitwork import Checkpoints, GitError, fingerprint, head, subject
 from agentcli.unattended.report import write_report
+from agentcli.unattended.signals import install_signals, outage_scale
 from agentcli.unattended.stall import StallDetector
 from agentcli.unattended.state import ArchiveTail, RunState
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from agentcli.session import Session
 
 UNATTENDED_TOOLS = ["progress", "finish"]
+# Seconds to wait out a provider outage before each new try; AGENTCLI_OUTAGE_WAIT_SCALE scales them.
+OUTAGE_WAITS = (30, 60, 120, 240, 480, 600, 600, 600)
 # Tools that cannot change files: after a turn of only these, the files need no new fingerprint.
 _READ_ONLY = {"read", "grep", "glob", "progress", "memory_search", "memory_read"}
 _MARKER = re.compile(r"^[\W_]*(?:(done|task (?:is )?(?:done|complete|completed))|blocked\s*[:\-—]\s*(.+?))"
@@ -135,15 +137,36 @@ class UnattendedRun:
 
     def execute(self, message: str) -> Outcome:
         """Run the loop with `message` until it stops; then the final checkpoint and the report.
+        A provider outage is waited out (within the time budget) rather than ending the night.
         SIGTERM stops the run cleanly; SIGHUP (a closed terminal) is ignored."""
         deadline.clear()
-        restore = _install_signals()
+        restore = install_signals()
         try:
             outcome = self.session.run(message)
+            waits = 0
+            while outcome.stop_reason == "error" and waits < len(OUTAGE_WAITS) and self._provider_down():
+                wait = OUTAGE_WAITS[waits] * outage_scale()
+                waits += 1
+                self.session.emit("notice", level="warning", text=(
+                    f"the model provider is failing; waiting {budgets.format_duration(wait)} before "
+                    f"trying again ({waits} of {len(OUTAGE_WAITS)})"))
+                try:
+                    with deadline.guard(self.session.tool_ctx.deadline):
+                        time.sleep(wait)
+                except StopRun as stop:
+                    outcome = Outcome(stop.stop_reason, stop.message, is_error=True)
+                    break
+                outcome = self.session.run(_fill("outage.md", error=outcome.result))
         finally:
             restore()
             deadline.clear()
         return self.conclude(outcome)
+
+    def _provider_down(self) -> bool:
+        """Whether the run just failed on a fault that may pass (overload, outage, network)."""
+        self.refresh(track=False)
+        err = self.state.last_error
+        return bool(err and err.get("source") == "model" and err.get("kind") in TRANSIENT)
 
     # -- what the policy calls ----------------------------------------------------------------
 
@@ -230,7 +253,7 @@ class UnattendedRun:
             note = (f"finish refused: {why}. Output of `{failed[0].command}` (end):\n{tail}\n"
                     "Fix the cause and call finish again, or call finish with status \"blocked\" if you cannot.")
         else:
-            last = self._last_tests()
+            last = ledger.last_tests(self.state)
             key = f"{last['command']}\0{last['summary']}" if last and not last["passed"] else ""
             if key and key not in self._refused and not results:
                 self._refused.add(key)
@@ -289,7 +312,7 @@ class UnattendedRun:
         """A checkpoint commit with a message from the ledger; its sha, or None."""
         if self.checkpoints is None:
             return None
-        body = self._commit_body()
+        body = ledger.commit_body(self.state, self.session.id)
         try:
             with deadline.shield():
                 made = self.checkpoints.commit(f"agentcli: {what}", body)
@@ -305,25 +328,6 @@ class UnattendedRun:
         if made:
             self.session.emit("notice", text=f"checkpoint {made[0][:10]}: {what}", level="info")
         return made[0] if made else None
-
-    def _commit_body(self) -> str:
-        st = self.state
-        lines = [f"Goal: {st.goal.strip().splitlines()[0][:200] if st.goal.strip() else '(none)'}"]
-        for title, items in (("Done", st.done[-10:]), ("In progress", st.lists["in_progress"]),
-                             ("Next", st.lists["next"][:5]), ("Blockers", st.lists["blockers"])):
-            if items:
-                lines += ["", f"{title}:", *[f"- {i.text}" for i in items]]
-        last = self._last_tests()
-        if last:
-            lines += ["", f"Last test run: `{last['command']}` → {last['summary']}"]
-        lines += ["", f"agentcli session: {self.session.id}"]
-        return "\n".join(lines)
-
-    def _last_tests(self) -> dict[str, Any] | None:
-        if not self.state.tests:
-            return None
-        command, result = max(self.state.tests.items(), key=lambda kv: kv[1]["ts"])
-        return {"command": command, **result}
 
     def used(self) -> Used:
         u = self.state.used
@@ -369,22 +373,3 @@ class UnattendedRun:
                 "limits": self.state.limits.to_dict(), "used": self.used().to_dict(),
                 "checkpoint": cp, "checks": self.state.check_runs, "resumes": self.state.resumes,
                 "nudges": len(self.state.nudges)}
-
-
-def _install_signals():
-    """SIGTERM → a clean stop; SIGHUP ignored. Returns a function that puts the old ones back."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def on_term(signum, frame):  # noqa: ARG001
-        deadline.request_stop(StopRun("interrupted", "stopped by SIGTERM"))
-
-    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_term)}
-    if hasattr(signal, "SIGHUP"):
-        old[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
-    def restore() -> None:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-
-    return restore

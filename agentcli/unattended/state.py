@@ -77,6 +77,7 @@ class RunState:
     used: Used = field(default_factory=Used)
     closed_time_s: float = 0.0  # time of segments before the current one
     last_event_id: str = ""
+    last_error: dict[str, Any] | None = None
     compactions: int = 0
     _segment_start: datetime | None = None
     _segment_last: datetime | None = None
@@ -204,6 +205,11 @@ class RunState:
     def _on_stall_nudge(self, e: dict[str, Any], ts: str) -> None:
         self.nudges.append({"ts": ts, "signal": e.get("signal"), "detail": e.get("detail")})
         self._observe(ts, f"nudged: {e.get('detail')}")
+
+    def _on_error(self, e: dict[str, Any], ts: str) -> None:
+        self.last_error = {k: e.get(k) for k in ("source", "kind", "message", "action")} | {"ts": ts}
+        if e.get("source") == "model" and e.get("action") == "give_up":
+            self._observe(ts, f"model call failed: {e.get('message')}")
 
     def _on_run_end(self, e: dict[str, Any], ts: str) -> None:
         self._observe(ts, f"run ended: {e.get('stop_reason')}")
