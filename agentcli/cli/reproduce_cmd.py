@@ -68,6 +68,7 @@ def reproduce(
     from agentcli.reproduce.state import StateError, find, is_reproduction
 
     paper: Path | None = None
+    created = False
     if resume:
         search = [p for p in [workdir, Path.cwd()] if p is not None]
         try:
@@ -88,13 +89,18 @@ def reproduce(
             opt.fail(f"{work} already has {', '.join(taken)}; choose another --workdir")
         if work.exists() and not work.is_dir():
             opt.fail(f"--workdir {work} is a file")
+        created = not work.exists()
         work.mkdir(parents=True, exist_ok=True)
 
     settings = opt.build_settings(
         directory=work, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="auto",
         library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
-    _drive(settings, work, paper, output_format, max_rounds)
+    try:
+        _drive(settings, work, paper, output_format, max_rounds)
+    finally:
+        if paper is not None and created and work.is_dir() and not any(work.iterdir()):
+            work.rmdir()  # the paper could not be read: leave no empty folder behind
 
 
 def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rounds: int) -> None:

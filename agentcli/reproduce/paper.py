@@ -6,8 +6,11 @@ checks can find a quote on the page it claims to be on.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +71,26 @@ def extract(source: Path, workdir: Path) -> Paper:
 
 def pdf_pages(path: Path) -> list[str]:
     """The text of each page of a PDF, cleaned; raises PaperError if none has any text."""
+    with _quiet_pypdf():
+        return _pdf_pages(path)
+
+
+@contextlib.contextmanager
+def _quiet_pypdf():
+    """pypdf logs its repairs of damaged files ("EOF marker not found") to stderr; the user
+    gets one line from us instead."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _pdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
