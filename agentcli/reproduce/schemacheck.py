@@ -166,6 +166,8 @@ class Validator:
 
 
 def _article(word: str) -> str:
+    if word == "null":
+        return ""
     return "an " if word[:1] in "aeiou" else "a "
 
 
