@@ -124,3 +124,15 @@ def test_unreadable_paper_is_one_line_and_leaves_nothing(cli, tmp_path):
     assert proc.stderr.startswith("agentcli: error: broken.pdf")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "reproduce-broken").exists()
+
+
+def test_no_usable_model_stops_in_one_line_with_the_resume_command(cli, tmp_path):
+    paper = tmp_path / "paper.md"
+    paper.write_text("## Page 1\n\nAccuracy was 0.91.\n")
+    proc = cli()("reproduce", str(paper), "-w", str(tmp_path / "w"), "--model", "anthropic/m",
+                 cwd=tmp_path)
+    assert proc.returncode == 1
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("agentcli: error: anthropic/m: ANTHROPIC_API_KEY is not set (fix that, "
+                            "then: agentcli reproduce --resume rp-")
+    assert (tmp_path / "w" / "PAPER.md").is_file()  # nothing done so far is lost

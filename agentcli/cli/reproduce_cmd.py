@@ -115,8 +115,11 @@ def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rou
     driver = Driver(settings, work, Emitter([ProgressLines()]), max_rounds=max_rounds)
     try:
         result = driver.start(paper) if paper is not None else driver.resume()
-    except (PaperError, StateError, ModelError, ArchiveError) as err:
+    except (PaperError, StateError) as err:
         opt.fail(str(err), EXIT_FAILED)
+    except (ModelError, ArchiveError) as err:
+        hint = f" (fix that, then: agentcli reproduce --resume {driver.state.id})" if driver.state else ""
+        opt.fail(f"{err}{hint}", EXIT_FAILED)
     except OSError as err:
         opt.fail(f"{err.filename or work}: {err.strerror or err}", EXIT_FAILED)
     if output_format == "json":
