@@ -8,8 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 from agentcli.reproduce.report import allowed_difference, build
 from reproduce_helpers import GOOD_CLAIMS, PLAN
 
