@@ -103,9 +103,12 @@ class UnattendedRun:
             workspace=str(self.session.workspace.root))
         self._attach()
 
-    def resume(self, limits: Limits | None, reason: str) -> str:
+    def resume(self, limits: Limits | None, reason: str | None = None) -> str:
         """Fold the archive, record the resume, commit work left uncommitted; the message to send."""
         self.refresh(track=False)
+        if reason is None:
+            reason = (f"it had stopped: {self.state.last_stop}" if self.state.last_stop
+                      else "the process ended before the run did: killed or crashed")
         merged = self.state.limits.merged(limits) if limits else self.state.limits
         self.session.archive.append("unattended_resume", limits=merged.to_dict(), reason=reason,
                                     checkpoint=self.checkpoints.to_dict() if self.checkpoints else None)
@@ -290,7 +293,10 @@ class UnattendedRun:
             elif kind and kind.startswith("compact"):
                 self.stall.forget_results()
         if track and self._turn_done:
-            self._after_turn()
+            try:
+                self._after_turn()
+            except GitError as err:  # a slow or broken git must not end the run
+                self.session.emit("notice", text=f"could not inspect the files: {err}", level="warning")
         self.write_progress()
 
     def _after_turn(self) -> None:
@@ -348,7 +354,11 @@ class UnattendedRun:
         self.state.used.time_s = self.used().time_s
         text = ledger.render(self.state, self.session.id, self.status)
         if text != self._last_text:
-            ledger.write_atomic(self.dir / PROGRESS_NAME, text)
+            try:
+                ledger.write_atomic(self.dir / PROGRESS_NAME, text)
+            except OSError as err:  # the archive keeps everything; the ledger file can wait
+                self.session.emit("notice", level="warning",
+                                  text=f"cannot write {PROGRESS_NAME}: {err.strerror or err}")
             self._last_text = text
 
     # -- the end --------------------------------------------------------------------------------
@@ -356,11 +366,18 @@ class UnattendedRun:
     def conclude(self, outcome: Outcome) -> Outcome:
         """Final checkpoint, PROGRESS.md with the stop reason, and REPORT.md."""
         self.refresh(track=False)
+        spent = budgets.exceeded(self.state.limits, self.used())
+        if outcome.stop_reason == "time" and spent and spent[0] == "time" and outcome.result != spent[1]:
+            outcome = Outcome("time", f"{spent[1]}; {outcome.result}", is_error=True)
         first = outcome.result.strip().splitlines()[0][:120] if outcome.result.strip() else ""
         self.commit(f"{outcome.stop_reason}: {first}" if first else outcome.stop_reason, "final")
         self.status = outcome.stop_reason
         self.refresh(track=False)
-        write_report(self.dir / REPORT_NAME, self, outcome)
+        try:
+            write_report(self.dir / REPORT_NAME, self, outcome)
+        except OSError as err:
+            self.session.emit("notice", level="warning",
+                              text=f"cannot write {REPORT_NAME}: {err.strerror or err}")
         self.session.archive.sync()
         return outcome
 

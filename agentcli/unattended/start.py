@@ -79,7 +79,7 @@ def recorded_start(settings: Settings, session_id: str) -> tuple[str, dict[str, 
 
 
 def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits | None = None,
-           approval: Approval | None = None, reason: str = "the process ended before the run did"):
+           approval: Approval | None = None, reason: str | None = None):
     """Reopen an unattended session where it stopped: (session, run, message to continue with).
     Same goal, budgets (raised where `limits` sets new ones), ledger, branch and worktree."""
     from agentcli.session import Session

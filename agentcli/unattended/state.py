@@ -78,6 +78,7 @@ class RunState:
     closed_time_s: float = 0.0  # time of segments before the current one
     last_event_id: str = ""
     last_error: dict[str, Any] | None = None
+    last_stop: str | None = None  # stop_reason of the last run_end; None while a segment runs
     compactions: int = 0
     _segment_start: datetime | None = None
     _segment_last: datetime | None = None
@@ -98,6 +99,7 @@ class RunState:
         if kind in ("unattended_start", "unattended_resume"):
             self._close_segment()
             self._segment_start = when
+            self.last_stop = None
         if when is not None and self._segment_start is not None:
             self._segment_last = when
         if ts:
@@ -124,6 +126,7 @@ class RunState:
 
     def _on_unattended_resume(self, e: dict[str, Any], ts: str) -> None:
         self.resumes += 1
+        self.finish = None  # a finished run resumed with a new request goes on
         if e.get("limits"):
             self.limits = Limits.from_dict(e["limits"])
         if e.get("checkpoint"):
@@ -212,6 +215,7 @@ class RunState:
             self._observe(ts, f"model call failed: {e.get('message')}")
 
     def _on_run_end(self, e: dict[str, Any], ts: str) -> None:
+        self.last_stop = e.get("stop_reason")
         self._observe(ts, f"run ended: {e.get('stop_reason')}")
 
     def _observe(self, ts: str, text: str) -> None:
