@@ -59,27 +59,23 @@ def run(
     from agentcli.events import Emitter
     from agentcli.library.archive import ArchiveError
     from agentcli.models import ModelError
-    from agentcli.session import Session
-    from agentcli.unattended.start import StartError, start
+    from agentcli.unattended.start import StartError
 
     progress = ProgressLines()
     stream = StreamJson() if output_format == "stream-json" else None
     emitter = Emitter([stream] if stream else [progress])
     if stream:  # notices still go to stderr for people watching
         emitter.observers.append(lambda e: progress(e) if e.kind in ("notice", "model_switch") else None)
-    unattended_run = None
     try:
-        if run_options is not None:
-            session, unattended_run = start(settings, emitter, prompt, run_options)
-        else:
-            session = Session.create(settings, emitter)
+        session, unattended_run, message = uopt.open_run(settings, emitter, prompt, run_options, None,
+                                                         max_turns)
     except (ModelError, ArchiveError, StartError) as err:
         _early_error(output_format, str(err))
     if stream:
         stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
                       "workspace": str(settings.workspace)})
     try:
-        outcome = unattended_run.execute(prompt) if unattended_run else session.run(prompt)
+        outcome = unattended_run.execute(message) if unattended_run else session.run(message)
     except ArchiveError as err:
         _early_error(output_format, str(err), session.id)
     result = session.result_json(outcome)

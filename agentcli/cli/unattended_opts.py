@@ -50,3 +50,37 @@ def build(*, max_time: str | None, max_cost: str | None, max_tokens: str | None,
     if any(not c for c in checks):
         fail("--check needs a command")
     return RunOptions(limits=limits, checks=checks, checkpoint=checkpoint, stall_turns=stall_turns)
+
+
+def open_run(settings, emitter, prompt: str | None, run_options, resume: str | None,
+             max_turns: int | None = None):
+    """(session, unattended run or None, the message to run with), for a new run or `--resume`.
+    Resuming an unattended session continues that run: same goal, budgets (raised by any budget
+    flag given), ledger and branch. Raises StartError, ModelError or ArchiveError (one line)."""
+    from agentcli.session import Session
+    from agentcli.unattended import start as unattended
+
+    prompt = prompt if prompt and prompt.strip() else None
+    if resume:
+        found = unattended.recorded_start(settings, resume)
+        if found is not None:
+            limits = run_options.limits if run_options is not None else None
+            if limits is None and max_turns is not None:
+                from agentcli.unattended.budgets import Limits
+
+                limits = Limits(turns=max_turns)
+            session, run, message = unattended.resume(settings, emitter, found[0], limits=limits)
+            if prompt:
+                message += f"\n\nThe person who started the run adds:\n{prompt}"
+            return session, run, message
+        if run_options is not None:
+            raise unattended.StartError(f"session {resume} is not an unattended run; resume it "
+                                        "without budget flags, or start a new run")
+        if prompt is None:
+            raise unattended.StartError("the prompt is empty (needed to resume a session that is "
+                                        "not an unattended run)")
+        return Session.resume(settings, resume, emitter), None, prompt
+    if run_options is not None:
+        session, run = unattended.start(settings, emitter, prompt or "", run_options)
+        return session, run, prompt or ""
+    return Session.create(settings, emitter), None, prompt or ""

@@ -69,7 +69,8 @@ def recorded_start(settings: Settings, session_id: str) -> tuple[str, dict[str, 
     """(full session id, its `unattended_start` event), or None when that session is not an
     unattended run. Raises StartError when no session matches."""
     library = Library.for_workspace(settings.workspace, settings.library_dir)
-    full = library.find_session(session_id)
+    resolve = getattr(library, "resolve_session", None)  # the library's, with clear errors
+    full = resolve(session_id) if resolve else library.find_session(session_id)
     if full is None:
         raise StartError(f"no session {session_id!r} in {library.root}")
     for event in read_events(library.session_dir(full) / ARCHIVE_NAME):
