@@ -122,6 +122,15 @@ def test_stall_detector_repeat_nudges_then_stops():
     assert v.action == "stop" and "shell `pytest`" in " ".join(v.tried)
 
 
+def test_results_differing_only_in_timings_paths_and_pids_are_not_new():
+    from agentcli.unattended.stall import content_hash
+
+    a = "FAILED /tmp/pytest-of-u/pytest-105/t0/x.py::t - 1 failed in 0.51s (pid 41234) at 0x7f01"
+    b = "FAILED /tmp/pytest-of-u/pytest-118/t0/x.py::t - 1 failed in 2.03s (pid 41990) at 0x7e22"
+    assert content_hash(a) == content_hash(b)
+    assert content_hash("1 failed, 2 passed") != content_hash("3 passed")
+
+
 def test_stall_detector_progress_resets_the_episode():
     d = StallDetector(turns=2, repeats=3)
     d.baseline("s0")

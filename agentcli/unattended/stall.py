@@ -25,7 +25,9 @@ from typing import Any
 
 from agentcli.unattended.observe import short
 
-_NOISE = re.compile(r"\d+\.\d+|0x[0-9a-fA-F]+|\d{4}-\d\d-\d\dT[\d:.]+Z?|\d\d:\d\d:\d\d")
+# What differs between two runs of the same command without meaning anything: timings, clock
+# times, addresses, process ids and temp folder numbers (3 digits or more).
+_NOISE = re.compile(r"\d+\.\d+|0x[0-9a-fA-F]+|\d{4}-\d\d-\d\dT[\d:.]+Z?|\d\d:\d\d:\d\d|\d{3,}")
 
 
 def signature(call: dict[str, Any]) -> str:
