@@ -27,6 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -66,6 +67,8 @@ class Task:
     last: str = ""
     started: float | None = None
     ended: float | None = None
+    started_at: str | None = None  # wall-clock times, for the summary
+    ended_at: str | None = None
     result: dict[str, Any] | None = None
     log: Path | None = None
 
@@ -94,7 +97,8 @@ class Task:
                 "directory": str(self.directory), "turns": self.turns, "tokens": self.tokens,
                 "cost_usd": self.cost, "duration_s": round(self.elapsed, 1), "result": r.get("result", self.last),
                 "branch": (u.get("checkpoint") or {}).get("branch"), "report": u.get("report_file"),
-                "log": str(self.log) if self.log else None}
+                "log": str(self.log) if self.log else None, "started_at": self.started_at,
+                "ended_at": self.ended_at}
 
 
 def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
@@ -207,7 +211,7 @@ class Batch:
             self.on_update(task)
             return
         task.log = self.logs / f"{_safe(task.name)}.log"
-        task.status, task.started = "running", time.monotonic()
+        task.status, task.started, task.started_at = "running", time.monotonic(), _now()
         self.on_update(task)
         try:
             with open(task.log, "w", encoding="utf-8") as log:
@@ -228,7 +232,7 @@ class Batch:
         finally:
             with self._lock:
                 self._procs.pop(task.name, None)
-        task.ended = time.monotonic()
+        task.ended, task.ended_at = time.monotonic(), _now()
         if task.result is None:
             task.status = "error"
             task.last = _last_line(task.log) or f"exited with code {code} and no result"
@@ -267,6 +271,10 @@ class Batch:
         else:
             return
         self.on_update(task)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _safe(name: str) -> str:
