@@ -32,9 +32,10 @@ def _items(items: list[Item], empty: str = "(none)") -> list[str]:
     return [f"- {local_time(i.ts)} — {i.text}" for i in items] or [empty]
 
 
-def criteria_lines(state: RunState) -> list[str]:
+def criteria_lines(state: RunState, when: bool = True) -> list[str]:
     lines = [f"- {c}" for c in state.criteria]
-    lines += [f"- {c.text} — stated by the agent {local_time(c.ts)}" for c in state.model_criteria]
+    lines += [f"- {c.text} — stated by the agent" + (f" {local_time(c.ts)}" if when else "")
+              for c in state.model_criteria]
     return lines
 
 
@@ -70,7 +71,7 @@ def render(state: RunState, session_id: str, status: str) -> str:
 def brief(state: RunState, max_done: int = 12, max_obs: int = 10) -> str:
     """The ledger in a few lines, for the continue and nudge messages."""
     lines = []
-    crit = criteria_lines(state)
+    crit = criteria_lines(state, when=False)
     if crit:
         lines += ["Success criteria:", *crit]
     for title, items, limit in (("Done", state.done, max_done),

@@ -68,7 +68,8 @@ def parse_marker(text: str) -> tuple[str, str] | None:
 
 
 def _fill(name: str, **values: str) -> str:
-    return Template(prompt(f"unattended/{name}")).safe_substitute(**values).strip()
+    text = Template(prompt(f"unattended/{name}")).safe_substitute(**values).strip()
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"\n[ \t]*\n", "\n\n", text))
 
 
 class UnattendedRun:
