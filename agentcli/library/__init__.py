@@ -81,9 +81,9 @@ class Library:
     def resolve_session(self, prefix: str | None = None) -> str:
         """Like find_session, but a clear LibraryError when nothing (or too much) matches."""
         ids = self.session_ids()
-        if not ids:
-            raise LibraryError(f"no sessions yet in {self.root}")
         if not prefix:
+            if not ids:
+                raise LibraryError(f"no sessions yet in {self.root}")
             return ids[-1]
         exact = [i for i in ids if i == prefix]
         if exact:

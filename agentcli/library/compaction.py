@@ -225,7 +225,10 @@ class Compactor:
             self.n += 1
         summary_file = None
         if step != "placeholders":
-            summary_file = f"{SUMMARIES_DIR}/{self.n:03d}.md"
+            # Summaries are numbered on their own: 001.md, 002.md, ... (placeholder-only
+            # compactions write none).
+            number = len(list((h.dir / SUMMARIES_DIR).glob("[0-9]*.md"))) + 1
+            summary_file = f"{SUMMARIES_DIR}/{number:03d}.md"
             first, last = self._covers(dropped)
             note = f"; the model summary failed ({failure}), so this is the index digest" if failure else ""
             h.library.write_text(h.dir / summary_file,

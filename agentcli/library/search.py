@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,9 @@ MAX_LIMIT = 50
 SNIPPET_CHARS = 320
 # Derived or bookkeeping events: their words are elsewhere in the archive already.
 SKIP_TYPES = {"session_start", "session_resume", "run_end", "compaction", "tool_call"}
+TYPE_BONUS = {"tool_result": 0.6, "user": 0.5, "assistant": 0.0}
+# Results of the memory tools echo other events; searching them would find the echoes.
+MEMORY_TOOLS = {"memory_search", "memory_read"}
 
 
 class SearchError(Exception):
@@ -42,6 +44,7 @@ class Hit:
     ts: str
     snippet: str
     score: float
+    complete: bool = True  # every word of the query is in the event
 
 
 STOP_WORDS = {"a", "an", "and", "are", "at", "be", "by", "for", "from", "in", "is", "it", "of",
@@ -50,10 +53,7 @@ STOP_WORDS = {"a", "an", "and", "are", "at", "be", "by", "for", "from", "in", "i
 
 def terms_of(query: str) -> list[str]:
     """Words of the query; "quoted phrases" stay whole; stop words go unless nothing else is left."""
-    try:
-        parts = shlex.split(query)
-    except ValueError:
-        parts = query.split()
+    parts = [a or b for a, b in re.findall(r'"([^"]+)"|(\S+)', query)]
     words = [p for p in dict.fromkeys(p.strip() for p in parts) if p]
     kept = [w for w in words if w.lower() not in STOP_WORDS and len(w) > 1]
     return kept or words
@@ -94,8 +94,8 @@ def search(library, query: str, *, session_id: str | None = None, limit: int = D
             break
     age = {s: i for i, s in enumerate(paths.values())}
     hits.sort(key=lambda h: (h.score, age[h.session_id], h.event_id), reverse=True)
-    if hits and hits[0].score >= 10:  # some events hold every word: show only those
-        hits = [h for h in hits if h.score >= 10]
+    if any(h.complete for h in hits):  # some events hold every word: show only those
+        hits = [h for h in hits if h.complete]
     return hits[:limit]
 
 
@@ -103,16 +103,21 @@ def _hit(event: dict[str, Any], session_id: str, lowered: list[str], query: str,
          matches: int) -> Hit | None:
     if event.get("type") in SKIP_TYPES:
         return None
+    if event.get("type") == "tool_result" and (event.get("message") or {}).get("name") in MEMORY_TOOLS:
+        return None
     text = event_text(event)
     low = text.lower()
     present = [t for t in lowered if t in low] if not regex else lowered
     if not regex and not present:
         return None  # the words matched only inside JSON syntax
-    score = 10.0 * len(present) / len(lowered) + min(matches, 5) * 0.1
+    count = sum(low.count(t) for t in present) if not regex else matches
+    # Outputs and requests hold facts; an assistant's call only names what it looked for.
+    score = 10.0 * len(present) / len(lowered) + min(count, 5) * 0.1 + TYPE_BONUS.get(event.get("type"), 0.2)
     if not regex and len(lowered) > 1 and query.lower() in low:
         score += 5
     return Hit(session_id, event.get("id", "?"), event.get("type", "?"), event_label(event),
-               event.get("ts", ""), _snippet(text, present, query if regex else None), score)
+               event.get("ts", ""), _snippet(text, present, query if regex else None), score,
+               len(present) == len(lowered))
 
 
 def _rg(terms: list[str], paths: list[str], regex: bool) -> dict[tuple[str, int], tuple[set, int]]:
@@ -170,6 +175,8 @@ def event_text(event: dict[str, Any]) -> str:
     if isinstance(message, dict):
         parts = [message.get("content") or ""]
         for call in message.get("tool_calls") or []:
+            if call.get("name") in MEMORY_TOOLS:
+                continue
             args = call.get("arguments")
             parts.append(f"→ {call.get('name')} " + (json.dumps(args, ensure_ascii=False)
                                                      if args is not None else call.get("raw_arguments", "")))
