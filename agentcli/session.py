@@ -80,6 +80,7 @@ class Session:
                                model=session.model.name, chain=session.chain.names,
                                workspace=str(session.workspace.root))
         session.index.flush()
+        session.index.publish()
         return session
 
     @classmethod
@@ -275,6 +276,12 @@ class Session:
         model = self.chain.switch_to(name)
         self._switched(old, "switched by the user")
         return model
+
+    def close(self) -> None:
+        """Make the archive durable and release the session, so it can be resumed elsewhere."""
+        self.archive.close()
+        self.index.flush()
+        self.library.unlock_session(self.id)
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def make_files(root: Path, turns: int, facts: int, seed: int) -> list[dict]:
         if (k + 1) % TURNS_PER_RUN == 0:
             continue
         big = rng.random() < 0.4
-        n_lines = rng.randint(70, 220) if big else rng.randint(10, 40)
+        n_lines = rng.randint(75, 235) if big else rng.randint(10, 42)
         lines = [f"{(i // 60) % 24:02d}:{i % 60:02d}:{(k * 7 + i) % 60:02d} "
                  f"{rng.choice(['INFO', 'INFO', 'DEBUG', 'WARN'])} worker {rng.randint(1, 64)} "
                  f"finished batch {rng.randint(1000, 99999)} in {rng.randint(3, 900)} ms, "

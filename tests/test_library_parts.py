@@ -156,3 +156,14 @@ def test_two_processes_updating_the_shared_index_lose_nothing(tmp_path):
         p.join(60)
     lines = [ln for ln in (tmp_path / "INDEX.md").read_text().splitlines() if ln.startswith("- ")]
     assert len(lines) == 50 and len(set(lines)) == 50
+
+
+def test_a_closed_session_resumes_in_the_same_process(api_session, workspace):
+    srv, session = api_session(lambda req: Turn(text=f"seen {len(req.messages)} messages"))
+    session.run("first")
+    with pytest.raises(Exception, match="in use by another agentcli process"):
+        Session.resume(Settings(workspace=workspace, fallback=[]), session.id)
+    session.close()
+    again = Session.resume(Settings(workspace=workspace, fallback=[]), session.id)
+    assert again.model.name == "openai/m" and again.turns == 1
+    assert again.run("second").result == "seen 4 messages"  # system + first, answer, second

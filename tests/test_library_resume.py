@@ -52,10 +52,11 @@ def test_resume_continues_the_conversation_and_sessions_lists_it(server, cli, wo
                                 "--model", "openai/scripted")
     assert proc.returncode == 0, proc.stderr
     sid = first["session_id"]
-    second, proc = cli(srv).json("run", "What was it?", "-C", str(workspace), "--resume", sid[:15],
-                                 "--model", "openai/scripted")
+    # No --model: the session goes on with the model it chose (both keys are set here).
+    second, proc = cli(srv).json("run", "What was it?", "-C", str(workspace), "--resume", sid[:15])
     assert proc.returncode == 0, proc.stderr
     assert second["session_id"] == sid and second["num_turns"] == 2
+    assert second["model"] == "openai/scripted" and srv.requests[-1].provider == "openai"
     texts = [m["content"] for m in srv.requests[-1].messages]
     assert texts[-3:] == ["Remember the codeword heliotrope.", "Noted: the codeword is heliotrope.",
                           "What was it?"]

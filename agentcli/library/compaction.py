@@ -48,6 +48,7 @@ class Compactor:
         self.summary: str | None = None
         self._window_seen: int | None = None
         self._overflow_retried = False
+        self._too_small_warned = False
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -78,7 +79,17 @@ class Compactor:
         window = self.host.model.context_window
         smaller = self._window_seen is not None and window < self._window_seen
         self._window_seen = window
-        if self.tokens() <= self.budget().limit:
+        budget = self.budget()
+        if self.tokens() <= budget.limit:
+            return None
+        parts = self.breakdown()
+        if parts["system"] + parts["tools"] >= budget.limit:
+            # Compacting cannot help when the fixed part alone fills the budget; say so once.
+            if not self._too_small_warned:
+                self._too_small_warned = True
+                self.host.emit("notice", level="warning", text=(
+                    f"the context window ({window:,} tokens) is too small for the system prompt "
+                    f"and tools ({parts['system'] + parts['tools']:,} tokens); use a larger model"))
             return None
         return self.compact(reason="smaller window" if smaller else "window")
 
