@@ -42,6 +42,24 @@ def request_tokens(req) -> int:
     return estimate(req.system + json.dumps(req.body.get("tools", [])) + json.dumps(req.messages))
 
 
+def assert_well_paired(req) -> None:
+    """Every tool result answers a call of the assistant message just before it (both wires)."""
+    open_calls: set[str] = set()
+    for m in req.messages:
+        if req.provider == "openai":
+            if m["role"] == "tool":
+                assert m["tool_call_id"] in open_calls, m
+                open_calls.discard(m["tool_call_id"])
+            else:
+                assert not open_calls, f"unanswered calls {open_calls}"
+                open_calls = {c["id"] for c in m.get("tool_calls") or []}
+        else:
+            blocks = m["content"] if isinstance(m["content"], list) else []
+            results = [b["tool_use_id"] for b in blocks if b.get("type") == "tool_result"]
+            assert set(results) == open_calls, (results, open_calls)
+            open_calls = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+
+
 class LongScript:
     """Reads logs one per turn; after each compaction, searches for every fact read so far."""
 
@@ -61,7 +79,7 @@ class LongScript:
             self.summaries.append(req)
             if self.summary_fault is not None:
                 return self.summary_fault
-            body = req.messages[-1]["content"]
+            body = req.last_user_text()
             quoted = re.findall(r"^e\d{6} .*$", body.split("<user-requests", 1)[1], re.M)[:5]
             return Turn(text=f"## Goal\nRead the logs (summary {len(self.summaries)}).\n"
                              "## User requests\n" + "\n".join(quoted) + "\n## Next step\nRead on.")
@@ -88,19 +106,20 @@ class LongScript:
         return Turn(text="All logs read.")
 
 
-def run_long(server, cli, workspace, script, *extra):
+def run_long(server, cli, workspace, script, provider="openai"):
     srv = server(script)
     result, proc = cli(srv).json("run", "Read every log under logs/ in order.", "-C", str(workspace),
-                                 "--model", "openai/scripted", "--context-window", str(WINDOW), *extra)
+                                 "--model", f"{provider}/scripted", "--context-window", str(WINDOW))
     session_dir = workspace / ".agentcli" / "sessions" / result["session_id"]
     return srv, result, proc, session_dir, list(read_events(session_dir / "events.jsonl"))
 
 
 @pytest.mark.slow
-def test_long_session_compacts_and_loses_nothing(server, cli, workspace):
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_long_session_compacts_and_loses_nothing(provider, server, cli, workspace):
     facts = make_logs(workspace)
     script = LongScript(facts, 36)
-    srv, result, proc, folder, events = run_long(server, cli, workspace, script)
+    srv, result, proc, folder, events = run_long(server, cli, workspace, script, provider)
     assert proc.returncode == 0, proc.stderr
     assert result["result"] == "All logs read."
 
@@ -124,13 +143,15 @@ def test_long_session_compacts_and_loses_nothing(server, cli, workspace):
     assert len(boundaries) >= 3
     assert sum(b["step"] == "summary" for b in boundaries) >= 2
     assert len(script.summaries) >= 2
-    assert "(none: this is the first compaction)" in script.summaries[0].messages[-1]["content"]
+    assert "(none: this is the first compaction)" in script.summaries[0].last_user_text()
     # ... and later summaries update the previous one rather than starting over.
-    assert "Read the logs (summary 1)" in script.summaries[1].messages[-1]["content"]
+    assert "Read the logs (summary 1)" in script.summaries[1].last_user_text()
     assert (folder / "summaries" / "001.md").is_file()
 
-    # No request exceeded the window.
+    # No request exceeded the window, and compaction never separated a call from its result.
     assert max(request_tokens(r) for r in srv.requests) <= WINDOW
+    for req in srv.requests:
+        assert_well_paired(req)
 
     # Every planted fact read before a compaction was found by memory_search after it.
     assert script.compactions_seen >= 3

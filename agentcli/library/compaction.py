@@ -7,7 +7,8 @@ When the next request would pass the budget's limit (or the user asks with /comp
      saved as summaries/NNN.md; if the call fails, is cut off or overflows, the index's
      deterministic digest stands in and the failure is recorded;
   3. the window becomes: system prompt (AGENTS.md re-read) + summary + head of INDEX.md +
-     the most recent turns verbatim, trimmed deterministically until it fits.
+     the most recent turns verbatim, trimmed deterministically until it fits (as a last
+     resort a message too large on its own is cut in the window: step "trim").
 Each compaction appends a `compaction` boundary to the archive that is enough to rebuild the
 window on resume. Between compactions nothing in the window changes, so the request prefix
 stays byte-identical for prompt caches.
@@ -20,7 +21,7 @@ from typing import Any
 from agentcli.library.budget import Budget, TokenMeter
 from agentcli.library.context import Entry
 from agentcli.library.index import oneline
-from agentcli.library.trim import elide, group_starts, recent_start, repair, transcript
+from agentcli.library.trim import clip, elide, group_starts, recent_start, repair, transcript
 from agentcli.models.base import ModelError, Request
 from agentcli.models.catalog import cost_usd
 from agentcli.resources import prompt
@@ -124,6 +125,9 @@ class Compactor:
         if not dropped:
             starts = group_starts(trimmed)
             if len(starts) < 2:
+                if self.tokens() > budget.limit:  # the current turn alone is too large
+                    self._squeeze(budget, [])
+                    return self._finish("trim", reason, budget, before, dropped=[])
                 if changed:
                     return self._finish("placeholders", reason, budget, before, dropped=[])
                 h.emit("notice", text="nothing to compact: the window holds only the current turn",
@@ -227,15 +231,29 @@ class Compactor:
         while self.tokens() > budget.limit and len(summary) > 200:
             summary = summary[: len(summary) // 2] + "\n[… summary cut to fit the window …]"
             ctx.replace(ctx.entries, self._head(summary, dropped, ctx.entries, budget.index_chars // 2))
+        # Last resort: one message alone is too large (a huge paste): cut it in the window only.
+        for _ in range(len(ctx.entries)):
+            over = self.tokens() - budget.limit
+            if over <= 0:
+                break
+            i = max(range(len(ctx.entries)), key=lambda k: ctx.entries[k].tokens)
+            entry = ctx.entries[i]
+            keep = max(200, int((entry.tokens - over) * CHARS_PER_TOKEN))
+            if len(entry.message.content) <= keep:
+                break
+            entries = list(ctx.entries)
+            entries[i] = Entry(entry.event_id, clip(entry.message, entry.event_id, keep),
+                               full=entry.original)
+            ctx.replace(entries, ctx.summary)
 
     def _finish(self, step: str, reason: str, budget: Budget, before: int, *,
                 dropped: list[Entry], failure: str | None = None) -> dict[str, Any]:
         h = self.host
         ctx = h.context
-        if step == "placeholders":
+        if step in ("placeholders", "trim"):
             self.n += 1
         summary_file = None
-        if step != "placeholders":
+        if step in ("summary", "digest"):
             # Summaries are numbered on their own: 001.md, 002.md, ... (placeholder-only
             # compactions write none).
             number = len(list((h.dir / SUMMARIES_DIR).glob("[0-9]*.md"))) + 1
@@ -258,6 +276,7 @@ class Compactor:
         eid = h.archive.append("compaction", **record)
         h.index.flush()
         what = {"placeholders": "old tool results replaced by placeholders",
+                "trim": "the current turn cut to fit (the archive keeps it whole)",
                 "summary": f"summary in {summary_file}",
                 "digest": f"summary call failed ({oneline(failure or '', 120)}); index digest in "
                           f"{summary_file}"}[step]

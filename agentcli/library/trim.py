@@ -30,6 +30,15 @@ def placeholder(event_id: str, message: Message) -> Message:
                            f"with memory_read(event=\"{event_id}\").]")
 
 
+def clip(message: Message, event_id: str, keep_chars: int) -> Message:
+    """`message` cut to its first `keep_chars` characters, saying where the whole text is."""
+    text = message.content
+    note = (f"\n[… {len(text) - keep_chars:,} more characters cut to fit the window; the whole "
+            f"text is event {event_id}: memory_read(event=\"{event_id}\", offset=LINE)]")
+    return Message(role=message.role, content=text[:keep_chars] + note, tool_calls=message.tool_calls,
+                   tool_call_id=message.tool_call_id, name=message.name, is_error=message.is_error)
+
+
 def elide(entry: Entry) -> Entry:
     """The entry with its tool result replaced by a placeholder (unchanged if not worth it)."""
     if entry.message.role != "tool" or entry.elided or len(entry.message.content) < MIN_ELIDE_CHARS:
