@@ -167,3 +167,27 @@ def test_a_closed_session_resumes_in_the_same_process(api_session, workspace):
     again = Session.resume(Settings(workspace=workspace, fallback=[]), session.id)
     assert again.model.name == "openai/m" and again.turns == 1
     assert again.run("second").result == "seen 4 messages"  # system + first, answer, second
+
+
+def test_manual_compaction_sends_the_instructions_and_says_when_there_is_nothing_to_do(api_session):
+    from agentcli.library.compaction import SUMMARY_MARKER
+
+    def respond(req):
+        if SUMMARY_MARKER in req.system:
+            return Turn(text="## Goal\nSummarised as asked: " + req.last_user_text()[-200:])
+        done = len(req.tool_results())
+        return Turn(tool_calls=[{"name": "read", "arguments": {"path": "src/app.py"}}]) \
+            if done < 3 else Turn(text="done")
+
+    srv, session = api_session(respond)
+    notices = []
+    session.emit.observers.append(lambda e: notices.append(e.data.get("text")) if e.kind == "notice" else None)
+    assert session.compact() is None and "nothing to compact" in notices[-1]
+    session.run("read app.py a few times")
+    record = session.compact("keep the TIMEOUT value")
+    assert record["step"] == "summary" and record["reason"] == "manual"
+    summary_request = next(r for r in srv.requests if SUMMARY_MARKER in r.system)
+    assert "keep the TIMEOUT value" in summary_request.last_user_text()
+    assert session.context.summary.startswith("[Context summary #1.")
+    assert "## The user's latest request (verbatim, e000002)" in session.context.summary
+    assert session.context_breakdown()["summary"] > 0

@@ -50,6 +50,7 @@ class Compactor:
         self._window_seen: int | None = None
         self._overflow_retried = False
         self._too_small_warned = False
+        self.covered_to: str | None = None
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -212,8 +213,10 @@ class Compactor:
         return "\n".join(parts)
 
     def _covers(self, dropped: list[Entry]) -> tuple[str, str]:
-        last = dropped[-1].event_id if dropped else self.host.archive.path.name
-        return "e000001", last
+        """The span of events the summary stands for: from the start to the last one dropped."""
+        if dropped:
+            self.covered_to = dropped[-1].event_id
+        return "e000001", self.covered_to or "e000001"
 
     def _squeeze(self, budget: Budget, dropped: list[Entry]) -> None:
         """Deterministic trimming until the window fits: elide, drop old turns, cut the summary."""
