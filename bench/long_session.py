@@ -19,6 +19,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -284,6 +285,7 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the generated workspace")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -291,6 +293,10 @@ def main() -> None:
         return
     figures = run_bench(args)
     print(report(figures))
+    if args.keep:
+        print(f"workspace kept: {figures['workspace']}")
+    else:
+        shutil.rmtree(figures["workspace"], ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
 
