@@ -28,6 +28,9 @@ IMPLEMENTATIONS: dict[str, str] = {
     "edit": "agentcli.tools.files:edit",
     "memory_search": "agentcli.tools.memory:memory_search",
     "memory_read": "agentcli.tools.memory:memory_read",
+    # Added to the core tools by `agentcli reproduce` sessions only.
+    "check_claims": "agentcli.reproduce.tools:check_claims",
+    "check_results": "agentcli.reproduce.tools:check_results",
 }
 
 CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]
