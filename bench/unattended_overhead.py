@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agentcli.library import Library
 from agentcli.library.archive import Archive
 from agentcli.unattended import ledger
 from agentcli.unattended.gitwork import fingerprint
@@ -48,6 +49,7 @@ def main() -> None:
         archive = Archive(Path(tmp) / "events.jsonl")
         archive.append("unattended_start", goal="bench", limits={"time_s": 3600}, checks=[], criteria=[])
         state, tail = RunState(), ArchiveTail(archive.path)
+        library = Library(Path(tmp))
         for i in range(args.turns):
             turn_events(archive, i)
         for event in tail.new_events():
@@ -63,7 +65,7 @@ def main() -> None:
             t1 = time.perf_counter()
             fingerprint(repo)
             t2 = time.perf_counter()
-            ledger.write_atomic(Path(tmp) / "PROGRESS.md", ledger.render(state, "bench", "running"))
+            library.write_text(Path(tmp) / "PROGRESS.md", ledger.render(state, "bench", "running"))
             t3 = time.perf_counter()
             fold.append(t1 - t0)
             prints.append(t2 - t1)

@@ -18,7 +18,9 @@ EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 
 
 def run(
-    prompt: Annotated[str, typer.Argument(help="The task. Use - to read it from standard input.")],
+    prompt: Annotated[Optional[str], typer.Argument(
+        help="The task. Use - to read it from standard input. Optional with --resume of an "
+             "unattended run.")] = None,
     directory: opt.Directory = None,
     model: opt.ModelName = None,
     base_url: opt.BaseUrl = None,
@@ -39,12 +41,15 @@ def run(
     check: uopt.Check = None,
     stall_turns: uopt.StallTurns = 6,
     unattended: uopt.Unattended = False,
+    resume: Annotated[Optional[str], typer.Option(
+        "--resume", help="Continue this session (its id or the start of it; see "
+                         "`agentcli sessions`) instead of starting a new one.")] = None,
 ) -> None:
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
         prompt = sys.stdin.read()
-    if not prompt.strip():
+    if not (prompt or "").strip() and not resume:
         opt.fail("the prompt is empty")
     run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
                              checkpoint=checkpoint, check=check, stall_turns=stall_turns,
@@ -67,7 +72,7 @@ def run(
     if stream:  # notices still go to stderr for people watching
         emitter.observers.append(lambda e: progress(e) if e.kind in ("notice", "model_switch") else None)
     try:
-        session, unattended_run, message = uopt.open_run(settings, emitter, prompt, run_options, None,
+        session, unattended_run, message = uopt.open_run(settings, emitter, prompt, run_options, resume,
                                                          max_turns)
     except (ModelError, ArchiveError, StartError) as err:
         _early_error(output_format, str(err))

@@ -1,14 +1,12 @@
 """The progress ledger: PROGRESS.md in the session's folder, and its short form for the model.
 
-Both are rendered from `RunState`, which is folded from the archive; PROGRESS.md is rewritten
-atomically after every change, so a reader (or a crash) never sees half of it.
+Both are rendered from `RunState`, which is folded from the archive. The run rewrites PROGRESS.md
+after every change through `Library.write_text` (atomic and redacted), so a reader (or a crash)
+never sees half of it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from agentcli.unattended.budgets import used_text
@@ -87,19 +85,6 @@ def brief(state: RunState, max_done: int = 12, max_obs: int = 10) -> str:
         lines.append("Recently observed by the harness:")
         lines += [f"- {local_time(o.ts, with_date=False)} {o.text}" for o in obs]
     return "\n".join(lines)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` through a temp file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def commit_body(st: RunState, session_id: str) -> str:

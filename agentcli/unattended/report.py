@@ -5,12 +5,11 @@ and git, never from the model's say-so alone."""
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentcli.loop import Outcome
 from agentcli.unattended.budgets import used_text
-from agentcli.unattended.ledger import local_time, write_atomic
+from agentcli.unattended.ledger import local_time
 
 if TYPE_CHECKING:
     from agentcli.unattended.run import UnattendedRun
@@ -104,10 +103,6 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
         out.append(f"- Clean up: `git -C {repo} worktree remove --force {shlex.quote(str(cp.worktree))} "
                    f"&& git -C {repo} branch -D {cp.branch}`")
     return "\n".join(out) + "\n"
-
-
-def write_report(path: Path, run: UnattendedRun, outcome: Outcome) -> None:
-    write_atomic(path, render_report(run, outcome))
 
 
 def _quote(text: str) -> str:

@@ -28,7 +28,7 @@ from agentcli.unattended import budgets, ledger
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.checks import CheckResult, run_check
 from agentcli.unattended.gitwork import Checkpoints, GitError, fingerprint, head, subject
-from agentcli.unattended.report import write_report
+from agentcli.unattended.report import render_report
 from agentcli.unattended.signals import install_signals, outage_scale
 from agentcli.unattended.stall import StallDetector
 from agentcli.unattended.state import ArchiveTail, RunState
@@ -356,7 +356,7 @@ class UnattendedRun:
         text = ledger.render(self.state, self.session.id, self.status)
         if text != self._last_text:
             try:
-                ledger.write_atomic(self.dir / PROGRESS_NAME, text)
+                self.session.library.write_text(self.dir / PROGRESS_NAME, text)  # redacted, atomic
             except OSError as err:  # the archive keeps everything; the ledger file can wait
                 self.session.emit("notice", level="warning",
                                   text=f"cannot write {PROGRESS_NAME}: {err.strerror or err}")
@@ -375,7 +375,7 @@ class UnattendedRun:
         self.status = outcome.stop_reason
         self.refresh(track=False)
         try:
-            write_report(self.dir / REPORT_NAME, self, outcome)
+            self.session.library.write_text(self.dir / REPORT_NAME, render_report(self, outcome))
         except OSError as err:
             self.session.emit("notice", level="warning",
                               text=f"cannot write {REPORT_NAME}: {err.strerror or err}")
