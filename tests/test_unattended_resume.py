@@ -13,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agentcli.session import Session
 from agentcli.testing.scripted_server import Turn
 from tests.test_unattended_e2e import git, repo, user_texts  # noqa: F401 - the fixture
 
 RESUMED = "[agentcli: unattended run resumed]"
 
-pytestmark = pytest.mark.skipif(not hasattr(Session, "resume"),
-                                reason="needs Session.resume and `run --resume` from the library branch")
 
 
 def _write(name: str) -> dict:
