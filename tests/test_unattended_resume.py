@@ -119,3 +119,17 @@ def test_resume_of_an_unknown_session_is_a_one_line_error(cli, repo):  # noqa: F
     proc = cli()("run", "--resume", "nope", "-C", str(repo), "--max-time", "1h")
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
     assert "no session" in proc.stderr
+
+
+def test_a_spent_time_budget_stays_spent_on_resume_until_raised(server, cli, repo):  # noqa: F811
+    srv = server([Turn(tool_calls=[{"name": "shell", "arguments": {"command": "sleep 30"}}]),
+                  Turn(tool_calls=[{"name": "finish", "arguments": {"status": "done", "summary": "ok"}}])])
+    first, _ = cli(srv).json("run", "x", "-C", str(repo), "--model", "openai/m", "--max-time", "3s")
+    assert first["stop_reason"] == "time"
+    calls = len(srv.requests)
+    again, proc = cli(srv).json("run", "--resume", first["session_id"], "-C", str(repo))
+    assert again["stop_reason"] == "time" and len(srv.requests) == calls  # no model call
+    assert "--max-time" in again["result"]
+    more, proc = cli(srv).json("run", "--resume", first["session_id"], "-C", str(repo), "--max-time", "5m")
+    assert more["stop_reason"] == "done", proc.stderr
+    assert more["unattended"]["used"]["time_s"] >= 3 and more["unattended"]["resumes"] == 2

@@ -67,12 +67,9 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
 
 def recorded_start(settings: Settings, session_id: str) -> tuple[str, dict[str, Any]] | None:
     """(full session id, its `unattended_start` event), or None when that session is not an
-    unattended run. Raises StartError when no session matches."""
+    unattended run. Raises LibraryError (an ArchiveError) when no session matches."""
     library = Library.for_workspace(settings.workspace, settings.library_dir)
-    resolve = getattr(library, "resolve_session", None)  # the library's, with clear errors
-    full = resolve(session_id) if resolve else library.find_session(session_id)
-    if full is None:
-        raise StartError(f"no session {session_id!r} in {library.root}")
+    full = library.resolve_session(session_id)
     for event in read_events(library.session_dir(full) / ARCHIVE_NAME):
         if event.get("type") == "unattended_start":
             return full, event
@@ -100,8 +97,6 @@ def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits
             raise StartError(f"cannot restore the run's worktree: {err}") from None
         settings = replace(settings, workspace=checkpoints.workspace, library_dir=library.root)
     policy = UnattendedPolicy()
-    if not hasattr(Session, "resume"):
-        raise StartError("this agentcli cannot resume sessions yet")
     session = Session.resume(settings, full, emit, approval=approval, policy=policy)
     run = UnattendedRun(session, checkpoints)
     policy.bind(run)
