@@ -24,8 +24,8 @@ from agentcli.unattended.state import ArchiveTail, RunState
 def turn_events(archive: Archive, i: int) -> None:
     archive.append("assistant", message={"role": "assistant", "content": f"turn {i}"}, model="anthropic/m",
                    usage={"input_tokens": 20_000, "output_tokens": 300}, stop_reason="tool_use")
-    archive.append("tool_call", call={"id": f"c{i}", "name": "shell",
-                                      "arguments": {"command": f"python -m pytest -q tests/test_{i % 40}.py"}})
+    command = f"python -m pytest -q tests/test_{i % 40}.py"
+    archive.append("tool_call", call={"id": f"c{i}", "name": "shell", "arguments": {"command": command}})
     archive.append("tool_result", message={"role": "tool", "tool_call_id": f"c{i}",
                                            "content": f"exit code: 1\n{i % 7} failed, 30 passed in 0.4s"},
                    meta={"exit_code": 1})
@@ -71,7 +71,8 @@ def main() -> None:
             prints.append(t2 - t1)
             renders.append(t3 - t2)
 
-    print(f"repository: {args.files} files; ledger: {args.turns} turns, {len(state.observations)} observations")
+    print(f"repository: {args.files} files; ledger: {args.turns} turns, "
+          f"{len(state.observations)} observations")
     for label, samples in (("fold one turn", fold), ("fingerprint files", prints),
                            ("write PROGRESS.md", renders)):
         print(f"{label:>20}: median {statistics.median(samples) * 1000:7.2f} ms, "

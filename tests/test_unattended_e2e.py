@@ -31,7 +31,8 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    (root / "test_calc.py").write_text("from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    (root / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", ".")
     git(root, "commit", "-qm", "init")
@@ -270,7 +271,8 @@ def _user_view(root: Path) -> dict:
              if p.is_file() and ".git" not in p.relative_to(root).parts
              and ".agentcli" not in p.relative_to(root).parts}
     return {"head": git(root, "rev-parse", "HEAD"), "branch": git(root, "branch", "--show-current"),
-            "status": git(root, "status", "--porcelain", "--ignored"), "staged": git(root, "diff", "--cached"),
+            "status": git(root, "status", "--porcelain", "--ignored"),
+            "staged": git(root, "diff", "--cached"),
             "unstaged": git(root, "diff"), "index": git(root, "ls-files", "-s"), "files": files,
             "stash": git(root, "stash", "list")}
 
@@ -285,7 +287,8 @@ def test_git_checkpoints_commit_on_their_own_branch_and_never_touch_the_users_ch
     (repo / "notes.txt").write_text("untracked\n")
     (repo / "debug.log").write_text("ignored\n")
     # Calibrate: how many tokens one turn of this script uses, to place the budget marks.
-    probe = server([Turn(tool_calls=[{"name": "finish", "arguments": {"status": "blocked", "summary": "x"}}])])
+    blocked = {"name": "finish", "arguments": {"status": "blocked", "summary": "x"}}
+    probe = server([Turn(tool_calls=[blocked])])
     once, _ = cli(probe).json("run", "probe", "-C", str(repo), "--model", "anthropic/m", "--unattended")
     per_turn = once["unattended"]["used"]["tokens"]
     before = _user_view(repo)

@@ -158,11 +158,12 @@ def test_state_folds_budgets_ledger_and_time_across_a_resume(tmp_path):
     archive = Archive(tmp_path / "events.jsonl")
     archive.append("unattended_start", goal="fix it", limits={"time_s": 3600, "tokens": 10_000},
                    checks=["pytest"], criteria=[], stall_turns=4, checkpoint=None)
-    archive.append("assistant", message={"role": "assistant", "content": ""}, model="anthropic/claude-sonnet-4-5",
-                   usage={"input_tokens": 1000, "output_tokens": 100}, stop_reason="tool_use")
+    archive.append("assistant", message={"role": "assistant", "content": ""},
+                   model="anthropic/claude-sonnet-4-5", usage={"input_tokens": 1000, "output_tokens": 100},
+                   stop_reason="tool_use")
     archive.append("tool_call", call={"id": "t1", "name": "shell", "arguments": {"command": "pytest -q"}})
-    archive.append("tool_result", message={"role": "tool", "content": "2 passed in 0.1s", "tool_call_id": "t1"},
-                   meta={"exit_code": 0})
+    archive.append("tool_result", message={"role": "tool", "content": "2 passed in 0.1s",
+                                           "tool_call_id": "t1"}, meta={"exit_code": 0})
     archive.append("ledger", update={"done": ["ran tests"], "next": ["refactor"], "milestone": "green"})
     archive.append("budget_mark", budget="tokens", percent=25)
     archive.close()

@@ -95,7 +95,8 @@ class Task:
         u = r.get("unattended") or {}
         return {"name": self.name, "status": self.status, "session_id": self.session_id,
                 "directory": str(self.directory), "turns": self.turns, "tokens": self.tokens,
-                "cost_usd": self.cost, "duration_s": round(self.elapsed, 1), "result": r.get("result", self.last),
+                "cost_usd": self.cost, "duration_s": round(self.elapsed, 1),
+                "result": r.get("result", self.last),
                 "branch": (u.get("checkpoint") or {}).get("branch"), "report": u.get("report_file"),
                 "log": str(self.log) if self.log else None, "started_at": self.started_at,
                 "ended_at": self.ended_at}
@@ -113,7 +114,8 @@ def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
         raise BatchError(f"{path} is not valid TOML: {exc}") from None
     unknown = set(data) - {"defaults", "task"}
     if unknown:
-        raise BatchError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [defaults] and [[task]]")
+        raise BatchError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; "
+                         "use [defaults] and [[task]]")
     defaults = data.get("defaults") or {}
     raw_tasks = data.get("task") or []
     if not isinstance(defaults, dict) or not isinstance(raw_tasks, list):
@@ -252,8 +254,9 @@ class Batch:
             task.tokens += usage.prompt_tokens + usage.output_tokens
             price = cost_usd(event.get("model") or "", usage)
             task.cost = None if price is None or task.cost is None else round(task.cost + price, 6)
-            if event.get("text") and not event.get("tool_calls"):
-                task.last = event["text"].strip().splitlines()[-1][:200] if event["text"].strip() else task.last
+            text = (event.get("text") or "").strip()
+            if text and not event.get("tool_calls"):
+                task.last = text.splitlines()[-1][:200]
         elif kind == "tool_call":
             args = event.get("arguments") or {}
             main = args.get("command") or args.get("path") or args.get("pattern") or ""

@@ -140,9 +140,11 @@ def exceeded(limits: Limits, used: Used) -> tuple[str, str] | None:
         return "time", f"the time budget is spent: {format_duration(used.time_s)} of " \
                        f"{format_duration(limits.time_s)} (--max-time)"
     if limits.cost_usd and used.cost_usd is not None and used.cost_usd >= limits.cost_usd:
-        return "budget", f"the cost budget is spent: ${used.cost_usd:.2f} of ${limits.cost_usd:.2f} (--max-cost)"
+        return "budget", (f"the cost budget is spent: ${used.cost_usd:.2f} of ${limits.cost_usd:.2f} "
+                          "(--max-cost)")
     if limits.tokens and used.tokens >= limits.tokens:
-        return "budget", f"the token budget is spent: {used.tokens:,} of {limits.tokens:,} tokens (--max-tokens)"
+        return "budget", (f"the token budget is spent: {used.tokens:,} of {limits.tokens:,} tokens "
+                          "(--max-tokens)")
     if limits.turns and used.turns >= limits.turns:
         return "max_turns", f"stopped after {used.turns} turns (--max-turns {limits.turns})"
     return None

@@ -205,8 +205,8 @@ def fingerprint(root: Path, ignore: Path | None = None) -> str:
         return h.hexdigest()
     count = 0
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and
-                             (skip is None or not os.path.realpath(os.path.join(dirpath, d)) + os.sep == skip))
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS
+                             and os.path.realpath(os.path.join(dirpath, d)) + os.sep != skip)
         for name in sorted(filenames):
             path = Path(dirpath) / name
             _hash_file(h, path, str(path.relative_to(root)))

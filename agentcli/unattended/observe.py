@@ -59,7 +59,8 @@ def summarize_tests(output: str) -> str | None:
     go = _GO.findall(output)
     if go:
         failed = sum(1 for g in go if "FAIL" in g)
-        return f"go: {len(go) - failed} packages ok, {failed} failed" if failed else f"go: {len(go)} packages ok"
+        ok = len(go) - failed
+        return f"go: {ok} packages ok, {failed} failed" if failed else f"go: {ok} packages ok"
     return None
 
 
@@ -81,13 +82,14 @@ def observe(call: dict[str, Any], result: dict[str, Any]) -> dict[str, Any] | No
     if name == "shell" and isinstance(args.get("command"), str):
         command = args["command"]
         if failed and "exit_code" not in meta and "timed_out" not in meta:
-            return {"kind": "command", "text": f"shell `{short(command, 100)}` refused: {short(content, 100)}",
-                    "command": command, "exit_code": None}
+            return {"kind": "command", "command": command, "exit_code": None,
+                    "text": f"shell `{short(command, 100)}` refused: {short(content, 100)}"}
         code = meta.get("exit_code")
         status = "timed out" if meta.get("timed_out") else f"exit {code}"
         obs: dict[str, Any] = {"kind": "command", "command": command, "exit_code": code,
                                "text": f"shell `{short(command, 100)}` → {status}"}
-        summary = summarize_tests(content) if (is_test_command(command) or _looks_like_tests(content)) else None
+        tests = is_test_command(command) or _looks_like_tests(content)
+        summary = summarize_tests(content) if tests else None
         if summary or is_test_command(command):
             obs["kind"] = "tests"
             obs["summary"] = summary or status

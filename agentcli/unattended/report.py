@@ -55,15 +55,15 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
         "None were run (no --check, and no test command named in the task)."
         if not st.checks else "None were run: the agent did not declare done."]
     out += ["", "### Tests observed", ""]
-    out += [f"- `{cmd}` — {t['summary']} (last run {local_time(t['ts'])})" for cmd, t in st.tests.items()] or [
-        "No test runs were seen."]
+    out += [f"- `{cmd}` — {t['summary']} (last run {local_time(t['ts'])})"
+            for cmd, t in st.tests.items()] or ["No test runs were seen."]
     out += ["", "### Commits", ""]
     if run.checkpoints:
         cp = run.checkpoints
         out.append(f"On branch `{cp.branch}` from `{cp.base[:10]}`, in the worktree `{cp.worktree}`:")
         out.append("")
-        out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''} ({local_time(c['ts'])})" for c in st.commits] or [
-            "- none: no file changed"]
+        out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''} ({local_time(c['ts'])})"
+                for c in st.commits] or ["- none: no file changed"]
     else:
         out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''}" for c in st.commits] or [
             "No checkpoints (run with --checkpoint git to get them); the files were changed in place."]

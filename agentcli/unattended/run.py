@@ -255,7 +255,8 @@ class UnattendedRun:
             why = "; ".join(f"`{r.command}` did not pass ({r.summary})" for r in failed)
             tail = failed[0].output[-2500:]
             note = (f"finish refused: {why}. Output of `{failed[0].command}` (end):\n{tail}\n"
-                    "Fix the cause and call finish again, or call finish with status \"blocked\" if you cannot.")
+                    "Fix the cause and call finish again, or call finish with status \"blocked\" "
+                    "if you cannot.")
         else:
             last = ledger.last_tests(self.state)
             key = f"{last['command']}\0{last['summary']}" if last and not last["passed"] else ""
@@ -349,7 +350,8 @@ class UnattendedRun:
             self._warned_cost = True
             self.session.emit("notice", level="warning", text=(
                 f"the price of {models} is unknown, so --max-cost "
-                f"${self.state.limits.cost_usd:.2f} cannot be enforced; --max-tokens and --max-time still are"))
+                f"${self.state.limits.cost_usd:.2f} cannot be enforced; --max-tokens and --max-time "
+                "still are"))
 
     def write_progress(self) -> None:
         self.state.used.time_s = self.used().time_s
