@@ -123,6 +123,7 @@ def test_batch_text_output_ends_with_a_summary_table(server, cli, repo):  # noqa
     ("[defaults]\nmodel = 'x'\n", "has no [[task]] entries"),
     ("[[task]]\nprompt = 'x'\ndirectory = 'nowhere'\n", "no such folder"),
     ("[[task]]\nname = 'a'\nprompt = 'x'\n[[task]]\nname = 'a'\nprompt = 'y'\n", "used twice"),
+    ("[[task]]\nprompt = 'x'\ndirectory = '/'\n", "is not in a git repository"),
 ])
 def test_bad_tasks_file_is_a_one_line_error_and_nothing_starts(text, needle, cli, repo):  # noqa: F811
     (repo / "bad.toml").write_text(text)

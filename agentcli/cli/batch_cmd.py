@@ -123,7 +123,8 @@ class _View:
             detail = f" ({task.session_id})" if task.status == "running" and task.session_id else ""
             if task.status not in ("running", "queued"):
                 detail = f": {task.last.splitlines()[0][:160]}" if task.last else ""
-            self.console.print(f"batch: {task.name} {task.status}{detail}", highlight=False, markup=False)
+            self.console.print(f"batch: {task.name} {task.status}{detail}", highlight=False, markup=False,
+                               soft_wrap=True)
 
     def stop(self) -> None:
         if self.live is not None:

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from agentcli.models.catalog import cost_usd
 from agentcli.types import Usage
+from agentcli.unattended.gitwork import repo_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -169,6 +170,9 @@ def _directory(value: Any, here: Path, base_dir: Path, where: str) -> Path:
     directory = directory.expanduser().resolve()
     if not directory.is_dir():
         raise BatchError(f"{where}: no such folder: {directory}")
+    if repo_root(directory) is None:
+        raise BatchError(f"{where}: {directory} is not in a git repository, and each task runs in a "
+                         "git worktree of its own (run `git init` there)")
     return directory
 
 
