@@ -100,6 +100,8 @@ class ChatApp:
         try:
             if parsed is not None:
                 commands.dispatch(self, *parsed)
+                if self.running:
+                    self.console.print()
             else:
                 self._turn(text)
         except SessionUnavailable as err:

@@ -81,6 +81,7 @@ def _help(app: ChatApp, arg: str) -> None:
     for cmd in COMMANDS.values():
         table.add_row(Text(cmd.usage, style="cyan"), Text(cmd.summary))
     app.console.print(table)
+    app.console.print()
     keys = Table.grid(padding=(0, 2))
     for key, what in (("Enter", "send"), ("Alt-Enter, Ctrl-J, or \\ at the end", "new line"),
                       ("↑ ↓", "history (kept across sessions)"),
@@ -95,8 +96,9 @@ def _model(app: ChatApp, arg: str) -> None:
     session = app.need_session()
     if not arg:
         model = session.model
+        others = [n for n in session.chain.names if n != model.name]
         app.say(f"model: {model.name} (window {st.tokens(model.context_window)} tokens); "
-                f"failover chain: {' → '.join(session.chain.names)}")
+                + (f"fails over to {', '.join(others)}" if others else "no failover"))
         app.say("switch with /model provider/name, e.g. /model anthropic/claude-sonnet-4-5", "dim")
         return
     from agentcli.models import ModelError
