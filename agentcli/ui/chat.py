@@ -88,6 +88,8 @@ class ChatApp:
                 continue
             except EOFError:
                 break
+            if not self.input.interactive and text.strip():
+                self.console.print(Text("› " + text, style="bold"))  # a transcript shows the prompt
             self.submit(text)
         self._goodbye()
         return self.exit_code
@@ -122,7 +124,7 @@ class ChatApp:
         except KeyboardInterrupt:
             # An interrupt the loop did not catch (between its steps): close what it left open.
             _close_dangling_calls(session)
-            self.renderer.abort("interrupted — what was written so far is kept")
+            self.renderer.abort("interrupted — nothing is lost; tell the model how to go on")
         except Exception as err:  # e.g. the archive cannot be written: say so, keep the chat
             self.renderer.abort(f"the turn failed: {type(err).__name__}: {err}")
 
@@ -172,16 +174,18 @@ class ChatApp:
 
     def _claim(self) -> bool:
         """Take the background-built session; on failure say why and end the chat."""
-        thread, self._starting = self._starting, None
+        thread = self._starting
         if thread is not None and thread.is_alive():
             with self.console.status("starting the model…"):
-                thread.join()
+                thread.join()  # Ctrl-C here leaves the start running, to be claimed later
+        self._starting = None
         held, self._held = self._held or [], None
         for event in held:
             self.renderer(event)
         if self._start_error is not None:
             err, self._start_error = self._start_error, None
-            self.say(f"agentcli: error: {_one_line(err)}", "red")
+            Console(stderr=True, highlight=False).print(Text(f"agentcli: error: {_one_line(err)}",
+                                                             style="red"))
             self.running = False
             self.exit_code = 1
             return False

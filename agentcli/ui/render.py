@@ -269,8 +269,8 @@ class ChatRenderer:
         self._finish_text()
         self.pause()
         if outcome.stop_reason == "interrupted":
-            self.console.print(Text("⏹ interrupted — what was written so far is kept; "
-                                    "say how to go on", style="yellow"))
+            self.console.print(Text("⏹ interrupted — nothing is lost; tell the model how to go on",
+                                    style="yellow"))
         elif outcome.is_error:
             self.console.print(Text(f"✗ {outcome.stop_reason}: {outcome.result}", style="red"))
         self.console.print()
