@@ -74,7 +74,7 @@ def test_ctrl_c_during_a_tool_stops_it_and_tells_the_model(server, open_chat):
     chat = open_chat(srv, "--approval", "auto")
     chat.line("wait a while")
     chat.expect("● shell  sleep 30")
-    chat.expect("running")
+    chat.expect("running shell")
     chat.interrupt()
     assert "interrupted" in chat.ready(timeout=20)
     chat.line("ok")

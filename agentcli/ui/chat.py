@@ -299,7 +299,7 @@ class ChatApp:
             answer = "n"
         if answer == "always":
             self.say(f"  ✓ {always} (this session; /permissions shows the list)", "green")
-        self.renderer.working("running")
+        self.renderer.working()
         return answer
 
     def _status(self) -> list[tuple[str, str]]:

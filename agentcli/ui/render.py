@@ -63,6 +63,10 @@ def call_title(call: ToolCall) -> tuple[str, str]:
             detail += f" ({args['glob']})"
     elif call.name == "glob":
         detail = str(args.get("pattern", ""))
+    elif call.name == "memory_search":
+        detail = repr(args.get("query", "")) + (f" in {args['session']}" if args.get("session") else "")
+    elif call.name == "memory_read":
+        detail = str(args.get("event", "")) + (f" of {args['session']}" if args.get("session") else "")
     else:
         detail = " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in args.items())
     lines = detail.strip().splitlines() or [""]
@@ -146,6 +150,7 @@ class ChatRenderer:
         self.console = console
         self._live: Live | None = None
         self._refreshed = 0.0
+        self._label = "working"
         self._stream: MarkdownStream | None = None
         self.last_usage: Any = None
         self.compacted_at: float | None = None
@@ -176,12 +181,13 @@ class ChatRenderer:
                 pass
 
     def _wait(self, label: str) -> None:
+        self._label = label
         self._show(_Waiting(label))
 
-    def working(self, label: str) -> None:
-        """Show the spinner again (after a question to the user)."""
+    def working(self) -> None:
+        """Show the last spinner again (after a question to the user)."""
         if self.console.is_terminal:
-            self._wait(label)
+            self._wait(self._label)
 
     def _finish_text(self) -> None:
         if self._stream is not None:
@@ -239,7 +245,7 @@ class ChatRenderer:
             line.append("  " + detail)
         self.console.print(line, overflow="ellipsis", no_wrap=True)
         if self.console.is_terminal:
-            self._wait("running")
+            self._wait(f"running {name}")
 
     def _on_tool_result(self, call: ToolCall, result: ToolResult, elapsed_s: float = 0.0) -> None:
         self.pause()
