@@ -88,6 +88,7 @@ class MarkdownStream:
         self.text = ""
         self.printed = 0
         self._chunks = 0
+        self._after_code = False
 
     @property
     def tail(self) -> str:
@@ -114,7 +115,11 @@ class MarkdownStream:
     def _emit(self, chunk: str) -> None:
         if not chunk.strip():
             return
-        if self._chunks:  # each chunk renders alone, so the gap between blocks is ours to add
+        # Each chunk renders alone, so the gap between blocks is ours to add; rich pads code
+        # blocks with a line of their own, which is gap enough.
+        fenced = bool(_FENCE.match(chunk.lstrip("\n")))
+        if self._chunks and not fenced and not self._after_code:
             self._print()
         self._print(markdown(chunk))
         self._chunks += 1
+        self._after_code = bool(_FENCE.match(chunk.rstrip().splitlines()[-1]))
