@@ -23,6 +23,7 @@ ENTER = "\r"
 ALT_ENTER = "\x1b\r"
 CTRL_D = "\x04"
 UP = "\x1b[A"
+CPR_REQUEST, CPR_ANSWER = "\x1b[6n", "\x1b[1;1R"
 
 
 def plain(raw: str) -> str:
@@ -35,7 +36,7 @@ def chat_env(srv: ScriptedServer | None, home: Path) -> dict[str, str]:
            if not k.startswith(("ANTHROPIC_", "OPENAI_", "AGENTCLI_"))}
     env.update({"HOME": str(home), "AGENTCLI_DATA_DIR": str(home / "data"),
                 "AGENTCLI_FALLBACK": "none", "TERM": "xterm-256color",
-                "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONUNBUFFERED": "1"})
+                "PYTHONUNBUFFERED": "1"})
     env.pop("NO_COLOR", None)
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
@@ -54,6 +55,7 @@ class ChatTerm:
                                    dimensions=(rows, cols), encoding="utf-8",
                                    codec_errors="replace", timeout=timeout)
         self.timeout = timeout
+        self._cpr_answered = 0
         self.raw = ""
         self.mark = 0
 
@@ -68,11 +70,17 @@ class ChatTerm:
     def _pump(self, wait: float) -> bool:
         try:
             self.raw += self.child.read_nonblocking(65536, timeout=wait)
-            return True
         except pexpect.TIMEOUT:
-            return True
+            pass
         except pexpect.EOF:
             return False
+        # Answer cursor-position requests as a terminal does; prompt_toolkit sizes its layout
+        # (and shows the status line) only once it knows where the cursor is.
+        asked = self.raw.count(CPR_REQUEST)
+        if asked > self._cpr_answered and self.child.isalive():
+            self.child.send(CPR_ANSWER * (asked - self._cpr_answered))
+            self._cpr_answered = asked
+        return True
 
     def expect(self, needle: str, timeout: float | None = None) -> str:
         """Wait until `needle` shows; return the output from the previous mark to its end."""

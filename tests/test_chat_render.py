@@ -14,7 +14,7 @@ from agentcli.tools import ToolError, Workspace
 from agentcli.types import Message, ToolCall, ToolResult, Usage
 from agentcli.ui import commands
 from agentcli.ui.diff import diff_stats, render_diff
-from agentcli.ui.history import list_sessions, replay
+from agentcli.ui.history import recent_sessions, replay
 from agentcli.ui.markdown_stream import MarkdownStream, safe_cut
 from agentcli.ui.render import call_title, result_lines
 from agentcli.ui.status import ago, tokens
@@ -156,20 +156,19 @@ def test_replay_shows_the_last_turns_compactly(tmp_path: Path):
     path = tmp_path / "events.jsonl"
     _archive_with_turns(path, 9)
     console = _plain_console()
-    assert replay(console, Archive(path).events(), shown_turns=3) == 9
+    assert replay(console, Archive(path).events(), shown_turns=3) == (9, None)
     out = console.export_text()
     assert "6 earlier turns" in out
     assert "› question 8" in out and "answer 8" in out and "● shell  echo 8" in out and "exit 0" in out
     assert "question 5" not in out
 
 
-def test_sessions_are_listed_newest_first_with_their_first_prompt(tmp_path: Path):
+def test_sessions_are_listed_newest_first_without_empty_ones(tmp_path: Path):
     from agentcli.library import Library
 
     library = Library(tmp_path / "lib")
     for sid, turns in (("20250101-100000-aaaa", 2), ("20250102-100000-bbbb", 1), ("20250103-100000-cccc", 0)):
         _archive_with_turns(library.session_dir(sid) / "events.jsonl", turns)
-    rows = list_sessions(library)
-    assert [r.id for r in rows] == ["20250102-100000-bbbb", "20250101-100000-aaaa"]  # empty one left out
-    assert rows[1].turns == 2 and rows[1].first_prompt == "question 0"
-    assert rows[0].started == "2025-01-02 10:00"
+    rows = recent_sessions(library)
+    assert [r["id"] for r in rows] == ["20250102-100000-bbbb", "20250101-100000-aaaa"]
+    assert rows[1]["turns"] == 2 and rows[1]["first_request"] == "question 0"

@@ -149,3 +149,33 @@ def test_typed_ahead_text_waits_for_the_next_prompt(server, open_chat):
     chat.send("\r")
     chat.expect("second")
     assert srv.requests[-1].last_user_text() == "typed ahead"
+
+
+def test_a_failing_provider_is_one_line_and_the_chat_goes_on(server, open_chat):
+    srv = server([Turn(status=401, error_message="invalid x-api-key"), Turn(text="Back again.")])
+    chat = open_chat(srv)
+    chat.line("hello")
+    seen = chat.ready()
+    assert "authentication failed (401)" in seen and "Traceback" not in chat.text
+    srv.responder = lambda req: Turn(text="Back again.")
+    chat.line("hello again")
+    assert "Back again." in chat.ready()
+    # The first prompt was kept: the next request carries both.
+    sent = str(srv.requests[-1].messages)
+    assert "'hello'" in sent and "'hello again'" in sent
+
+
+def test_a_model_that_cannot_start_is_one_line_on_stderr(open_chat):
+    chat = open_chat(None, model="nosuchprovider/x", wait_ready=False)
+    assert chat.exit_code() == 1
+    assert "agentcli: error: unknown provider 'nosuchprovider'" in chat.text
+    assert "Traceback" not in chat.text
+
+
+def test_piped_input_runs_a_transcript(server, cli, workspace, tmp_path):
+    srv = server([Turn(text="Piped answer.")])
+    proc = cli(srv, AGENTCLI_DATA_DIR=str(tmp_path / "data"))(
+        "chat", "-C", str(workspace), "--model", "anthropic/m", input="a piped prompt\n/cost\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "› a piped prompt" in proc.stdout and "Piped answer." in proc.stdout
+    assert "model calls" in proc.stdout

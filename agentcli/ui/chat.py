@@ -52,6 +52,9 @@ class ChatApp:
         self._built: Any = None
         self._start_error: BaseException | None = None
         self._last_ctrl_c = 0.0
+        self._resumed_compaction: float | None = None
+        self._status_cache: tuple[Any, list[tuple[str, str]]] | None = None
+        self._prompts = 0  # prompts read so far; a new one refreshes the status line
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             from agentcli.ui.input import TerminalInput
@@ -81,6 +84,7 @@ class ChatApp:
             self.console.print(Text("› " + first_prompt, style="bold"))
             self.submit(first_prompt)
         while self.running:
+            self._prompts += 1
             try:
                 text = self.input.read()
             except KeyboardInterrupt:
@@ -190,6 +194,7 @@ class ChatApp:
             self.exit_code = 1
             return False
         self.session = self._built
+        self.renderer.compacted_at = self._resumed_compaction
         return True
 
     def need_session(self) -> Any:
@@ -223,9 +228,9 @@ class ChatApp:
             for event in emitter_held:
                 self.renderer(event)
         old.archive.close()
+        old.library.unlock_session(old.id)  # so this process can come back to it with /resume
         self.session = new
-        self.renderer.last_usage = None
-        self.renderer.compacted_at = None
+        self.renderer.compacted_at = self._resumed_compaction if resume_id else None
         return new
 
     def new_session(self) -> None:
@@ -247,26 +252,32 @@ class ChatApp:
         self._switch_to(sid)
 
     def _pick_session(self, prefix: str, exclude: str | None = None) -> str | None:
-        from agentcli.ui.history import list_sessions
+        from agentcli.library import LibraryError
+        from agentcli.ui.history import recent_sessions
 
         library = self.library()
-        if prefix:
-            sid = library.find_session(prefix)
-        else:
-            rows = [r for r in list_sessions(library, limit=5) if r.id != exclude]
-            sid = rows[0].id if rows else None
-        if sid is None:
-            what = f"matching {prefix!r}" if prefix else "to resume"
-            self.say(f"no session {what} in {library.root} (/sessions lists them)", "yellow")
-            self.exit_code = self.exit_code or (1 if self.session is None else 0)
-        return sid
+        try:
+            if prefix:
+                return library.resolve_session(prefix)
+            rows = [r for r in recent_sessions(library, limit=5) if r["id"] != exclude]
+            if rows:
+                return rows[0]["id"]
+            raise LibraryError(f"no earlier session to resume in {library.root}")
+        except LibraryError as err:
+            if self.session is None:  # `agentcli resume`: nothing to open is an error
+                Console(stderr=True, highlight=False).print(Text(f"agentcli: error: {err}", style="red"))
+                self.exit_code = 1
+            else:
+                self.say(f"{err} (/sessions lists them)", "yellow")
+            return None
 
     def _show_earlier(self, sid: str) -> None:
         from agentcli.library.archive import ARCHIVE_NAME, read_events
         from agentcli.ui.history import replay
 
         path = self.library().session_dir(sid) / ARCHIVE_NAME
-        turns = replay(self.console, read_events(path))
+        turns, compacted = replay(self.console, read_events(path))
+        self._resumed_compaction = _epoch(compacted)
         self.console.print(Rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · session {sid}",
                                 style="dim"))
 
@@ -303,10 +314,14 @@ class ChatApp:
         return answer
 
     def _status(self) -> list[tuple[str, str]]:
-        return status_parts(self.session, approval=self.approval.mode,
-                            compacted_at=self.renderer.compacted_at,
-                            last_usage=self.renderer.last_usage,
-                            model_name=None if self.session is not None else self._model_hint())
+        """The status line, worked out once per prompt: the toolbar redraws on every key."""
+        key = (id(self.session), self.approval.mode, self.renderer.compacted_at, self._prompts)
+        if self._status_cache is None or self._status_cache[0] != key:
+            parts = status_parts(self.session, approval=self.approval.mode,
+                                 compacted_at=self.renderer.compacted_at,
+                                 model_name=None if self.session is not None else self._model_hint())
+            self._status_cache = (key, parts)
+        return self._status_cache[1]
 
     def _model_hint(self) -> str:
         from agentcli.models import default_model
@@ -325,9 +340,9 @@ class ChatApp:
         if command in ("permissions", "permission"):
             return ["ask", "auto", "readonly"]
         if command == "resume":
-            from agentcli.ui.history import list_sessions
+            from agentcli.ui.history import recent_sessions
 
-            return [r.id for r in list_sessions(self.library(), limit=10)]
+            return [r["id"] for r in recent_sessions(self.library(), limit=10)]
         return []
 
     def _banner(self) -> None:
@@ -395,6 +410,18 @@ def _typeahead_hidden(enabled: bool) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
+
+
+def _epoch(iso: str | None) -> float | None:
+    """An archive timestamp ("2025-01-02T03:04:05.678Z") as seconds since the epoch."""
+    if not iso:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _one_line(err: BaseException) -> str:

@@ -11,7 +11,7 @@ import difflib
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -115,16 +115,9 @@ def _compact(app: ChatApp, arg: str) -> None:
     session = app.need_session()
     try:
         with app.console.status("compacting… (Ctrl-C to stop)"):
-            result = session.compact(arg or None)
+            session.compact(arg or None)  # reports through `compaction` or `notice` events
     except KeyboardInterrupt:
-        app.say("compaction interrupted; the context is as it was", "yellow")
-        return
-    except Exception as err:  # a model failure during the summary must not end the chat
-        app.say(f"compaction failed: {_one_line(err)}", "red")
-        return
-    app.compacted()
-    if result is not None and not app.renderer.saw_compaction:
-        app.say(f"compacted: {_describe(result)}")
+        app.say("compaction interrupted", "yellow")
 
 
 @command("memory", "/memory QUERY", "search this workspace's past sessions")
@@ -132,38 +125,48 @@ def _memory(app: ChatApp, arg: str) -> None:
     if not arg:
         app.say("usage: /memory QUERY — e.g. /memory why did we pin the version", "yellow")
         return
-    from agentcli.library.search import search
+    from agentcli.library.search import SearchError, search
 
     session = app.need_session()
-    hits = search(session.library, arg, session_id=None)
+    try:
+        hits = search(session.library, arg, session_id=None)
+    except SearchError as err:
+        app.say(f"cannot search: {_one_line(err)}", "yellow")
+        return
     if not hits:
-        app.say(f"nothing in the library matches {arg!r}")
+        app.say(f"nothing in the library matches {arg!r}; try other or fewer words")
         return
-    if isinstance(hits, str):
-        app.console.print(Text(hits))
-        return
-    for hit in list(hits)[:20]:
-        app.console.print(Text(_describe(hit)))
+    for hit in hits:
+        where = "this session" if hit.session_id == session.id else f"session {hit.session_id}"
+        app.console.print(Text.assemble((hit.event_id, "cyan"), f" · {hit.label} · {where} · ",
+                                        (hit.ts[:16].replace("T", " "), "dim")))
+        app.console.print(Text("    " + hit.snippet))
+    first = hits[0]
+    app.say(f"read one in full: agentcli memory show {first.session_id}:{first.event_id}", "dim")
 
 
 @command("sessions", "/sessions", "sessions in this workspace, newest first")
 def _sessions(app: ChatApp, arg: str) -> None:
-    from agentcli.ui.history import list_sessions
+    from agentcli.ui.history import recent_sessions
 
-    rows = list_sessions(app.library(), limit=20)
+    rows = recent_sessions(app.library())
     if not rows:
         app.say("no sessions yet in this workspace")
         return
     table = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
-    for col in ("id", "started", "turns", "first prompt"):
-        table.add_column(col)
+    for col in ("id", "last active", "turns", "model"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("first request", no_wrap=True, overflow="ellipsis", ratio=1, min_width=30)
     current = app.session.id if app.session is not None else None
     for row in rows:
-        mark = " (this one)" if row.id == current else ""
-        table.add_row(Text(row.id + mark, style="cyan"), row.started, str(row.turns),
-                      Text(row.first_prompt, overflow="ellipsis", no_wrap=True))
+        this = row["id"] == current
+        table.add_row(Text(row["id"] + (" ◀" if this else ""), style="bold cyan" if this else "cyan"),
+                      str(row.get("last_activity") or row.get("started") or "")[:16].replace("T", " "),
+                      str(row.get("turns", "")), str(row.get("model") or ""),
+                      Text(" ".join(str(row.get("first_request") or "").split()),
+                           overflow="ellipsis", no_wrap=True))
     app.console.print(table)
-    app.say("resume one with /resume ID (a prefix is enough)", "dim")
+    app.say("resume one with /resume ID (the start of the id is enough)", "dim")
 
 
 @command("resume", "/resume [ID]", "continue an earlier session (default: the latest other one)")
@@ -188,22 +191,23 @@ def _cost(app: ChatApp, arg: str) -> None:
     app.console.print(table)
 
 
+# The library's names for the parts of the window, as people say them.
+PARTS = {"system": "system prompt", "tools": "tool definitions", "summary": "summary of earlier turns",
+         "messages": "messages", "tool_results": "tool results"}
+
+
 @command("context", "/context", "what fills the model's window, by part")
 def _context(app: ChatApp, arg: str) -> None:
     session = app.need_session()
-    parts = _breakdown(session)
     window = session.model.context_window
-    rows = list(parts.items()) if isinstance(parts, dict) else [
-        (p.get("part") or p.get("name"), p.get("tokens")) for p in parts]
-    total = sum(int(v or 0) for _, v in rows if _ != "total")
+    rows = [(PARTS.get(k, k), v) for k, v in session.context_breakdown().items() if k != "total"]
+    total = sum(int(v or 0) for _, v in rows)
     table = Table(box=None, padding=(0, 2), show_header=False)
     table.add_column(style="cyan")
     table.add_column(justify="right")
     table.add_column(justify="right", style="dim")
     table.add_column()
     for name, value in rows:
-        if name == "total":
-            continue
         n = int(value or 0)
         share = n / window if window else 0
         table.add_row(str(name), st.tokens(n), f"{share:.1%}", Text("█" * max(0, round(share * 40)),
@@ -243,42 +247,5 @@ def _exit(app: ChatApp, arg: str) -> None:
     app.running = False
 
 
-def _breakdown(session: Any) -> Any:
-    """The library's account of the window where it gives one, else an estimate by part."""
-    fn = getattr(session, "context_breakdown", None)
-    if callable(fn):
-        return fn()
-    from agentcli.tokens import estimate, estimate_json
-
-    parts = {"system prompt": estimate(session.system_prompt()),
-             "tool definitions": estimate_json([[t.name, t.description, t.parameters]
-                                                for t in session.toolbox.specs])}
-    if session.context.summary:
-        parts["summary of earlier turns"] = estimate(session.context.summary)
-    names = {"user": "your messages", "assistant": "answers and tool calls", "tool": "tool results"}
-    for entry in session.context.entries:
-        m = entry.message
-        key = names.get(m.role, m.role)
-        n = estimate(m.content) + sum(estimate_json(c.to_dict()) for c in m.tool_calls)
-        parts[key] = parts.get(key, 0) + n
-    return parts
-
-
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())[:300] or type(err).__name__
-
-
-def _describe(obj: Any) -> str:
-    """A library result in one line, whatever shape it has."""
-    if isinstance(obj, dict):
-        return " · ".join(f"{k}: {_short(v)}" for k, v in obj.items() if v not in (None, ""))
-    for attr in ("render", "line"):
-        fn = getattr(obj, attr, None)
-        if callable(fn):
-            return str(fn())
-    return _short(obj, 400)
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

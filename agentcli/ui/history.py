@@ -3,14 +3,11 @@ replay shown when a chat is resumed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable
 
 from rich.console import Console
 from rich.text import Text
 
-from agentcli.library.archive import ARCHIVE_NAME, read_events
 from agentcli.types import Message, ToolCall, ToolResult
 from agentcli.ui.markdown_stream import markdown
 from agentcli.ui.render import call_title, result_lines
@@ -19,53 +16,22 @@ SHOWN_TURNS = 6  # the last turns replayed on resume; /memory finds the rest
 ANSWER_LINES = 12
 
 
-@dataclass
-class SessionRow:
-    id: str
-    started: str
-    turns: int
-    first_prompt: str
+def recent_sessions(library: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The library's session summaries, newest first, leaving out sessions with no prompt."""
+    from agentcli.library.sessions import list_sessions
+
+    return [r for r in reversed(list_sessions(library)) if r.get("turns")][:limit]
 
 
-def list_sessions(library: Any, limit: int = 20) -> list[SessionRow]:
-    """Sessions with at least one prompt, newest first."""
-    rows = []
-    for sid in reversed(library.session_ids()):
-        row = _row(sid, library.session_dir(sid) / ARCHIVE_NAME)
-        if row.turns:
-            rows.append(row)
-        if len(rows) >= limit:
-            break
-    return rows
-
-
-def _row(sid: str, path: Path) -> SessionRow:
-    first = ""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = b""
-    # Archive lines are JSON with escaped strings, so this marker only matches real user events.
-    turns = data.count(b'"type": "user"')
-    if turns:
-        for event in read_events(path):
-            if event.get("type") == "user":
-                first = " ".join(str(event.get("message", {}).get("content", "")).split())
-                break
-    return SessionRow(sid, _started(sid), turns, first[:200])
-
-
-def _started(sid: str) -> str:
-    """"20250102-130405-ab12" -> "2025-01-02 13:04"."""
-    if len(sid) >= 13 and sid[8] == "-":
-        return f"{sid[0:4]}-{sid[4:6]}-{sid[6:8]} {sid[9:11]}:{sid[11:13]}"
-    return ""
-
-
-def replay(console: Console, events: Iterable[dict[str, Any]], shown_turns: int = SHOWN_TURNS) -> int:
-    """Print the last `shown_turns` turns compactly; return how many turns there were."""
+def replay(console: Console, events: Iterable[dict[str, Any]],
+           shown_turns: int = SHOWN_TURNS) -> tuple[int, str | None]:
+    """Print the last `shown_turns` turns compactly; return how many turns there were and
+    when the last compaction happened (its ISO time, or None)."""
     turns: list[list[dict[str, Any]]] = []
+    compacted: str | None = None
     for event in events:
+        if event.get("type") == "compaction":
+            compacted = event.get("ts")
         if event.get("type") == "user":
             turns.append([event])
         elif turns:
@@ -78,7 +44,7 @@ def replay(console: Console, events: Iterable[dict[str, Any]], shown_turns: int 
     for turn in turns[hidden:]:
         for event in turn:
             _replay_event(console, event, calls)
-    return len(turns)
+    return len(turns), compacted
 
 
 def _replay_event(console: Console, event: dict[str, Any], calls: dict[str, ToolCall]) -> None:

@@ -152,7 +152,6 @@ class ChatRenderer:
         self._refreshed = 0.0
         self._label = "working"
         self._stream: MarkdownStream | None = None
-        self.last_usage: Any = None
         self.compacted_at: float | None = None
 
     # -- the live region ----------------------------------------------------------------------
@@ -226,7 +225,6 @@ class ChatRenderer:
             self._refreshed = time.monotonic()
 
     def _on_assistant(self, message: Any, usage: Any = None, model: str = "", **_: Any) -> None:
-        self.last_usage = usage
         if self._stream is not None:
             self._finish_text()
         elif message.content.strip():

@@ -47,33 +47,26 @@ class WindowUse:
         return 100.0 * self.used / self.window if self.window else 0.0
 
 
-def window_use(session: Any, last_usage: Any = None) -> WindowUse | None:
-    """Tokens in the window now: the library's own count where it has one, else the size of
-    the last request the provider reported (prompt plus answer), which is what the next
-    request starts from."""
+def window_use(session: Any) -> WindowUse | None:
+    """Tokens the next request will hold (the library's count) against the model's window."""
     try:
         window = int(session.model.context_window)
     except Exception:
         return None
-    counter = getattr(session, "context_tokens", None)
-    if callable(counter):
-        try:
-            return WindowUse(int(counter()), window)
-        except Exception:
-            pass
-    if last_usage is None:
-        return WindowUse(0, window)
-    return WindowUse(last_usage.prompt_tokens + last_usage.output_tokens, window)
+    try:
+        return WindowUse(int(session.context_tokens()), window)
+    except Exception:  # the status line must never break the prompt
+        return None
 
 
 def status_parts(session: Any, *, approval: str, compacted_at: float | None,
-                 last_usage: Any = None, model_name: str | None = None) -> list[tuple[str, str]]:
+                 model_name: str | None = None) -> list[tuple[str, str]]:
     """(style, text) pieces for the status line; a session still starting shows what it can."""
     parts: list[tuple[str, str]] = []
     name = model_name or (session.chain.current_name if session is not None else "starting…")
     parts.append(("bold", name))
     if session is not None:
-        use = window_use(session, last_usage)
+        use = window_use(session)
         if use is not None:
             style = "red" if use.percent >= 80 else "yellow" if use.percent >= 60 else ""
             parts.append((style, f"ctx {use.percent:.0f}% ({tokens(use.used)}/{tokens(use.window)})"))
