@@ -161,6 +161,9 @@ class ChatApp:
                 self._built = self._make(self.settings, resume_id)
             except BaseException as err:  # handed to the main thread by _claim
                 self._start_error = err
+            refresh = getattr(self.input, "refresh", None)
+            if refresh is not None:
+                refresh()  # the status line can show the real model and window now
 
         self._starting = threading.Thread(target=build, name="agentcli-start", daemon=True)
         self._starting.start()
@@ -315,11 +318,13 @@ class ChatApp:
 
     def _status(self) -> list[tuple[str, str]]:
         """The status line, worked out once per prompt: the toolbar redraws on every key."""
-        key = (id(self.session), self.approval.mode, self.renderer.compacted_at, self._prompts)
+        # A session still being claimed from the start thread is finished and idle: safe to read.
+        session = self.session or self._built
+        key = (id(session), self.approval.mode, self.renderer.compacted_at, self._prompts)
         if self._status_cache is None or self._status_cache[0] != key:
-            parts = status_parts(self.session, approval=self.approval.mode,
-                                 compacted_at=self.renderer.compacted_at,
-                                 model_name=None if self.session is not None else self._model_hint())
+            parts = status_parts(session, approval=self.approval.mode,
+                                 compacted_at=self.renderer.compacted_at or self._resumed_compaction,
+                                 model_name=None if session is not None else self._model_hint())
             self._status_cache = (key, parts)
         return self._status_cache[1]
 

@@ -41,7 +41,9 @@ def replay(console: Console, events: Iterable[dict[str, Any]],
         console.print(Text(f"… {hidden} earlier turn{'s' if hidden != 1 else ''} "
                            "(in the library: /memory QUERY finds them)", style="dim"))
     calls: dict[str, ToolCall] = {}
-    for turn in turns[hidden:]:
+    for i, turn in enumerate(turns[hidden:]):
+        if i:
+            console.print()
         for event in turn:
             _replay_event(console, event, calls)
     return len(turns), compacted

@@ -104,6 +104,12 @@ class TerminalInput:
             out.append((styles.get(style, "class:bottom-toolbar"), text))
         return out
 
+    def refresh(self) -> None:
+        """Redraw the prompt (the status line changed); safe from any thread."""
+        app = getattr(self.session, "app", None)
+        if app is not None and app.is_running:
+            app.invalidate()
+
     def read(self) -> str:
         """The next prompt. Ctrl-C raises KeyboardInterrupt; a cleared draft is kept in the
         history (`last_draft` says what it was) so ↑ brings it back."""
