@@ -26,34 +26,46 @@ def markdown(text: str) -> Markdown:
     return Markdown(text, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
 
 
-def safe_cut(text: str, start: int = 0) -> int:
-    """The last offset in `text` (>= start) before which all blocks are finished.
+class BlockScanner:
+    """Finds where finished blocks end in a growing text, reading each complete line once.
 
-    Returns `start` when no block after `start` is finished yet. Offsets always sit at the
-    beginning of a line.
+    `advance(text)` returns the last offset before which all blocks are finished; offsets sit
+    at the beginning of a line. A line still being written decides nothing.
     """
-    cut = start
-    fence: str | None = None
-    pos = start
-    blank_before = False
-    for line in text[start:].splitlines(keepends=True):
-        if not line.endswith("\n"):
-            break  # the line being written; nothing about it is known yet
-        stripped = line.strip()
-        opener = _FENCE.match(line)
-        if fence is not None:
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence) \
-                    and not line.strip()[len(opener.group(1)):].strip():
-                fence = None
-        elif opener:
-            if blank_before:
-                cut = pos
-            fence = opener.group(1)
-        elif stripped and blank_before and not line[:1].isspace() and not _continues_list(line):
-            cut = pos
-        blank_before = fence is None and not stripped
-        pos += len(line)
-    return cut
+
+    def __init__(self, start: int = 0):
+        self.pos = start
+        self.cut = start
+        self.fence: str | None = None
+        self.blank_before = False
+
+    def advance(self, text: str) -> int:
+        while True:
+            end = text.find("\n", self.pos)
+            if end < 0:
+                return self.cut
+            line = text[self.pos:end + 1]
+            stripped = line.strip()
+            opener = _FENCE.match(line)
+            if self.fence is not None:
+                mark = opener.group(1) if opener else ""
+                if mark and mark[0] == self.fence[0] and len(mark) >= len(self.fence) \
+                        and not stripped[len(mark):].strip():
+                    self.fence = None
+            elif opener:
+                if self.blank_before:
+                    self.cut = self.pos
+                self.fence = opener.group(1)
+            elif stripped and self.blank_before and not line[:1].isspace() \
+                    and not _continues_list(line):
+                self.cut = self.pos
+            self.blank_before = self.fence is None and not stripped
+            self.pos = end + 1
+
+
+def safe_cut(text: str, start: int = 0) -> int:
+    """The last offset in `text` (>= start) before which all blocks are finished."""
+    return BlockScanner(start).advance(text)
 
 
 def _continues_list(line: str) -> bool:
@@ -71,8 +83,12 @@ class _Tail:
         text = self.stream.tail
         if not text.strip():
             return
-        lines = console.render_lines(markdown(text), options, pad=False)
         room = max(3, (options.height or console.height) - 4)
+        raw = text.split("\n")
+        if len(raw) > 2 * room:  # render only what can show: a long code block stays cheap
+            head = raw[0] + "\n" if _FENCE.match(raw[0]) else ""
+            text = head + "\n".join(raw[-room:])
+        lines = console.render_lines(markdown(text), options, pad=False)
         if len(lines) > room:
             lines = lines[-room:]
         for line in lines:
@@ -89,6 +105,7 @@ class MarkdownStream:
         self.printed = 0
         self._chunks = 0
         self._after_code = False
+        self._scanner = BlockScanner()
 
     @property
     def tail(self) -> str:
@@ -99,7 +116,7 @@ class MarkdownStream:
 
     def feed(self, delta: str) -> None:
         self.text += delta
-        cut = safe_cut(self.text, self.printed)
+        cut = self._scanner.advance(self.text)
         if cut > self.printed:
             chunk = self.text[self.printed:cut]
             self.printed = cut
