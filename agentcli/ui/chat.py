@@ -1,18 +1,16 @@
 """The chat: read a prompt or a slash command, run it, render what happens, repeat.
 
-Start is fast: the prompt appears at once while the session (and the provider SDK, which
-takes seconds to import) is built in a background thread. Ctrl-C during a turn interrupts the
-model call or the tool; the loop keeps what was written, and the chat goes on.
+Start is fast: the prompt appears at once while the session is built in the background (see
+sessions.py). Ctrl-C during a turn interrupts the model call or the tool; the loop keeps what
+was written, and the chat goes on.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, Iterator
 
 from rich.console import Console
@@ -22,17 +20,12 @@ from rich.text import Text
 from agentcli import __version__
 from agentcli.approval import Approval, scope
 from agentcli.config import Settings
-from agentcli.events import Emitter, Event
 from agentcli.ui import commands
 from agentcli.ui.render import ChatRenderer
+from agentcli.ui.sessions import Sessions, SessionUnavailable, close_dangling_calls, epoch
 from agentcli.ui.status import money, status_parts
 
-QUICK_FAILURE_S = 0.5  # how long the start waits to catch a failure that happens at once
 DOUBLE_CTRL_C_S = 2.0
-
-
-class SessionUnavailable(Exception):
-    """The session could not be built or resumed; the message is one line for people."""
 
 
 class ChatApp:
@@ -43,16 +36,11 @@ class ChatApp:
         self.console = console or Console(highlight=False)
         self.renderer = ChatRenderer(self.console)
         self.approval = Approval(settings.approval, ask=self._ask)
-        self.emitter = Emitter([self._observe])
-        self.session: Any = None
+        self.sessions = Sessions(settings, self.approval, self.renderer, self.console,
+                                 on_built=lambda: self.input.refresh())
         self.running = True
         self.exit_code = 0
-        self._held: list[Event] | None = None
-        self._starting: threading.Thread | None = None
-        self._built: Any = None
-        self._start_error: BaseException | None = None
         self._last_ctrl_c = 0.0
-        self._resumed_compaction: float | None = None
         self._status_cache: tuple[Any, list[tuple[str, str]]] | None = None
         self._prompts = 0  # prompts read so far; a new one refreshes the status line
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -67,19 +55,28 @@ class ChatApp:
 
     # -- running ------------------------------------------------------------------------------
 
+    @property
+    def session(self) -> Any:
+        return self.sessions.current
+
+    def need_session(self) -> Any:
+        """The session, waiting for the background start if it is still going."""
+        return self.sessions.need()
+
+    def library(self) -> Any:
+        return self.sessions.library()
+
     def run(self, first_prompt: str | None = None, resume: str | None = None) -> int:
         """The chat until /exit or Ctrl-D. `resume`: an id (or prefix) to continue, "" = latest."""
         self._banner()
+        sid = None
         if resume is not None:
-            sid = self._pick_session(resume)
+            sid = self.sessions.pick(resume)
             if sid is None:
                 return 1
-            self._show_earlier(sid)
-            self._start(sid)
-        else:
-            self._start(None)
-        if self._starting is not None and not self._starting.is_alive() and not self._claim():
-            return self.exit_code
+            self.renderer.compacted_at = self._show_earlier(sid)
+        if not self.sessions.start(sid):
+            return 1
         if first_prompt and first_prompt.strip():
             self.console.print(Text("› " + first_prompt, style="bold"))
             self.submit(first_prompt)
@@ -87,15 +84,20 @@ class ChatApp:
             self._prompts += 1
             try:
                 text = self.input.read()
-            except KeyboardInterrupt:
-                self._ctrl_c_at_prompt()
-                continue
+                if not self.input.interactive and text.strip():
+                    self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
+                self.submit(text)
+            except KeyboardInterrupt:  # at the prompt, or between prompts
+                try:
+                    self._ctrl_c_at_prompt()
+                except KeyboardInterrupt:
+                    self.running = False
             except EOFError:
                 break
-            if not self.input.interactive and text.strip():
-                self.console.print(Text("› " + text, style="bold"))  # a transcript shows the prompt
-            self.submit(text)
-        self._goodbye()
+        try:
+            self._goodbye()
+        except KeyboardInterrupt:
+            pass
         return self.exit_code
 
     def submit(self, text: str) -> None:
@@ -111,10 +113,11 @@ class ChatApp:
             else:
                 self._turn(text)
         except SessionUnavailable as err:
-            self.say(str(err), "red")
             if self.session is None:  # nothing to chat with: leave, the prompt is in history
                 self.running = False
                 self.exit_code = 1
+            else:
+                self.say(str(err), "red")
         except KeyboardInterrupt:
             self.renderer.pause()
             self.say("interrupted", "yellow")
@@ -127,13 +130,13 @@ class ChatApp:
                 session.run(text)
         except KeyboardInterrupt:
             # An interrupt the loop did not catch (between its steps): close what it left open.
-            _close_dangling_calls(session)
+            close_dangling_calls(session)
             self.renderer.abort("interrupted — nothing is lost; tell the model how to go on")
         except Exception as err:  # e.g. the archive cannot be written: say so, keep the chat
             self.renderer.abort(f"the turn failed: {type(err).__name__}: {err}")
 
     def _ctrl_c_at_prompt(self) -> None:
-        draft = getattr(self.input, "last_draft", "")
+        draft, self.input.last_draft = getattr(self.input, "last_draft", ""), ""
         now = time.monotonic()
         if draft:
             self.say("cleared (↑ brings it back)", "dim")
@@ -143,150 +146,38 @@ class ChatApp:
             self.say("press Ctrl-C again, Ctrl-D or /exit to leave", "dim")
         self._last_ctrl_c = 0.0 if draft else now
 
-    # -- the session --------------------------------------------------------------------------
-
-    def _observe(self, event: Event) -> None:
-        held = self._held
-        if held is not None:  # built in the background: render once the main thread takes over
-            held.append(event)
-        else:
-            self.renderer(event)
-
-    def _start(self, resume_id: str | None) -> None:
-        """Build the session in the background; wait a moment to catch instant failures."""
-        self._held, self._built, self._start_error = [], None, None
-
-        def build() -> None:
-            try:
-                self._built = self._make(self.settings, resume_id)
-            except BaseException as err:  # handed to the main thread by _claim
-                self._start_error = err
-            refresh = getattr(self.input, "refresh", None)
-            if refresh is not None:
-                refresh()  # the status line can show the real model and window now
-
-        self._starting = threading.Thread(target=build, name="agentcli-start", daemon=True)
-        self._starting.start()
-        self._starting.join(QUICK_FAILURE_S)
-
-    def _make(self, settings: Settings, resume_id: str | None) -> Any:
-        from agentcli.policy import Policy
-        from agentcli.session import Session
-
-        policy = Policy(settings.max_turns)
-        if resume_id is not None:
-            return Session.resume(settings, resume_id, self.emitter, approval=self.approval,
-                                  policy=policy)
-        return Session.create(settings, self.emitter, approval=self.approval, policy=policy)
-
-    def _claim(self) -> bool:
-        """Take the background-built session; on failure say why and end the chat."""
-        thread = self._starting
-        if thread is not None and thread.is_alive():
-            with self.console.status("starting the model…"):
-                thread.join()  # Ctrl-C here leaves the start running, to be claimed later
-        self._starting = None
-        held, self._held = self._held or [], None
-        for event in held:
-            self.renderer(event)
-        if self._start_error is not None:
-            err, self._start_error = self._start_error, None
-            Console(stderr=True, highlight=False).print(Text(f"agentcli: error: {_one_line(err)}",
-                                                             style="red"))
-            self.running = False
-            self.exit_code = 1
-            return False
-        self.session = self._built
-        self.renderer.compacted_at = self._resumed_compaction
-        return True
-
-    def need_session(self) -> Any:
-        """The session, waiting for the background start if it is still going."""
-        if self.session is None:
-            if self._starting is None or not self._claim():
-                raise SessionUnavailable("no session: the model could not be started")
-        return self.session
-
-    def library(self) -> Any:
-        if self.session is not None:
-            return self.session.library
-        from agentcli.library import Library
-
-        return Library.for_workspace(self.settings.workspace, self.settings.library_dir)
-
-    def _switch_to(self, resume_id: str | None) -> Any:
-        """Build another session now (for /clear and /resume); the current one stays if it fails."""
-        old = self.need_session()
-        settings = replace(self.settings, model=old.chain.current_name) if resume_id is None \
-            else self.settings
-        emitter_held: list[Event] = []
-        self._held = emitter_held
-        try:
-            with self.console.status("opening the session…"):
-                new = self._make(settings, resume_id)
-        except Exception as err:
-            raise SessionUnavailable(f"could not open the session: {_one_line(err)}") from err
-        finally:
-            self._held = None
-            for event in emitter_held:
-                self.renderer(event)
-        old.archive.close()
-        old.library.unlock_session(old.id)  # so this process can come back to it with /resume
-        self.session = new
-        self.renderer.compacted_at = self._resumed_compaction if resume_id else None
-        return new
+    # -- switching sessions -------------------------------------------------------------------
 
     def new_session(self) -> None:
         old_id = self.need_session().id
-        new = self._switch_to(None)
+        new = self.sessions.switch(None)
+        self.renderer.compacted_at = None
         self.console.print(Rule(style="dim"))
         self.say(f"new conversation ({new.id}); the last one is kept: /resume {old_id}")
 
     def resume(self, prefix: str | None) -> None:
         current = self.need_session().id
-        sid = self._pick_session(prefix or "", exclude=current)
+        sid = self.sessions.pick(prefix or "", exclude=current)
         if sid is None:
             return
         if sid == current:
             self.say("that is this session", "yellow")
             return
         self.console.print(Rule(f"resuming {sid}", style="dim"))
-        self._show_earlier(sid)
-        self._switch_to(sid)
+        compacted = self._show_earlier(sid)
+        self.sessions.switch(sid)
+        self.renderer.compacted_at = compacted
 
-    def _pick_session(self, prefix: str, exclude: str | None = None) -> str | None:
-        from agentcli.library import LibraryError
-        from agentcli.ui.history import recent_sessions
-
-        library = self.library()
-        try:
-            if prefix:
-                return library.resolve_session(prefix)
-            rows = [r for r in recent_sessions(library, limit=5) if r["id"] != exclude]
-            if rows:
-                return rows[0]["id"]
-            raise LibraryError(f"no earlier session to resume in {library.root}")
-        except LibraryError as err:
-            if self.session is None:  # `agentcli resume`: nothing to open is an error
-                Console(stderr=True, highlight=False).print(Text(f"agentcli: error: {err}", style="red"))
-                self.exit_code = 1
-            else:
-                self.say(f"{err} (/sessions lists them)", "yellow")
-            return None
-
-    def _show_earlier(self, sid: str) -> None:
+    def _show_earlier(self, sid: str) -> float | None:
+        """Replay a session's last turns; return when it was last compacted (epoch seconds)."""
         from agentcli.library.archive import ARCHIVE_NAME, read_events
         from agentcli.ui.history import replay
 
         path = self.library().session_dir(sid) / ARCHIVE_NAME
         turns, compacted = replay(self.console, read_events(path))
-        self._resumed_compaction = _epoch(compacted)
         self.console.print(Rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · session {sid}",
                                 style="dim"))
-
-    def compacted(self) -> None:
-        """Note a compaction the user asked for (the status line shows when)."""
-        self.renderer.compacted_at = time.time()
+        return epoch(compacted)
 
     # -- talking to the user ------------------------------------------------------------------
 
@@ -319,11 +210,11 @@ class ChatApp:
     def _status(self) -> list[tuple[str, str]]:
         """The status line, worked out once per prompt: the toolbar redraws on every key."""
         # A session still being claimed from the start thread is finished and idle: safe to read.
-        session = self.session or self._built
+        session = self.session or self.sessions.built
         key = (id(session), self.approval.mode, self.renderer.compacted_at, self._prompts)
         if self._status_cache is None or self._status_cache[0] != key:
             parts = status_parts(session, approval=self.approval.mode,
-                                 compacted_at=self.renderer.compacted_at or self._resumed_compaction,
+                                 compacted_at=self.renderer.compacted_at,
                                  model_name=None if session is not None else self._model_hint())
             self._status_cache = (key, parts)
         return self._status_cache[1]
@@ -377,22 +268,6 @@ class ChatApp:
                      f"continue with: agentcli resume {session.id}", "dim")
 
 
-def _close_dangling_calls(session: Any) -> None:
-    """After an interrupt outside the loop's own handling, give every tool call the model made
-    a result, so the next request is well formed (providers reject unanswered calls)."""
-    entries = session.context.entries
-    for i in range(len(entries) - 1, -1, -1):
-        message = entries[i].message
-        if message.role == "user":
-            return
-        if message.role == "assistant":
-            answered = {e.message.tool_call_id for e in entries[i + 1:] if e.message.role == "tool"}
-            missing = [c for c in message.tool_calls if c.id not in answered]
-            if missing:
-                session.record_interrupted_tools(missing)
-            return
-
-
 @contextmanager
 def _typeahead_hidden(enabled: bool) -> Iterator[None]:
     """While the agent works, keys typed ahead are neither echoed into its output nor lost:
@@ -415,19 +290,3 @@ def _typeahead_hidden(enabled: bool) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
-
-
-def _epoch(iso: str | None) -> float | None:
-    """An archive timestamp ("2025-01-02T03:04:05.678Z") as seconds since the epoch."""
-    if not iso:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())[:400] or type(err).__name__

@@ -45,6 +45,10 @@ class PlainInput:
     """Line-at-a-time input when stdin is a pipe or a file: scripts can drive a chat too."""
 
     interactive = False
+    last_draft = ""
+
+    def refresh(self) -> None:
+        """Nothing to redraw: there is no status line without a terminal."""
 
     def read(self) -> str:
         line = sys.stdin.readline()
