@@ -179,3 +179,12 @@ def test_piped_input_runs_a_transcript(server, cli, workspace, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "› a piped prompt" in proc.stdout and "Piped answer." in proc.stdout
     assert "model calls" in proc.stdout
+
+
+def test_chat_with_a_first_prompt_sends_it_and_stays_open(server, open_chat):
+    srv = server([Turn(text="First answer."), Turn(text="Second answer.")])
+    chat = open_chat(srv, "what is this project?")
+    assert "› what is this project?" in chat.text and "First answer." in chat.text
+    chat.line("and then?")
+    assert "Second answer." in chat.ready()
+    assert srv.requests[0].last_user_text() == "what is this project?"
