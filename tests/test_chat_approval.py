@@ -124,3 +124,12 @@ def test_permissions_command_changes_the_mode(server, open_chat, workspace):
     assert (workspace / "made-by-agent").exists()
     chat.line("/permissions sometimes")
     assert "unknown mode 'sometimes'" in chat.ready()
+
+
+def test_piped_answers_work_without_a_terminal(server, cli, workspace, tmp_path):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    proc = cli(srv, AGENTCLI_DATA_DIR=str(tmp_path / "data"))(
+        "chat", "-C", str(workspace), "--model", "anthropic/m", input="make a file\nn\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Run this command?" in proc.stdout and "declined" in proc.stdout
+    assert not (workspace / "made-by-agent").exists()
