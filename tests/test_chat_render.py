@@ -172,3 +172,20 @@ def test_sessions_are_listed_newest_first_without_empty_ones(tmp_path: Path):
     rows = recent_sessions(library)
     assert [r["id"] for r in rows] == ["20250102-100000-bbbb", "20250101-100000-aaaa"]
     assert rows[1]["turns"] == 2 and rows[1]["first_request"] == "question 0"
+
+
+def test_a_unique_start_of_a_command_runs_it_and_an_ambiguous_one_lists_them(monkeypatch):
+    said: list[str] = []
+    ran: list[str] = []
+
+    class App:
+        def say(self, text: str, style: str = "") -> None:
+            said.append(text)
+
+    monkeypatch.setattr(commands.COMMANDS["permissions"], "handler", lambda app, arg: ran.append(arg))
+    commands.dispatch(App(), "perm", "auto")
+    assert ran == ["auto"]
+    commands.dispatch(App(), "c", "")
+    assert said[-1] == "/c could be /compact, /cost, /context, /clear"
+    commands.dispatch(App(), "modle", "")
+    assert "did you mean /model?" in said[-1]

@@ -57,6 +57,12 @@ def parse(line: str) -> tuple[str, str] | None:
 def dispatch(app: ChatApp, name: str, arg: str) -> None:
     """Run a command, or say it is unknown and suggest the nearest."""
     cmd = COMMANDS.get(ALIASES.get(name, name))
+    starting = [c for c in COMMANDS if c.startswith(name)]
+    if cmd is None and len(starting) == 1:  # a unique start is enough: /comp, /perm
+        cmd = COMMANDS[starting[0]]
+    elif cmd is None and starting:
+        app.say(f"/{name} could be " + ", ".join("/" + c for c in starting), "yellow")
+        return
     if cmd is None:
         near = difflib.get_close_matches(name, list(COMMANDS) + list(ALIASES), n=1, cutoff=0.5)
         hint = f"did you mean /{ALIASES.get(near[0], near[0])}? " if near else ""
