@@ -37,7 +37,7 @@ class ChatApp:
         self.renderer = ChatRenderer(self.console)
         self.approval = Approval(settings.approval, ask=self._ask)
         self.sessions = Sessions(settings, self.approval, self.renderer, self.console,
-                                 on_built=lambda: self.input.refresh())
+                                 on_built=lambda: self.input.call_above(self._session_ready))
         self.running = True
         self.exit_code = 0
         self._last_ctrl_c = 0.0
@@ -65,6 +65,13 @@ class ChatApp:
 
     def library(self) -> Any:
         return self.sessions.library()
+
+    def _session_ready(self) -> None:
+        """The background start finished while the prompt waits: show its notices (or why it
+        failed) now, above the prompt, and let the status line show the real session."""
+        if self.sessions.current is None and not self.sessions.failed and self.sessions.pending:
+            if not self.sessions.claim():
+                self.exit_code = 1
 
     def run(self, first_prompt: str | None = None, resume: str | None = None) -> int:
         """The chat until /exit or Ctrl-D. `resume`: an id (or prefix) to continue, "" = latest."""

@@ -145,7 +145,7 @@ def _memory(app: ChatApp, arg: str) -> None:
     for hit in hits:
         where = "this session" if hit.session_id == session.id else f"session {hit.session_id}"
         app.console.print(Text.assemble((hit.event_id, "cyan"), f" · {hit.label} · {where} · ",
-                                        (hit.ts[:16].replace("T", " "), "dim")))
+                                        (_local(hit.ts), "dim")))
         app.console.print(Text("    " + hit.snippet))
     first = hits[0]
     app.say(f"read one in full: agentcli memory show {first.session_id}:{first.event_id}", "dim")
@@ -159,18 +159,19 @@ def _sessions(app: ChatApp, arg: str) -> None:
     if not rows:
         app.say("no sessions yet in this workspace")
         return
-    table = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
-    for col in ("id", "last active", "turns", "model"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("first request", no_wrap=True, overflow="ellipsis", ratio=1, min_width=30)
     current = app.session.id if app.session is not None else None
-    for row in rows:
-        this = row["id"] == current
-        table.add_row(Text(row["id"] + (" ◀" if this else ""), style="bold cyan" if this else "cyan"),
-                      str(row.get("last_activity") or row.get("started") or "")[:16].replace("T", " "),
-                      str(row.get("turns", "")), str(row.get("model") or ""),
-                      Text(" ".join(str(row.get("first_request") or "").split()),
-                           overflow="ellipsis", no_wrap=True))
+    cells = [(row["id"] + (" ◀" if row["id"] == current else ""),
+              _local(row.get("last_activity") or row.get("started")),
+              str(row.get("turns", "")), str(row.get("model") or ""),
+              " ".join(str(row.get("first_request") or "").split())) for row in rows]
+    table = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
+    for i, col in enumerate(("id", "last active", "turns", "model")):
+        # The id is what /resume needs: these columns never shrink; the request takes the rest.
+        table.add_column(col, no_wrap=True, min_width=max(len(col), *(len(c[i]) for c in cells)))
+    table.add_column("first request", no_wrap=True, overflow="ellipsis")
+    for sid, active, turns, model, first in cells:
+        table.add_row(Text(sid, style="bold cyan" if sid.endswith("◀") else "cyan"), active, turns,
+                      model, Text(first, overflow="ellipsis", no_wrap=True))
     app.console.print(table)
     app.say("resume one with /resume ID (the start of the id is enough)", "dim")
 
@@ -251,6 +252,16 @@ def _clear(app: ChatApp, arg: str) -> None:
 @command("exit", "/exit", "leave (Ctrl-D works too)")
 def _exit(app: ChatApp, arg: str) -> None:
     app.running = False
+
+
+def _local(iso: str | None) -> str:
+    """An archive time (UTC) as local "YYYY-MM-DD HH:MM"."""
+    from datetime import datetime
+
+    from agentcli.ui.sessions import epoch
+
+    seconds = epoch(iso)
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M") if seconds else ""
 
 
 def _one_line(err: BaseException) -> str:

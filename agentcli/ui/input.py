@@ -47,8 +47,8 @@ class PlainInput:
     interactive = False
     last_draft = ""
 
-    def refresh(self) -> None:
-        """Nothing to redraw: there is no status line without a terminal."""
+    def call_above(self, func: Callable[[], object]) -> None:
+        """Nothing to print above: there is no prompt waiting without a terminal."""
 
     def read(self) -> str:
         line = sys.stdin.readline()
@@ -108,11 +108,19 @@ class TerminalInput:
             out.append((styles.get(style, "class:bottom-toolbar"), text))
         return out
 
-    def refresh(self) -> None:
-        """Redraw the prompt (the status line changed); safe from any thread."""
+    def call_above(self, func: Callable[[], object]) -> None:
+        """From any thread: if the prompt is waiting, run `func` on the main thread with the
+        prompt set aside, so what it prints lands above the prompt, which is then redrawn."""
+        from prompt_toolkit.application import run_in_terminal
+
         app = getattr(self.session, "app", None)
-        if app is not None and app.is_running:
-            app.invalidate()
+        context = getattr(app, "context", None)
+        if app is None or not app.is_running or app.loop is None or context is None:
+            return  # the main thread will do it when it next needs the session
+        try:
+            app.loop.call_soon_threadsafe(lambda: context.copy().run(run_in_terminal, func))
+        except RuntimeError:  # the prompt ended meanwhile
+            pass
 
     def read(self) -> str:
         """The next prompt. Ctrl-C raises KeyboardInterrupt; a cleared draft is kept in the

@@ -80,6 +80,11 @@ class Sessions:
         self._thread.join(QUICK_FAILURE_S)
         return self._thread.is_alive() or self.claim()
 
+    @property
+    def pending(self) -> bool:
+        """A start was made and not yet claimed."""
+        return self._thread is not None
+
     def claim(self) -> bool:
         """Take the background-built session, waiting for it; on failure say why (stderr)."""
         thread = self._thread
