@@ -2,12 +2,14 @@
 
 - auto: everything inside the workspace runs (headless default).
 - readonly: no writes; only shell commands that read.
-- ask: read-only commands and writes inside the workspace run; other shell commands ask
-  y/n/always through the front end's `ask` callback (chat default).
+- ask: read-only commands and writes inside the workspace run; other shell commands, and
+  reads or writes outside the workspace, ask y/n/always through the front end's `ask`
+  callback (chat default).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from typing import Callable
@@ -79,9 +81,35 @@ class Approval:
             self.always.add(key)
         return answer in ("y", "always")
 
+    def outside(self, verb: str, path: str) -> bool | None:
+        """May a tool `verb` ("read" or "write") `path`, which lies outside the workspace?
+        None: not the user's call (auto and headless stay inside; readonly never writes);
+        else the user's answer, asked as kind `read_outside` / `write_outside`."""
+        if self.ask is None or self.mode == "auto" or (self.mode == "readonly" and verb == "write"):
+            return None
+        kind = f"{verb}_outside"
+        folder = os.path.dirname(path)
+        if any(k.startswith(kind + ":") and _within(folder, k.split(":", 1)[1]) for k in self.always):
+            return True
+        answer = self.ask(kind, path)
+        if answer == "always":
+            self.always.add(scope(kind, path))
+        return answer in ("y", "always")
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def scope(kind: str, detail: str) -> str:
+    """What an "always" answer covers: the program (and subcommand) of a shell command, the
+    folder of a path outside the workspace, else the exact detail."""
+    return _key(kind, detail)
+
 
 def _key(kind: str, detail: str) -> str:
-    """What "always" remembers: the program (and subcommand) of a shell command."""
+    if kind.endswith("_outside"):
+        return f"{kind}:{os.path.dirname(detail)}"
     if kind != "shell":
         return f"{kind}:{detail}"
     try:

@@ -59,7 +59,8 @@ class Session:
         self.turns = 0
         self.started = time.monotonic()
         self.workspace = Workspace(settings.workspace, extra_roots=settings.extra_dirs,
-                                   allow_outside=settings.allow_outside, protected=[library.root])
+                                   allow_outside=settings.allow_outside, protected=[library.root],
+                                   ask_outside=lambda verb, real: approval.outside(verb, str(real)))
         self.tool_ctx = ToolContext(self.workspace, approve=approval, library=self)
         self.toolbox = ToolBox(CORE_TOOLS + MEMORY_TOOLS, self.tool_ctx)
         self.compactor = Compactor(self)

@@ -43,6 +43,7 @@ def _register() -> None:
 
     app.command("run", help="Run one task headless and print the answer.")(run_cmd.run)
     app.command("chat", help="Open an interactive chat.")(chat_cmd.chat)
+    app.command("resume", help="Reopen an earlier chat, its history shown.")(chat_cmd.resume)
     app.command("reproduce", help="Reproduce a paper's numbers; 'reproduce report' writes REPORT.md.")(
         reproduce_cmd.reproduce)
     app.command("sessions", help="List the sessions kept in this workspace's library.")(

@@ -20,12 +20,15 @@ class Workspace:
     Paths are resolved through symlinks before the check, so a link pointing outside the
     workspace is outside. `extra_roots` are folders the user added; `allow_outside` lifts the rule.
     `protected` are folders inside the workspace that tools must not write (the library).
+    `ask_outside(verb, real)` may let one outside path through: True allows it, False means the
+    user declined, None leaves the rule as it is.
     """
 
     root: Path
     extra_roots: list[Path] = field(default_factory=list)
     allow_outside: bool = False
     protected: list[Path] = field(default_factory=list)
+    ask_outside: Callable[[str, Path], bool | None] | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
@@ -43,9 +46,13 @@ class Workspace:
         real = Path(os.path.realpath(full))
         if not self.allow_outside and not self._inside(real):
             verb = "write" if write else "read"
-            raise ToolError(
-                f"refused to {verb} {path!r}: it resolves to {real}, outside the workspace {self.root}"
-            )
+            answer = self.ask_outside(verb, real) if self.ask_outside else None
+            if answer is False:
+                raise ToolError(f"the user declined to {verb} {real} (outside the workspace {self.root})")
+            if answer is None:
+                raise ToolError(
+                    f"refused to {verb} {path!r}: it resolves to {real}, outside the workspace {self.root}"
+                )
         if write and any(real == p or p in real.parents for p in self.protected):
             raise ToolError(f"refused to write {path!r}: agentcli's library is append-only")
         return real

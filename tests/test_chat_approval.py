@@ -1,0 +1,135 @@
+"""Approval in the chat: `ask` asks before commands that change things and before anything
+outside the workspace; the answer reaches the model; `readonly` and `auto` do not ask."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentcli.testing.scripted_server import Turn
+from chat_pty import open_chat_fixture
+
+pytestmark = [pytest.mark.tty, pytest.mark.slow]
+
+open_chat = pytest.fixture(open_chat_fixture)
+
+
+def _answering_a_prompt(req) -> bool:
+    """Whether the request ends in the user's prompt (not in tool results)."""
+    content = req.messages[-1]["content"]
+    return not (isinstance(content, list) and any(b.get("type") == "tool_result" for b in content))
+
+
+def _shell_then_answer(*commands: str):
+    turns = [Turn(tool_calls=[{"name": "shell", "arguments": {"command": c}}]) for c in commands]
+    return turns + [Turn(text="Finished.")]
+
+
+def test_ask_mode_asks_and_a_no_is_reported_to_the_model(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv)  # chat defaults to ask
+    chat.line("make a file")
+    chat.expect("Run this command?")
+    chat.send("n")
+    seen = chat.ready()
+    assert "declined" in seen and "Finished." in seen
+    assert not (workspace / "made-by-agent").exists()
+    assert any("the user declined to run: touch made-by-agent" in r
+               for r in srv.requests[-1].tool_results())
+
+
+def test_yes_runs_the_command(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv)
+    chat.line("make a file")
+    chat.expect("Run this command?")
+    chat.send("y")
+    assert "exit 0" in chat.ready()
+    assert (workspace / "made-by-agent").exists()
+
+
+def test_always_remembers_the_program_for_the_session(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch one", "touch two"))
+    chat = open_chat(srv)
+    chat.line("make two files")
+    chat.expect("always allow `touch`")
+    chat.send("a")
+    chat.ready()
+    assert chat.text.count("Run this command?") == 1
+    assert (workspace / "one").exists() and (workspace / "two").exists()
+
+
+def test_read_only_commands_and_workspace_edits_run_without_asking(server, open_chat, workspace):
+    srv = server([
+        Turn(tool_calls=[{"name": "shell", "arguments": {"command": "ls src | wc -l"}}]),
+        Turn(tool_calls=[{"name": "write", "arguments": {"path": "notes.txt", "content": "x\n"}}]),
+        Turn(text="Done."),
+    ])
+    chat = open_chat(srv)
+    chat.line("look and note")
+    seen = chat.ready()
+    assert "Run this command?" not in seen and "?  [y yes" not in seen
+    assert (workspace / "notes.txt").read_text() == "x\n"
+
+
+def test_a_write_outside_the_workspace_asks(server, open_chat, tmp_path):
+    outside = tmp_path / "elsewhere" / "out.txt"
+
+    def respond(req):  # each prompt: one write outside, then a short answer
+        if _answering_a_prompt(req):
+            return Turn(tool_calls=[{"name": "write",
+                                     "arguments": {"path": str(outside), "content": "hi\n"}}])
+        return Turn(text="Tried.")
+
+    srv = server(respond)
+    chat = open_chat(srv)
+    chat.line("write outside")
+    chat.expect("It is outside the workspace.")
+    chat.send("n")
+    chat.ready()
+    assert not outside.exists()
+    assert any("the user declined to write" in r for r in srv.requests[-1].tool_results())
+
+    chat.line("try again")
+    chat.expect("It is outside the workspace.")
+    chat.send("y")
+    chat.ready()
+    assert outside.read_text() == "hi\n"
+
+
+def test_readonly_refuses_writes_without_asking(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv, "--approval", "readonly")
+    chat.line("make a file")
+    seen = chat.ready()
+    assert "Run this command?" not in seen
+    assert not (workspace / "made-by-agent").exists()
+
+
+def test_auto_runs_without_asking(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv, "--approval", "auto")
+    chat.line("make a file")
+    seen = chat.ready()
+    assert "Run this command?" not in seen
+    assert (workspace / "made-by-agent").exists()
+
+
+def test_permissions_command_changes_the_mode(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv)
+    chat.line("/permissions auto")
+    assert "approval: auto" in chat.ready()
+    chat.line("make a file")
+    assert "Run this command?" not in chat.ready()
+    assert (workspace / "made-by-agent").exists()
+    chat.line("/permissions sometimes")
+    assert "unknown mode 'sometimes'" in chat.ready()
+
+
+def test_piped_answers_work_without_a_terminal(server, cli, workspace, tmp_path):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    proc = cli(srv, AGENTCLI_DATA_DIR=str(tmp_path / "data"))(
+        "chat", "-C", str(workspace), "--model", "anthropic/m", input="make a file\nn\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Run this command?" in proc.stdout and "declined" in proc.stdout
+    assert not (workspace / "made-by-agent").exists()
