@@ -42,7 +42,7 @@ class Session:
         self.id = session_id
         self.library = library
         self.dir = library.session_dir(session_id)
-        self.archive = Archive(self.dir / ARCHIVE_NAME)
+        self.archive = Archive(self.dir / ARCHIVE_NAME, redact=library.redact)
         self.chain = chain
         self.policy = policy
         self.context = Context()
@@ -168,6 +168,8 @@ class Session:
         self.emit("tool_call", call=call)
         started = time.monotonic()
         result = self.toolbox.dispatch(call)
+        # Secrets the tool printed (an env dump, a key file) reach neither the model nor reports.
+        result.content = self.library.redact(result.content)
         elapsed = round(time.monotonic() - started, 3)
         self._add_tool_message(call, result, elapsed)
         self.emit("tool_result", call=call, result=result, elapsed_s=elapsed)

@@ -15,15 +15,21 @@ from datetime import datetime
 from pathlib import Path
 
 from agentcli.library.archive import ARCHIVE_NAME
+from agentcli.secrets import Redact, Redactor
 
 LIBRARY_DIRNAME = ".agentcli"
 
 
 class Library:
-    """A workspace's library folder."""
+    """A workspace's library folder.
 
-    def __init__(self, root: Path):
+    `redact` is applied to every text the library writes (archive lines, index files,
+    summaries, logs), so no secret reaches the disk; see `agentcli.secrets`.
+    """
+
+    def __init__(self, root: Path, redact: Redact | None = None):
         self.root = Path(root)
+        self.redact: Redact = redact or Redactor()
 
     @classmethod
     def for_workspace(cls, workspace: Path, override: Path | None = None) -> Library:
