@@ -29,6 +29,7 @@ class Settings:
     compact_threshold: float = 0.8
     cooldown_s: float = 300.0
     headless: bool = True
+    sandbox: str | None = None  # auto | on | off; None: AGENTCLI_SANDBOX, else auto
 
     @staticmethod
     def parse_fallback(text: str | None) -> list[str] | None:

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agentcli import __version__, loop
+from agentcli import __version__, loop, sandbox
 from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
@@ -62,8 +62,10 @@ class Session:
     @classmethod
     def create(cls, settings: Settings, emit: Emitter | None = None, *,
                approval: Approval | None = None, policy: Policy | None = None) -> Session:
-        """A new session. Raises ModelError (one line) when no model can be built."""
+        """A new session. Raises ModelError (one line) when no model can be built, SandboxError
+        when `--sandbox on` cannot be had."""
         emit = emit or Emitter()
+        box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
         library = Library.for_workspace(settings.workspace, settings.library_dir)
         primary, why = (settings.model, "") if settings.model else default_model()
         names = [primary] + _fallbacks(primary, settings.fallback)
@@ -76,8 +78,13 @@ class Session:
         if why:
             emit("notice", text=f"model: {model.name} ({why})", level="info")
         session.tool_ctx.lean = model.lean
+        if box is not None:
+            session.tool_ctx.services["sandbox"] = box
+        if notice:
+            emit("notice", text=notice, level="warning")
         session.archive.append("session_start", format=1, version=__version__, model=model.name,
-                               chain=chain.names, workspace=str(session.workspace.root))
+                               chain=chain.names, workspace=str(session.workspace.root),
+                               sandbox="bwrap" if box else None)
         return session
 
     # -- what the loop calls ------------------------------------------------------------------

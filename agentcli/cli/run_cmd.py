@@ -31,6 +31,7 @@ def run(
     library: opt.LibraryDir = None,
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
+    sandbox: opt.SandboxMode = None,
 ) -> None:
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -42,7 +43,7 @@ def run(
         directory=directory, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="auto",
         library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
-        max_turns=max_turns)
+        max_turns=max_turns, sandbox=sandbox)
 
     from agentcli.cli.render import ProgressLines, StreamJson
     from agentcli.events import Emitter
