@@ -255,7 +255,7 @@ def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
 
 def _build(name: str, primary: str, settings: Settings) -> Model:
     """Flags like --base-url and --context-window describe the primary model only."""
-    opts = ModelOptions()
+    opts = ModelOptions(timeout=settings.request_timeout)
     if name == primary:
         opts.base_url = settings.base_url
         opts.context_window = settings.context_window
