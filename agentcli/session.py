@@ -74,7 +74,7 @@ class Session:
         session = cls(settings, emit, session_id=library.new_session_id(), library=library,
                       chain=chain, approval=approval or Approval(settings.approval),
                       policy=policy or Policy(settings.max_turns))
-        model = chain.current  # fail now, in one line, if nothing can be built
+        model = chain.switch_to(primary)  # the model asked for must work: fail now, in one line
         if why:
             emit("notice", text=f"model: {model.name} ({why})", level="info")
         session.tool_ctx.lean = model.lean

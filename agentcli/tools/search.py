@@ -79,11 +79,17 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         argv += ["--context", str(min(max(0, int(args["context"])), 20))]
     if args.get("glob"):
         argv += ["--glob", args["glob"]]
-    argv += ["--regexp", pattern, "--", str(target)]
-    proc = run_rg(argv, ctx.workspace.root, ctx.time_left(RG_TIMEOUT) or 1)
+    tail = ["--regexp", pattern, "--", str(target)]
+    proc = run_rg(argv + tail, ctx.workspace.root, ctx.time_left(RG_TIMEOUT) or 1)
+    note = ""
     if proc.returncode == 2 and not proc.stdout:
-        err = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise ToolError("grep failed: " + (" ".join(err[-3:]) if err else "ripgrep error"))
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        if "regex parse error" not in stderr:
+            raise ToolError(_rg_error(stderr))
+        # Models often mean `foo(` literally: search for the text as written, and say so.
+        proc = run_rg(argv + ["--fixed-strings"] + tail, ctx.workspace.root,
+                      ctx.time_left(RG_TIMEOUT) or 1)
+        note = f"[{_rg_error(stderr)}; searched for the literal text instead]"
 
     lines: list[str] = []
     matches = 0
@@ -100,8 +106,10 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             lines.append(f"{rel}:{number}: {_clip(text)}")
         elif shown < max_results:
             lines.append(f"{rel}-{number}- {_clip(text)}")
+    if note:
+        lines.insert(0, note)
     if matches == 0:
-        return ToolResult(f"no matches for {pattern!r}", meta={"matches": 0})
+        return ToolResult("\n".join(lines + [f"no matches for {pattern!r}"]), meta={"matches": 0})
     if matches > shown:
         lines.append(f"[{matches - shown} more matching lines not shown; narrow the search "
                      f"with path, glob or a more specific pattern]")
@@ -124,6 +132,15 @@ def glob(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if len(found) > MAX_GLOB_RESULTS:
         shown.append(f"[{len(found) - MAX_GLOB_RESULTS} more files not shown]")
     return ToolResult("\n".join(shown), meta={"count": len(found)})
+
+
+def _rg_error(stderr: str) -> str:
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    if "regex parse error" in stderr:
+        why = next((ln[len("error:"):].strip() for ln in reversed(lines) if ln.startswith("error:")),
+                   "cannot parse it")
+        return f"invalid regular expression ({why})"
+    return "grep failed: " + (" ".join(lines[-3:]) if lines else "ripgrep error")
 
 
 def _clip(text: str) -> str:
