@@ -18,6 +18,7 @@ from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
 from agentcli.library import Library
+from agentcli.library import manifest
 from agentcli.library.archive import ARCHIVE_NAME, Archive
 from agentcli.library.context import Context
 from agentcli.loop import Outcome
@@ -26,7 +27,7 @@ from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
 from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
-from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage
+from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage, valid_text
 
 PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
 LEAN_MAX_OUTPUT_TOKENS = 1024
@@ -67,6 +68,7 @@ class Session:
         emit = emit or Emitter()
         box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
         library = Library.for_workspace(settings.workspace, settings.library_dir)
+        manifest.check(library.root)  # a newer library, or no usable folder: one line, nothing written
         primary, why = (settings.model, "") if settings.model else default_model()
         names = [primary] + _fallbacks(primary, settings.fallback)
         chain = FailoverChain(names, lambda n: _build(n, primary, settings),
@@ -105,7 +107,7 @@ class Session:
         return outcome
 
     def add_user(self, text: str) -> None:
-        message = Message(role="user", content=text)
+        message = Message(role="user", content=valid_text(text))
         eid = self.archive.append("user", message=message.to_dict())
         self.context.add(eid, message)
 
@@ -161,6 +163,8 @@ class Session:
         return "give_up" if action == "give_up" else "retry"
 
     def record_reply(self, reply: Reply) -> None:
+        # A model can send text no file or request can hold; it would poison every later turn.
+        reply.message = Message.from_dict(valid_text(reply.message.to_dict()))
         self.turns += 1
         self.usage.add(reply.usage)
         cost = cost_usd(reply.model, reply.usage)

@@ -36,7 +36,7 @@ def run(
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     if not prompt.strip():
         opt.fail("the prompt is empty")
     settings = opt.build_settings(

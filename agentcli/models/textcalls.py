@@ -134,7 +134,9 @@ def _python_literals(s: str) -> str:
 
 
 def _close_brackets(s: str) -> str:
-    """Append the closers a cut-off object is missing."""
+    """Append the closers a cut-off object is missing, only where what is there ends in a whole
+    value. Cut inside a string or a number, the last value may have lost its end, and running
+    a call with `rm -rf build/cache` cut to `rm -rf build` runs what nobody wrote."""
     stack: list[str] = []
     quote: str | None = None
     escaped = False
@@ -152,7 +154,10 @@ def _close_brackets(s: str) -> str:
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]" and stack:
             stack.pop()
-    return s + (quote or "") + "".join(reversed(stack))
+    tail = s.rstrip()
+    if quote or not stack or not re.search(r"""(["'}\]]|\btrue|\bfalse|\bnull|True|False|None)$""", tail):
+        return s
+    return s + "".join(reversed(stack))
 
 
 def _json_spans(text: str) -> list[tuple[int, int]]:
