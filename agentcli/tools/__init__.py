@@ -25,6 +25,9 @@ IMPLEMENTATIONS: dict[str, str] = {
     "read": "agentcli.tools.files:read",
     "write": "agentcli.tools.files:write",
     "edit": "agentcli.tools.files:edit",
+    # Added to the core tools by `agentcli reproduce` sessions only.
+    "check_claims": "agentcli.reproduce.tools:check_claims",
+    "check_results": "agentcli.reproduce.tools:check_results",
 }
 
 CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]

@@ -1,0 +1,153 @@
+"""`agentcli reproduce PAPER`, `agentcli reproduce report [DIR]`, `agentcli reproduce --resume ID`.
+
+One command with two forms, because `report` is a verb and PAPER a file: a paper literally named
+`report` is passed as `./report`. Progress goes to stderr; the outcome (the report's summary, or
+JSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from agentcli.cli import options as opt
+
+FORMATS = ("text", "json")
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+# Files that mark a folder as holding a reproduction already.
+_OCCUPIED = ("PAPER.md", "claims.json", "PLAN.md", "results.json")
+
+
+def reproduce(
+    target: Annotated[Optional[str], typer.Argument(
+        metavar="PAPER | report", show_default=False,
+        help="The paper to reproduce (.pdf, .md or .txt), or 'report' to write REPORT.md.")] = None,
+    folder: Annotated[Optional[Path], typer.Argument(
+        metavar="[DIR]", show_default=False,
+        help="With 'report': the reproduction's folder (default: the current one).")] = None,
+    workdir: Annotated[Optional[Path], typer.Option(
+        "--workdir", "-w", help="Folder for the reproduction. Default: ./reproduce-<paper name>.")] = None,
+    resume: Annotated[Optional[str], typer.Option(
+        "--resume", help="Go on with a reproduction: its id, a session id of it, or its folder.")] = None,
+    model: opt.ModelName = None,
+    base_url: opt.BaseUrl = None,
+    fallback: opt.Fallback = None,
+    context_window: opt.ContextWindow = None,
+    max_turns: Annotated[Optional[int], typer.Option(
+        "--max-turns", min=1,
+        help="Turn limit for each phase's session (default: 60 claims, 40 plan, 300 build).")] = None,
+    max_rounds: Annotated[int, typer.Option(
+        "--max-rounds", min=0, help="Times a phase's problems go back to the model before it fails.")] = 3,
+    approval: opt.Approval = None,
+    library: opt.LibraryDir = None,
+    no_figure: Annotated[bool, typer.Option("--no-figure", help="report: skip the PNG figure.")] = False,
+    output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
+) -> None:
+    """Reproduce a paper in three checked phases (claims, plan, build and run), then write
+    REPORT.md with the paper's numbers beside the reproduced ones."""
+    if output_format not in FORMATS:
+        opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if target == "report":
+        if resume:
+            opt.fail("--resume does not go with 'report'")
+        _report(folder or workdir or Path.cwd(), output_format, figure=not no_figure)
+        return
+    if folder is not None:
+        opt.fail(f"unexpected argument {str(folder)!r} (only 'report' takes a folder)")
+    if resume and target:
+        opt.fail("give either a paper or --resume ID, not both")
+    if not resume and not target:
+        opt.fail("give a paper (.pdf, .md or .txt), 'report [DIR]', or --resume ID")
+
+    from agentcli.reproduce.state import StateError, find, is_reproduction
+
+    paper: Path | None = None
+    created = False
+    if resume:
+        search = [p for p in [workdir, Path.cwd()] if p is not None]
+        try:
+            folder_found = find(resume, search)
+        except StateError as err:
+            opt.fail(str(err), EXIT_FAILED)
+        work = folder_found
+    else:
+        paper = Path(target).expanduser()
+        if not paper.is_file():
+            opt.fail(f"no such paper: {target}")
+        work = (workdir or Path.cwd() / f"reproduce-{_slug(paper.stem)}").expanduser().resolve()
+        if is_reproduction(work):
+            opt.fail(f"{work} already holds a reproduction; go on with it: "
+                     f"agentcli reproduce --resume {work}")
+        taken = [n for n in _OCCUPIED if (work / n).exists()]
+        if taken:
+            opt.fail(f"{work} already has {', '.join(taken)}; choose another --workdir")
+        if work.exists() and not work.is_dir():
+            opt.fail(f"--workdir {work} is a file")
+        created = not work.exists()
+        work.mkdir(parents=True, exist_ok=True)
+
+    settings = opt.build_settings(
+        directory=work, model=model, base_url=base_url, fallback=fallback,
+        context_window=context_window, approval=approval, default_approval="auto",
+        library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
+    try:
+        _drive(settings, work, paper, output_format, max_rounds)
+    finally:
+        if paper is not None and created and work.is_dir() and not any(work.iterdir()):
+            work.rmdir()  # the paper could not be read: leave no empty folder behind
+
+
+def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rounds: int) -> None:
+    from agentcli.cli.render import ProgressLines
+    from agentcli.events import Emitter
+    from agentcli.library.archive import ArchiveError
+    from agentcli.models import ModelError
+    from agentcli.reproduce.driver import Driver
+    from agentcli.reproduce.paper import PaperError
+    from agentcli.reproduce.state import StateError
+
+    driver = Driver(settings, work, Emitter([ProgressLines()]), max_rounds=max_rounds)
+    try:
+        result = driver.start(paper) if paper is not None else driver.resume()
+    except (PaperError, StateError) as err:
+        opt.fail(str(err), EXIT_FAILED)
+    except (ModelError, ArchiveError) as err:
+        hint = f" (fix that, then: agentcli reproduce --resume {driver.state.id})" if driver.state else ""
+        opt.fail(f"{err}{hint}", EXIT_FAILED)
+    except OSError as err:
+        opt.fail(f"{err.filename or work}: {err.strerror or err}", EXIT_FAILED)
+    if output_format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif result.report is not None:
+        print(f"{work / 'REPORT.md'}: {result.report.summary()}")
+    if not result.ok:
+        print(f"agentcli: stopped ({result.stop_reason}): {result.message}", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_FAILED)
+
+
+def _report(folder: Path, output_format: str, *, figure: bool) -> None:
+    from agentcli.reproduce.report import build
+
+    folder = folder.expanduser()
+    if not folder.is_dir():
+        opt.fail(f"no such folder: {folder}")
+    try:
+        report = build(folder, figure=figure)
+    except OSError as err:
+        opt.fail(f"cannot write the report in {folder}: {err.strerror or err}", EXIT_FAILED)
+    if output_format == "json":
+        print(json.dumps({"report": str(folder / "REPORT.md"), **report.to_dict()}, ensure_ascii=False))
+        return
+    print(f"{folder / 'REPORT.md'}: {report.summary()}")
+    for item in report.missing + report.problems:
+        print(f"  missing: {item}" if item in report.missing else f"  problem: {item}", file=sys.stderr)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._").lower()[:60] or "paper"
