@@ -150,3 +150,18 @@ def test_planted_secrets_never_reach_the_library_the_model_or_the_output(
     archive = next(p for p in files if p.name == "events.jsonl")
     types = [e["type"] for e in read_events(archive)]
     assert types.count("tool_result") == 3 and types[-1] == "run_end"
+
+
+def test_reproduction_reports_are_redacted(tmp_path, monkeypatch):
+    from test_reproduce_report import entry, make
+
+    from agentcli.reproduce.report import build
+
+    monkeypatch.setenv("HF_TOKEN", "hf-planted-value-123456")
+    make(tmp_path, {"C1": entry(4.02, command="HF_TOKEN=hf-planted-value-123456 python run.py",
+                                notes="used " + KEYS["openai-key"]),
+                    "C2": entry(3), "C3": entry(3.5355)})
+    build(tmp_path, figure=False)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "hf-planted-value-123456" not in text and KEYS["openai-key"] not in text
+    assert "HF_TOKEN=[REDACTED:$HF_TOKEN] python run.py" in text and "[REDACTED:openai-key]" in text
