@@ -196,3 +196,21 @@ def test_huge_tool_arguments_are_handled(provider, server, cli, workspace):
     assert (workspace / "big.txt").read_text() == big
     too_long = srv.requests[1].tool_results()[-1]
     assert too_long.startswith("error:") and "File name too long" in too_long
+
+
+def test_pipes_devices_and_huge_files_are_refused_not_hung_on(server, cli, workspace):
+    os.mkfifo(workspace / "pipe")
+    with open(workspace / "huge.log", "wb") as f:  # sparse: 3 GB on paper, nothing on disk
+        f.truncate(3 * 1024**3)
+    (workspace / "zero").symlink_to("/dev/zero")
+    srv = server([Turn(tool_calls=[{"name": "read", "arguments": {"path": "pipe"}},
+                                   {"name": "edit", "arguments": {"path": "huge.log", "old": "a",
+                                                                  "new": "b"}},
+                                   {"name": "read", "arguments": {"path": "zero"}}]),
+                  Turn(text="refused")])
+    result, proc = cli(srv).json("run", "go", "-C", str(workspace), "--model", "anthropic/m",
+                                 "--allow-outside", timeout=60)
+    assert proc.returncode == 0 and result["result"] == "refused"
+    pipe, huge, zero = srv.requests[1].tool_results()
+    assert "pipe is not a regular file" in pipe and "zero is not a regular file" in zero
+    assert "huge.log is 3072 MB" in huge and "head/sed -n" in huge
