@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from agentcli.library.archive import read_events
+from agentcli.session import Session
 from agentcli.testing.scripted_server import Turn
 
 STEPS = 6
@@ -92,3 +93,49 @@ def test_sigkill_at_random_points_loses_no_completed_turn(server, cli, tmp_path)
     # The kills landed all over the run: early, mid-tool, between turns, near the end.
     completed = [f["completed"] for _, f in figures]
     assert min(completed) <= 1 and max(completed) >= STEPS - 1 and len(set(completed)) >= 4, figures
+
+
+def _assistant_texts(request) -> list[str]:
+    texts = []
+    for m in request.messages:
+        if m.get("role") == "assistant":
+            content = m.get("content")
+            texts.append(content if isinstance(content, str) else
+                         "".join(b.get("text", "") for b in content if b.get("type") == "text"))
+    return texts
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(Session, "resume"), reason="Session.resume lands with the library branch")
+def test_sigkill_then_resume_loses_no_completed_turn_and_runs_nothing_twice(server, cli, tmp_path):
+    rng = random.Random(8)
+    resumed = 0
+    for run in range(20):
+        workspace = tmp_path / f"ws{run}"
+        workspace.mkdir()
+        srv = server(_script)
+        env = {**os.environ, **cli(srv).env}
+        _kill_at_a_random_point(_start(env, workspace), srv, rng)
+        time.sleep(0.2)
+        before = _audit_after_kill(workspace, srv)
+        if before["session"] is None:
+            continue
+        seen = len(srv.requests)
+        proc = subprocess.run([sys.executable, "-m", "agentcli", "run", "go on", "-C", str(workspace),
+                               "--model", "anthropic/m", "--output-format", "json", "--resume",
+                               before["session"]], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout.splitlines()[-1])["result"] == "All steps done."
+        resumed += 1
+        # The first request after the resume carries every turn that was on disk.
+        first = srv.requests[seen]
+        texts = _assistant_texts(first)
+        assert texts[:before["completed"]] == [f"Step {k}." for k in range(before["completed"])]
+        assert len(texts) >= before["recorded"]
+        # Nothing ran twice: each step's command ran at most once across both processes.
+        ledger = (workspace / "ledger").read_text().split()
+        assert len(ledger) == len(set(ledger)), ledger
+        events = list(read_events(next((workspace / ".agentcli").rglob("events.jsonl"))))
+        assert [e["id"] for e in events] == [f"e{n:06d}" for n in range(1, len(events) + 1)]
+        assert [e["type"] for e in events].count("session_resume") == 1
+    assert resumed >= 18
