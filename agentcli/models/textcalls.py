@@ -190,4 +190,14 @@ def _json_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """A Python literal as JSON, or ValueError: a set (`{""}` from a cut-off object) or bytes
+    would otherwise turn into a string nobody wrote."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("keys must be strings")
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(f"{type(value).__name__} is not JSON")
