@@ -26,34 +26,36 @@ _SECRET_NAME = re.compile(r"(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDE
 _NOT_SECRET_NAMES = {"GPG_KEY_ID", "SSH_AUTH_SOCK", "KEY", "TOKEN"}
 _NOT_SECRET_VALUES = {"true", "false", "none", "null", "undefined", "changeme", "password"}
 
-# Left edge for formats whose prefix could end an ordinary word ("task-…", "shelf_…"): not after a
-# letter or digit, except after a JSON escape such as \n.
-_EDGE = r"(?:(?<=\\[nrtbf])|(?<![A-Za-z0-9]))"
-
-# (label, pattern); group 1, when present, is the part to cut (the rest is context kept).
-PATTERNS: list[tuple[str, str]] = [
-    ("private-key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{16,}?-----END [A-Z ]*PRIVATE KEY-----"),
-    ("anthropic-key", r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_\-]{20,}|sk-ant-[A-Za-z0-9_\-]{20,}"),
-    ("openai-key", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}"),
-    ("api-key", _EDGE + r"sk-[A-Za-z0-9]{32,}(?![A-Za-z0-9])"),
-    ("github-token", r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}"),
-    ("gitlab-token", r"glpat-[A-Za-z0-9_\-]{20,}"),
-    ("aws-access-key", _EDGE + r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![0-9A-Z])"),
+# (label, pattern, hints, edge). Group 1, when present, is the part cut; the rest is context kept.
+# `hints`: the redactor runs on every line written, so a pattern that cannot start with a fixed
+# string (case-insensitive ones) runs only where one of its hints occurs; () means always.
+# `edge`: the format's prefix could end an ordinary word ("task-…", "shelf_…"), so a match right
+# after a letter or digit is left alone (unless that is a JSON escape such as \n).
+PATTERNS: list[tuple[str, str, tuple[str, ...], bool]] = [
+    ("private-key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{16,}?-----END [A-Z ]*PRIVATE KEY-----",
+     ("PRIVATE KEY-----",), False),
+    ("anthropic-key", r"sk-ant-[A-Za-z0-9_\-]{20,}", (), False),
+    ("openai-key", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}", (), False),
+    ("api-key", r"sk-[A-Za-z0-9]{32,}(?![A-Za-z0-9])", (), True),
+    ("github-token", r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}", (), False),
+    ("gitlab-token", r"glpat-[A-Za-z0-9_\-]{20,}", (), False),
+    ("aws-access-key", r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![0-9A-Z])", (), True),
     ("aws-secret-key", r"(?i:aws_?secret_?access_?key|secretaccesskey)[\"']?\s*[:=]\s*[\"']?"
-                       r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
-    ("slack-token", r"xox[abeoprs]-[A-Za-z0-9\-]{10,}"),
-    ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}"),
-    ("google-api-key", r"AIza[0-9A-Za-z_\-]{35}"),
-    ("google-oauth-token", r"ya29\.[0-9A-Za-z_\-]{20,}"),
-    ("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}"),
-    ("huggingface-token", _EDGE + r"hf_[A-Za-z0-9]{30,}"),
-    ("npm-token", _EDGE + r"npm_[A-Za-z0-9]{36}"),
-    ("jwt", _EDGE + r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{10,}"),
-    ("bearer-token", r"(?i:\bbearer)\s+([A-Za-z0-9_\-.=+/~]{20,})"),
-    ("url-password", r"\b[a-z][a-z0-9+.\-]*://[^\s:/@\"'\\{}$<>]+:([^\s@/\"'\\{}$<>]{3,})@"),
+                       r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
+     ("aws_secret", "AWS_SECRET", "awssecret", "AwsSecret", "ecretAccessKey", "ecretaccesskey"), False),
+    ("slack-token", r"xox[abeoprs]-[A-Za-z0-9\-]{10,}", (), False),
+    ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_\-]{20,}", (), False),
+    ("google-api-key", r"AIza[0-9A-Za-z_\-]{35}", (), False),
+    ("google-oauth-token", r"ya29\.[0-9A-Za-z_\-]{20,}", (), False),
+    ("stripe-key", r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}", ("_live_", "_test_"), False),
+    ("huggingface-token", r"hf_[A-Za-z0-9]{30,}", (), True),
+    ("npm-token", r"npm_[A-Za-z0-9]{36}", (), True),
+    ("jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{10,}", (), True),
+    ("bearer-token", r"(?i:bearer)\s+([A-Za-z0-9_\-.=+/~]{20,})", ("earer", "EARER"), True),
+    ("url-password", r"://[^\s:/@\"'\\{}$<>]+:([^\s@/\"'\\{}$<>]{3,})@", (), False),
 ]
 
-_COMPILED = [(label, re.compile(p)) for label, p in PATTERNS]
+_COMPILED = [(label, re.compile(p), hints, edge) for label, p, hints, edge in PATTERNS]
 
 
 def secret_env_values(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -95,15 +97,20 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        if self._literal is not None:
+        if self._literal is not None and any(v in text for v in self._names):
             text = self._literal.sub(lambda m: f"[REDACTED:${self._names[m.group(0)]}]", text)
-        for label, pattern in _COMPILED:
-            text = pattern.sub(lambda m, label=label: _cut(m, label), text)
+        for label, pattern, hints, edge in _COMPILED:
+            if not hints or any(h in text for h in hints):
+                text = pattern.sub(lambda m, label=label, edge=edge: _cut(m, label, edge), text)
         return text
 
 
-def _cut(match: re.Match[str], label: str) -> str:
+def _cut(match: re.Match[str], label: str, edge: bool) -> str:
     whole = match.group(0)
+    at, text = match.start(), match.string
+    if edge and at and text[at - 1].isascii() and text[at - 1].isalnum() \
+            and not (at >= 2 and text[at - 2] == "\\" and text[at - 1] in "nrtbf"):
+        return whole  # the end of an ordinary word, not the start of a key
     if match.re.groups and match.group(1) is not None:
         start, end = match.span(1)
         offset = match.start(0)

@@ -19,14 +19,19 @@ from agentcli.config import Settings
 from agentcli.events import Emitter
 from agentcli.library import Library
 from agentcli.library import manifest
-from agentcli.library.archive import ARCHIVE_NAME, Archive
+from agentcli.library import resume as resuming
+from agentcli.library.archive import ARCHIVE_NAME, Archive, event_id, read_events
+from agentcli.library.compaction import Compactor
 from agentcli.library.context import Context
+from agentcli.library.index import SessionIndex
+from agentcli.library.spill import NEVER_SPILL, needs_spill, spill, spill_path
+from agentcli.library.trim import INTERRUPTED, repair
 from agentcli.loop import Outcome
 from agentcli.models import FailoverChain, Model, ModelError, ModelOptions, Request, default_model, resolve
 from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
-from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
+from agentcli.tools import CORE_TOOLS, MEMORY_TOOLS, ToolBox, ToolContext, Workspace
 from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage, valid_text
 
 PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
@@ -43,7 +48,10 @@ class Session:
         self.id = session_id
         self.library = library
         self.dir = library.session_dir(session_id)
-        self.archive = Archive(self.dir / ARCHIVE_NAME, redact=library.redact)
+        library.lock_session(session_id)  # one process appends to a session at a time
+        self.archive = Archive(self.dir / ARCHIVE_NAME, redact=library.clean)
+        self.index = SessionIndex(library, session_id)
+        self.archive.observers.append(self.index.observe)
         self.chain = chain
         self.policy = policy
         self.context = Context()
@@ -54,7 +62,8 @@ class Session:
         self.workspace = Workspace(settings.workspace, extra_roots=settings.extra_dirs,
                                    allow_outside=settings.allow_outside, protected=[library.root])
         self.tool_ctx = ToolContext(self.workspace, approve=approval, library=self)
-        self.toolbox = ToolBox(CORE_TOOLS, self.tool_ctx)
+        self.toolbox = ToolBox(CORE_TOOLS + MEMORY_TOOLS, self.tool_ctx)
+        self.compactor = Compactor(self)
         self._partial: list[str] = []
         self._system: str | None = None
 
@@ -65,15 +74,62 @@ class Session:
                approval: Approval | None = None, policy: Policy | None = None) -> Session:
         """A new session. Raises ModelError (one line) when no model can be built, SandboxError
         when `--sandbox on` cannot be had."""
-        emit = emit or Emitter()
-        box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
         library = Library.for_workspace(settings.workspace, settings.library_dir)
         manifest.check(library.root)  # a newer library, or no usable folder: one line, nothing written
         primary, why = (settings.model, "") if settings.model else default_model()
+        session = cls._open(settings, emit, library, library.new_session_id(), primary, why,
+                            approval, policy)
+        session.archive.append("session_start", format=1, version=__version__,
+                               model=session.model.name, chain=session.chain.names,
+                               workspace=str(session.workspace.root),
+                               sandbox="bwrap" if "sandbox" in session.tool_ctx.services else None)
+        session.index.flush()
+        session.index.publish()
+        return session
+
+    @classmethod
+    def resume(cls, settings: Settings, session_id: str, emit: Emitter | None = None, *,
+               approval: Approval | None = None, policy: Policy | None = None) -> Session:
+        """Continue session `session_id` (or the newest whose id starts with it): the window is
+        rebuilt from its last compaction boundary plus the events after it, and a tool call
+        that never got its result is recorded as interrupted, not run again. Raises
+        LibraryError (unknown or busy session), ArchiveError or ModelError, in one line."""
+        library = Library.for_workspace(settings.workspace, settings.library_dir)
+        manifest.check(library.root)
+        sid = library.resolve_session(session_id)
+        library.lock_session(sid)
+        rebuilt = resuming.rebuild(library.session_dir(sid) / ARCHIVE_NAME)
+        primary, why = (settings.model, "") if settings.model else \
+            (rebuilt.model, "") if rebuilt.model else default_model()
+        session = cls._open(settings, emit, library, sid, primary, why, approval, policy)
+        session.context = rebuilt.context
+        session.usage, session.cost, session.turns = rebuilt.usage, rebuilt.cost, rebuilt.turns
+        session.compactor.n, session.compactor.summary = rebuilt.compactions, rebuilt.summary
+        session.index.rebuild(read_events(session.archive.path))
+        session.archive.append("session_resume", model=session.model.name,
+                               events=rebuilt.events, interrupted=len(rebuilt.missing))
+        for _, call in rebuilt.missing:
+            session._add_tool_message(call, ToolResult(INTERRUPTED, is_error=True,
+                                                       meta={"interrupted": True}), 0.0)
+        session.context.replace(repair(session.context.entries)[0], session.context.summary)
+        session.archive.sync()
+        session.index.flush()
+        emit = session.emit
+        emit("notice", level="info", text=f"resumed session {sid} on {session.model.name}: "
+             f"{rebuilt.events} events, {rebuilt.compactions} compactions, "
+             f"{session.context_tokens():,} tokens in the window"
+             + (f", {len(rebuilt.missing)} interrupted tool call(s)" if rebuilt.missing else ""))
+        return session
+
+    @classmethod
+    def _open(cls, settings: Settings, emit: Emitter | None, library: Library, session_id: str,
+              primary: str, why: str, approval: Approval | None, policy: Policy | None) -> Session:
+        emit = emit or Emitter()
+        box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
         names = [primary] + _fallbacks(primary, settings.fallback)
         chain = FailoverChain(names, lambda n: _build(n, primary, settings),
                               cooldown_s=settings.cooldown_s)
-        session = cls(settings, emit, session_id=library.new_session_id(), library=library,
+        session = cls(settings, emit, session_id=session_id, library=library,
                       chain=chain, approval=approval or Approval(settings.approval),
                       policy=policy or Policy(settings.max_turns))
         model = chain.switch_to(primary)  # the model asked for must work: fail now, in one line
@@ -84,9 +140,6 @@ class Session:
             session.tool_ctx.services["sandbox"] = box
         if notice:
             emit("notice", text=notice, level="warning")
-        session.archive.append("session_start", format=1, version=__version__, model=model.name,
-                               chain=chain.names, workspace=str(session.workspace.root),
-                               sandbox="bwrap" if box else None)
         return session
 
     # -- what the loop calls ------------------------------------------------------------------
@@ -103,6 +156,8 @@ class Session:
         self.archive.append("run_end", stop_reason=outcome.stop_reason, is_error=outcome.is_error,
                             result=outcome.result[:2000], turns=self.turns, usage=self.usage.to_dict())
         self.archive.sync()
+        self.index.flush()
+        self.index.publish()
         self.emit("final", outcome=outcome)
         return outcome
 
@@ -131,12 +186,28 @@ class Session:
     def request(self) -> Request:
         model = self.model
         max_tokens = min(self.settings.max_output_tokens,
-                         LEAN_MAX_OUTPUT_TOKENS if model.lean else self.settings.max_output_tokens)
+                         LEAN_MAX_OUTPUT_TOKENS if model.lean else self.settings.max_output_tokens,
+                         max(256, model.context_window // 4))  # leave the window to the input
         return Request(system=self.system_prompt(), messages=self.context.messages,
                        tools=self.toolbox.specs, max_tokens=max_tokens)
 
     def fit_context(self) -> None:
-        """Compaction check before a model call; the library's compaction hooks in here."""
+        """Before a model call: compact if the request would not fit the current model's window
+        (after a failover to a smaller model too). Emits `compaction` when it does."""
+        self.compactor.fit()
+
+    def compact(self, instructions: str | None = None) -> dict[str, Any] | None:
+        """Compact now (`/compact`); `instructions` steer the summary. Returns the boundary
+        record, or None when there was nothing to compact."""
+        return self.compactor.compact("manual", instructions)
+
+    def context_tokens(self) -> int:
+        """Tokens the next request will hold: the provider's last count plus what came since."""
+        return self.compactor.tokens()
+
+    def context_breakdown(self) -> dict[str, int]:
+        """Estimated tokens by part: system, tools, summary, messages, tool_results."""
+        return self.compactor.breakdown()
 
     def call_model(self) -> Reply:
         self._partial = []
@@ -146,13 +217,19 @@ class Session:
             self._partial.append(text)
             self.emit("text", text=text)
 
+        self.compactor.before_call()
         reply = model.complete(self.request(), on_text)
+        self.compactor.after_call(reply.usage.prompt_tokens)
         self.chain.on_success()
         return reply
 
     def recover(self, err: ModelError) -> str:
         """After a failed model call: "retry" (same or next model) or "give_up"."""
         failed = self.model.name
+        if err.kind == "context_length" and self.compactor.on_overflow():
+            self.archive.append("error", source="model", model=failed, kind=err.kind,
+                                message=str(err), action="compacted")
+            return "retry"
         action = self.chain.on_error(err)
         self.archive.append("error", source="model", model=failed, kind=err.kind, message=str(err),
                             action=action)
@@ -187,7 +264,8 @@ class Session:
         return result
 
     def end_turn(self) -> None:
-        self.archive.sync()
+        self.archive.sync_soon()
+        self.index.flush(force=False)
         old = self.chain.current_name
         if self.chain.maybe_restore():
             self._switched(old, "back to the preferred model after its cool-down")
@@ -213,6 +291,12 @@ class Session:
         self._switched(old, "switched by the user")
         return model
 
+    def close(self) -> None:
+        """Make the archive durable and release the session, so it can be resumed elsewhere."""
+        self.archive.close()
+        self.index.flush()
+        self.library.unlock_session(self.id)
+
     # -- reporting ----------------------------------------------------------------------------
 
     def result_json(self, outcome: Outcome) -> dict[str, Any]:
@@ -234,9 +318,19 @@ class Session:
     def _add_tool_message(self, call: ToolCall, result: ToolResult, elapsed: float) -> None:
         message = Message(role="tool", content=result.content, tool_call_id=call.id, name=call.name,
                           is_error=result.is_error)
+        shown, extra = message, {}
+        window = self.model.context_window
+        if call.name not in NEVER_SPILL and needs_spill(result.content, window):
+            # The archive keeps it whole; the window gets a preview pointing at it.
+            next_id = event_id(self.archive.count + 1)
+            spilled = spill(self.library, self.dir, next_id, result.content, window,
+                            display=self.workspace.display(spill_path(self.dir, next_id)))
+            shown = Message(role="tool", content=spilled.shown, tool_call_id=call.id,
+                            name=call.name, is_error=result.is_error)
+            extra = {"shown": spilled.shown, "spill": spilled.path.relative_to(self.dir).as_posix()}
         eid = self.archive.append("tool_result", message=message.to_dict(), meta=result.meta,
-                                  elapsed_s=elapsed)
-        self.context.add(eid, message)
+                                  elapsed_s=elapsed, **extra)
+        self.context.add(eid, shown)
 
     def _switched(self, old: str, reason: str) -> None:
         new = self.model

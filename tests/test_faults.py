@@ -29,7 +29,7 @@ def _session_run(server: ScriptedServer, workspace: Path, model: str, fallback: 
                                           request_timeout=TIMEOUT_S), Emitter())
         session.chain._sleep = waits.append
         outcome = session.run("append the marker")
-        session.archive.close()
+        session.close()
     return outcome, list(read_events(session.archive.path)), waits
 
 

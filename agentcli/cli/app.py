@@ -39,12 +39,15 @@ def root(
 
 
 def _register() -> None:
-    from agentcli.cli import chat_cmd, reproduce_cmd, run_cmd
+    from agentcli.cli import chat_cmd, memory_cmd, reproduce_cmd, run_cmd, sessions_cmd
 
     app.command("run", help="Run one task headless and print the answer.")(run_cmd.run)
     app.command("chat", help="Open an interactive chat.")(chat_cmd.chat)
     app.command("reproduce", help="Reproduce a paper's numbers; 'reproduce report' writes REPORT.md.")(
         reproduce_cmd.reproduce)
+    app.command("sessions", help="List the sessions kept in this workspace's library.")(
+        sessions_cmd.sessions)
+    app.add_typer(memory_cmd.app, name="memory")
 
 
 _register()

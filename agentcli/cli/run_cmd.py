@@ -32,6 +32,9 @@ def run(
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
     sandbox: opt.SandboxMode = None,
+    resume: Annotated[Optional[str], typer.Option(
+        "--resume", help="Continue this session (its id or the start of it; see "
+                         "`agentcli sessions`) instead of starting a new one.")] = None,
 ) -> None:
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -57,7 +60,8 @@ def run(
     if stream:  # notices still go to stderr for people watching
         emitter.observers.append(lambda e: progress(e) if e.kind in ("notice", "model_switch") else None)
     try:
-        session = Session.create(settings, emitter)
+        session = Session.resume(settings, resume, emitter) if resume else \
+            Session.create(settings, emitter)
     except ModelError as err:
         _early_error(output_format, str(err))
     except ArchiveError as err:

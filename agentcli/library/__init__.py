@@ -2,44 +2,69 @@
 
 Layout, under `<workspace>/.agentcli/` by default (AGENTCLI_HOME or `--library` move it):
 
+    INDEX.md                             one line per session (shared: written under a lock)
     sessions/<session-id>/events.jsonl   the lossless archive (append-only)
-    sessions/<session-id>/...            spilled tool outputs, index files, summaries
+    sessions/<session-id>/INDEX.md       the session's short root index
+    sessions/<session-id>/*.md           topical index files (requests, files, commands, ...)
+    sessions/<session-id>/summaries/     numbered compaction summaries
+    sessions/<session-id>/spill/         tool outputs too large for the context, in full
+    sessions/<session-id>/meta.json      what `agentcli sessions` lists
+
+Every file the library writes passes through `Library.clean`, the same redaction hook the
+archive uses. Files of one session are written only by the process holding that session's lock;
+shared files are written under an fcntl lock and replaced atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
+import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Iterator
 
-from agentcli.library.archive import ARCHIVE_NAME
+from agentcli.library.archive import ARCHIVE_NAME, LibraryError
 from agentcli.secrets import Redact, Redactor
 
+try:
+    import fcntl
+except ImportError:  # not on POSIX: locks become no-ops
+    fcntl = None  # type: ignore[assignment]
+
 LIBRARY_DIRNAME = ".agentcli"
+SHARED_LOCK = ".lock"
+SESSION_LOCK = ".lock"
+
+__all__ = ["Library", "LibraryError", "LIBRARY_DIRNAME"]
 
 
 class Library:
     """A workspace's library folder.
 
-    `redact` is applied to every text the library writes (archive lines, index files,
-    summaries, logs), so no secret reaches the disk; see `agentcli.secrets`.
+    `redact` (text -> text) cleans everything written to it: archive lines, index files,
+    summaries, spills. By default it is `agentcli.secrets.Redactor`, so no secret reaches the disk.
     """
 
     def __init__(self, root: Path, redact: Redact | None = None):
         self.root = Path(root)
-        self.redact: Redact = redact or Redactor()
+        self.redact: Redact = redact if redact is not None else Redactor()
+        self._session_locks: dict[str, int] = {}
 
     @classmethod
-    def for_workspace(cls, workspace: Path, override: Path | None = None) -> Library:
+    def for_workspace(cls, workspace: Path, override: Path | None = None,
+                      redact: Callable[[str], str] | None = None) -> Library:
         """The library for `workspace`; inside it, it is kept out of git via .git/info/exclude."""
         chosen = override or (Path(os.environ["AGENTCLI_HOME"]) if os.environ.get("AGENTCLI_HOME")
                               else Path(workspace) / LIBRARY_DIRNAME)
-        lib = cls(chosen)
+        lib = cls(chosen, redact)
         if override is None and not os.environ.get("AGENTCLI_HOME"):
             _exclude_from_git(Path(workspace), LIBRARY_DIRNAME)
         return lib
+
+    # -- layout -------------------------------------------------------------------------------
 
     @property
     def sessions_dir(self) -> Path:
@@ -58,11 +83,108 @@ class Library:
             ids = [i for i in ids if i.startswith(prefix)]
         return ids[-1] if ids else None
 
+    def resolve_session(self, prefix: str | None = None) -> str:
+        """Like find_session, but a clear LibraryError when nothing (or too much) matches."""
+        ids = self.session_ids()
+        if not prefix:
+            if not ids:
+                raise LibraryError(f"no sessions yet in {self.root}")
+            return ids[-1]
+        exact = [i for i in ids if i == prefix]
+        if exact:
+            return exact[0]
+        found = [i for i in ids if i.startswith(prefix)]
+        if not found:
+            raise LibraryError(f"no session matches {prefix!r} in {self.root}; "
+                               "list them with `agentcli sessions`")
+        if len(found) > 1:
+            raise LibraryError(f"{len(found)} sessions match {prefix!r} ({found[0]}, {found[1]}, "
+                               "...); give more of the id")
+        return found[0]
+
     def session_ids(self) -> list[str]:
         """Ids of sessions with an archive, oldest first (ids sort by start time)."""
         if not self.sessions_dir.is_dir():
             return []
         return sorted(p.parent.name for p in self.sessions_dir.glob(f"*/{ARCHIVE_NAME}"))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def clean(self, text: str) -> str:
+        """`text` as the library may store it: through the redaction hook, if one is set."""
+        return self.redact(text) if self.redact is not None else text
+
+    def write_text(self, path: Path, text: str) -> None:
+        """Replace `path` atomically with the redacted `text` (readers never see half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.clean(text))
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def append_text(self, path: Path, text: str) -> None:
+        """Append the redacted `text` to `path` (a file only this process writes)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(self.clean(text))
+
+    @contextlib.contextmanager
+    def shared_lock(self) -> Iterator[None]:
+        """Hold the library-wide lock: for files several agentcli processes update."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / SHARED_LOCK, "a+") as f:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def lock_session(self, session_id: str) -> None:
+        """Claim `session_id` for this process until it exits, so two processes never append to
+        one archive. Raises LibraryError if another live process holds it."""
+        if session_id in self._session_locks or fcntl is None:
+            return
+        folder = self.session_dir(session_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / SESSION_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise LibraryError(f"session {session_id} is in use by another agentcli process; "
+                               "wait for it to finish or start a new session") from None
+        self._session_locks[session_id] = fd  # released by the OS when the process ends
+
+    def unlock_session(self, session_id: str) -> None:
+        fd = self._session_locks.pop(session_id, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def update_root_index(self, session_id: str, line: str) -> None:
+        """Put `line` for `session_id` into the shared INDEX.md (one line per session)."""
+        path = self.root / "INDEX.md"
+        with self.shared_lock():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (FileNotFoundError, UnicodeDecodeError):
+                lines = []
+            body = [ln for ln in lines if ln.startswith("- ") and not ln.startswith(f"- {session_id} ")]
+            body.append(f"- {session_id} {line}")
+            body.sort()
+            header = ["# agentcli library", "",
+                      "One line per session, oldest first. Each session's own index is "
+                      "sessions/<id>/INDEX.md; its archive is sessions/<id>/events.jsonl.", ""]
+            self.write_text(path, "\n".join(header + body[-500:]) + "\n")
 
 
 def _exclude_from_git(workspace: Path, name: str) -> None:

@@ -23,6 +23,10 @@ class ArchiveError(Exception):
     """The archive could not be written (disk full, permissions) or read (a newer format)."""
 
 
+class LibraryError(ArchiveError):
+    """A library request a person must correct: an unknown session id, a session in use."""
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -36,15 +40,22 @@ def id_number(eid: str) -> int:
 
 
 class Archive:
-    """Append-only event log of one session. `redact` cleans every text before it is written."""
+    """Append-only event log of one session. `redact` cleans every text before it is written.
+
+    `observers` are called with each record after it is written (the index files follow the
+    archive this way); a failing observer never loses an event.
+    """
 
     def __init__(self, path: Path, redact: Callable[[str], str] | None = None):
         self.path = Path(path)
         self.redact = redact
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._count, self._torn = _scan(self.path)
         self._file = None
+        self._syncer: threading.Thread | None = None
+        self._wanted = threading.Event()
 
     @property
     def count(self) -> int:
@@ -73,19 +84,60 @@ class Archive:
                 raise ArchiveError(f"cannot write the session archive {self.path}: "
                                    f"{exc.strerror or exc}") from exc
             self._count += 1
-            return eid
+        for observer in self.observers:
+            try:
+                observer(record)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception:
+                pass  # derived files can be rebuilt from the archive; the event is safe
+        return eid
 
     def sync(self) -> None:
-        """Make everything written so far durable (called at each turn end)."""
+        """Make everything written so far durable: flushed and fsynced before returning."""
         with self._lock:
-            if self._file is not None:
-                try:
-                    self._file.flush()
-                    os.fsync(self._file.fileno())
-                except OSError as exc:
-                    raise ArchiveError(f"cannot sync the session archive: {exc.strerror or exc}") from exc
+            if self._file is None:
+                return
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as exc:
+                raise ArchiveError(f"cannot sync the session archive: {exc.strerror or exc}") from exc
+
+    def sync_soon(self) -> None:
+        """Flush now (a killed process loses nothing written) and fsync on a background thread
+        (the loop does not wait on the disk; an OS crash may lose the last moments)."""
+        with self._lock:
+            if self._file is None:
+                return
+            try:
+                self._file.flush()
+            except OSError as exc:
+                raise ArchiveError(f"cannot write the session archive: {exc.strerror or exc}") from exc
+            if self._syncer is None:
+                self._syncer = threading.Thread(target=self._sync_worker, daemon=True,
+                                                name="archive-fsync")
+                self._syncer.start()
+        self._wanted.set()
+
+    def _sync_worker(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._lock:
+                fd = self._file.fileno() if self._file is not None else None
+            if fd is None:
+                continue
+            try:
+                os.fsync(fd)
+            except (OSError, ValueError):
+                pass  # the next sync() reports a failing disk
 
     def close(self) -> None:
+        try:
+            self.sync()
+        except ArchiveError:
+            pass
         with self._lock:
             if self._file is not None:
                 try:
@@ -122,6 +174,38 @@ def read_events(path: Path, start: int = 1) -> Iterator[dict[str, Any]]:
                 continue
             if id_number(event["id"]) >= start:
                 yield event
+
+
+def find_events(path: Path, first: int, last: int) -> list[dict[str, Any]]:
+    """Events numbered `first`..`last` (inclusive), found by their id without parsing the rest."""
+    out: list[dict[str, Any]] = []
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return out
+    with f:
+        for raw in f:
+            # Lines start with {"id": "e000123", so the number sits at a fixed place.
+            head = raw[:24]
+            start = head.find(b'"e')
+            end = head.find(b'"', start + 2)
+            if start < 0 or end < 0 or not raw.endswith(b"\n"):
+                continue
+            try:
+                n = int(head[start + 2:end])
+            except ValueError:
+                continue
+            if n < first or n > last:
+                if n > last:
+                    break
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                out.append(event)
+    return out
 
 
 def check_format(event: dict[str, Any], path: Path) -> None:

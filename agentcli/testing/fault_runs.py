@@ -257,7 +257,7 @@ def run_in_process(tally: Tally, run_id: str, workspace: Path, primary: str, fal
         return (session.archive.path if session else None), None
     finally:
         if session is not None:
-            session.archive.close()
+            session.close()
 
 
 def run_cli(tally: Tally, run_id: str, workspace: Path, primary: str, fallback: str,

@@ -15,7 +15,8 @@ from agentcli.tools.context import ToolContext, ToolError, Workspace
 from agentcli.tools.schema import SchemaError, validate
 from agentcli.types import ToolCall, ToolResult, ToolSpec
 
-__all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS"]
+__all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS",
+           "CORE_TOOLS", "MEMORY_TOOLS"]
 
 # name -> "module:function". Each function takes (args, ctx) and returns a ToolResult.
 IMPLEMENTATIONS: dict[str, str] = {
@@ -25,12 +26,16 @@ IMPLEMENTATIONS: dict[str, str] = {
     "read": "agentcli.tools.files:read",
     "write": "agentcli.tools.files:write",
     "edit": "agentcli.tools.files:edit",
+    "memory_search": "agentcli.tools.memory:memory_search",
+    "memory_read": "agentcli.tools.memory:memory_read",
     # Added to the core tools by `agentcli reproduce` sessions only.
     "check_claims": "agentcli.reproduce.tools:check_claims",
     "check_results": "agentcli.reproduce.tools:check_results",
 }
 
 CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]
+# The session library: every session gets these beside its core tools.
+MEMORY_TOOLS = ["memory_search", "memory_read"]
 
 ToolFn = Callable[[dict, ToolContext], ToolResult]
 
