@@ -7,6 +7,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -159,6 +160,30 @@ def test_two_agentcli_processes_in_one_workspace_keep_their_sessions_apart(serve
         assert [e["type"] for e in events].count("tool_result") == 4 and events[-1]["type"] == "run_end"
     log = (workspace / "shared.log").read_text().split()
     assert sorted(log) == sorted(f"{w}-{i}" for w in ("alpha", "beta") for i in range(4))
+    # The shared index, written by both under a lock, lists both sessions.
+    index = (workspace / ".agentcli" / "INDEX.md").read_text()
+    assert all(f"- {r['session_id']} " in index for r in results)
+
+
+def test_a_session_in_use_cannot_be_resumed_by_a_second_process(server, cli, workspace):
+    srv = server([Turn(text="first answer"), Turn(text="slow answer " * 50, chunk_delay=0.02)])
+    first, proc = cli(srv).json("run", "hello", "-C", str(workspace), "--model", "anthropic/m")
+    assert proc.returncode == 0
+    sid = first["session_id"]
+    env = {**os.environ, **cli(srv).env}
+    args = [sys.executable, "-m", "agentcli", "run", "more", "-C", str(workspace), "--model",
+            "anthropic/m", "--resume", sid, "--output-format", "json"]
+    holder = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while len(srv.requests) < 2 and holder.poll() is None:  # it holds the session, mid-answer
+        time.sleep(0.01)
+    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    out, _ = holder.communicate(timeout=60)
+    assert second.returncode == 1
+    assert f"session {sid} is in use by another agentcli process" in _one_line_error(second)
+    assert json.loads(out.splitlines()[-1])["result"].startswith("slow answer")
+    events = list(read_events(workspace / ".agentcli" / "sessions" / sid / "events.jsonl"))
+    assert [e["id"] for e in events] == [f"e{n:06d}" for n in range(1, len(events) + 1)]
+    assert [e["type"] for e in events].count("run_end") == 2
 
 
 # -- bad input from the model --------------------------------------------------------------------

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from agentcli.library.archive import read_events
-from agentcli.session import Session
 from agentcli.testing.scripted_server import Turn
 
 STEPS = 6
@@ -106,7 +105,6 @@ def _assistant_texts(request) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(Session, "resume"), reason="Session.resume lands with the library branch")
 def test_sigkill_then_resume_loses_no_completed_turn_and_runs_nothing_twice(server, cli, tmp_path):
     rng = random.Random(8)
     resumed = 0
