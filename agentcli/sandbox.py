@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,10 +48,38 @@ class Sandbox:
             for root in [workspace.root, *workspace.extra_roots]:
                 if root.exists():
                     args += ["--bind", str(root), str(root)]
+            # A workspace inside a repository, or a linked worktree, keeps its git folder
+            # elsewhere: bind it writable, so `git commit` works, and let git find it across
+            # the workspace's mount point.
+            outside = [g for g in git_dirs(str(workspace.root))
+                       if not any(g == r or r in g.parents for r in [workspace.root, *workspace.extra_roots])]
+            for git_dir in outside:
+                args += ["--bind", str(git_dir), str(git_dir)]
+            if outside:
+                args += ["--setenv", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "1"]
         for path in workspace.protected:
             if path.exists():  # bwrap refuses to bind what is not there
                 args += ["--ro-bind", str(path), str(path)]
         return args + ["--chdir", str(workspace.root), "--", *argv]
+
+
+@functools.lru_cache(maxsize=64)
+def git_dirs(root: str) -> tuple[Path, ...]:
+    """The git folders of the repository holding `root` (its own and the common one), if any."""
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "--absolute-git-dir", "--git-common-dir"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if out.returncode != 0:
+        return ()
+    found = []
+    for line in out.stdout.splitlines():
+        path = Path(line.strip()) if os.path.isabs(line.strip()) else Path(root) / line.strip()
+        real = Path(os.path.realpath(path))
+        if line.strip() and real.is_dir() and real not in found:
+            found.append(real)
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=None)

@@ -135,3 +135,21 @@ def test_choose_follows_the_mode_and_the_front_end(monkeypatch):
         choose("sometimes", headless=True)
     box, notice = choose("auto", headless=True)
     assert (box is not None) == (BWRAP is not None) and (notice is None) == (BWRAP is not None)
+
+
+@needs_bwrap
+def test_git_works_in_a_workspace_inside_a_repository(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "top.txt").write_text("top\n")
+    git = ["git", "-c", "user.email=a@example.com", "-c", "user.name=A"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "init"], check=True)
+    ws = Workspace(repo / "pkg")
+    proc = _run(Sandbox(BWRAP), ws, "echo x > f.py && git add f.py && "
+                "git -c user.email=a@example.com -c user.name=A commit -qm add && "
+                "(echo changed > ../top.txt; true)")
+    assert proc.returncode == 0, proc.stderr
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True)
+    assert log.stdout.split() == ["add", "init"]
+    assert (repo / "top.txt").read_text() == "top\n"  # the rest of the repository is not writable
