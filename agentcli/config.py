@@ -28,7 +28,9 @@ class Settings:
     library_dir: Path | None = None
     compact_threshold: float = 0.8
     cooldown_s: float = 300.0
+    request_timeout: float = 600.0  # seconds without a byte from the provider before giving up
     headless: bool = True
+    sandbox: str | None = None  # auto | on | off; None: AGENTCLI_SANDBOX, else auto
 
     @staticmethod
     def parse_fallback(text: str | None) -> list[str] | None:

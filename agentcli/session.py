@@ -13,11 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agentcli import __version__, deadline, loop
+from agentcli import __version__, deadline, loop, sandbox
 from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
 from agentcli.library import Library
+from agentcli.library import manifest
 from agentcli.library import resume as resuming
 from agentcli.library.archive import ARCHIVE_NAME, Archive, event_id, read_events
 from agentcli.library.compaction import Compactor
@@ -31,7 +32,7 @@ from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
 from agentcli.tools import CORE_TOOLS, MEMORY_TOOLS, ToolBox, ToolContext, Workspace
-from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage
+from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage, valid_text
 
 PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
 LEAN_MAX_OUTPUT_TOKENS = 1024
@@ -76,14 +77,17 @@ class Session:
                approval: Approval | None = None, policy: Policy | None = None,
                session_id: str | None = None) -> Session:
         """A new session (with `session_id` when the caller needs it in advance, e.g. to name a
-        git worktree after it). Raises ModelError (one line) when no model can be built."""
+        git worktree after it). Raises ModelError (one line) when no model can be built,
+        SandboxError when `--sandbox on` cannot be had."""
         library = Library.for_workspace(settings.workspace, settings.library_dir)
+        manifest.check(library.root)  # a newer library, or no usable folder: one line, nothing written
         primary, why = (settings.model, "") if settings.model else default_model()
         session = cls._open(settings, emit, library, session_id or library.new_session_id(), primary,
                             why, approval, policy)
         session.archive.append("session_start", format=1, version=__version__,
                                model=session.model.name, chain=session.chain.names,
-                               workspace=str(session.workspace.root))
+                               workspace=str(session.workspace.root),
+                               sandbox="bwrap" if "sandbox" in session.tool_ctx.services else None)
         session.index.flush()
         session.index.publish()
         return session
@@ -96,6 +100,7 @@ class Session:
         that never got its result is recorded as interrupted, not run again. Raises
         LibraryError (unknown or busy session), ArchiveError or ModelError, in one line."""
         library = Library.for_workspace(settings.workspace, settings.library_dir)
+        manifest.check(library.root)
         sid = library.resolve_session(session_id)
         library.lock_session(sid)
         rebuilt = resuming.rebuild(library.session_dir(sid) / ARCHIVE_NAME)
@@ -125,6 +130,7 @@ class Session:
     def _open(cls, settings: Settings, emit: Emitter | None, library: Library, session_id: str,
               primary: str, why: str, approval: Approval | None, policy: Policy | None) -> Session:
         emit = emit or Emitter()
+        box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
         names = [primary] + _fallbacks(primary, settings.fallback)
         chain = FailoverChain(names, lambda n: _build(n, primary, settings),
                               cooldown_s=settings.cooldown_s)
@@ -135,6 +141,10 @@ class Session:
         if why:
             emit("notice", text=f"model: {model.name} ({why})", level="info")
         session.tool_ctx.lean = model.lean
+        if box is not None:
+            session.tool_ctx.services["sandbox"] = box
+        if notice:
+            emit("notice", text=notice, level="warning")
         return session
 
     # -- what the loop calls ------------------------------------------------------------------
@@ -157,7 +167,7 @@ class Session:
         return outcome
 
     def add_user(self, text: str) -> None:
-        message = Message(role="user", content=text)
+        message = Message(role="user", content=valid_text(text))
         eid = self.archive.append("user", message=message.to_dict())
         self.context.add(eid, message)
 
@@ -237,6 +247,8 @@ class Session:
         return "give_up" if action == "give_up" else "retry"
 
     def record_reply(self, reply: Reply) -> None:
+        # A model can send text no file or request can hold; it would poison every later turn.
+        reply.message = Message.from_dict(valid_text(reply.message.to_dict()))
         self.turns += 1
         self.usage.add(reply.usage)
         cost = cost_usd(reply.model, reply.usage)
@@ -252,6 +264,8 @@ class Session:
         started = time.monotonic()
         with deadline.guard(self.tool_ctx.deadline):
             result = self.toolbox.dispatch(call)
+        # Secrets the tool printed (an env dump, a key file) reach neither the model nor reports.
+        result.content = self.library.redact(result.content)
         elapsed = round(time.monotonic() - started, 3)
         self._add_tool_message(call, result, elapsed)
         self.emit("tool_result", call=call, result=result, elapsed_s=elapsed)
@@ -346,7 +360,7 @@ def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
 
 def _build(name: str, primary: str, settings: Settings) -> Model:
     """Flags like --base-url and --context-window describe the primary model only."""
-    opts = ModelOptions()
+    opts = ModelOptions(timeout=settings.request_timeout)
     if name == primary:
         opts.base_url = settings.base_url
         opts.context_window = settings.context_window

@@ -6,8 +6,24 @@ them, and the loop passes them around. They serialise to plain dicts for the JSO
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: Any) -> Any:
+    """`value` with lone surrogates (which JSON can carry as "\\ud800", and which no UTF-8 file
+    or HTTP body can hold) replaced by U+FFFD, in strings inside lists and dicts too."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [valid_text(v) for v in value]
+    if isinstance(value, dict):
+        return {valid_text(k): valid_text(v) for k, v in value.items()}
+    return value
 
 
 @dataclass

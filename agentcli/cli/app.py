@@ -58,7 +58,30 @@ _register()
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         print("agentcli: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            raise
+        print(f"agentcli: error: {_one_line_usage(exc)}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's usage errors (unknown flag, missing argument, bad value), wherever typer keeps
+    click; an interrupt at a prompt (click's Abort) counts as one too."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return "ClickException" in names or "Abort" in names
+
+
+def _one_line_usage(exc: Exception) -> str:
+    """One line instead of click's usage block and framed error box."""
+    if type(exc).__name__ == "Abort":
+        return "interrupted"
+    message = " ".join(str(exc.format_message() if hasattr(exc, "format_message") else exc).split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None)
+    return f"{message} (see `{command} --help`)" if command else message

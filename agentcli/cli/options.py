@@ -31,6 +31,9 @@ AddDir = Annotated[Optional[list[Path]], typer.Option(
     "--add-dir", help="Also allow reading and writing this folder (repeatable).")]
 AllowOutside = Annotated[bool, typer.Option(
     "--allow-outside", help="Allow reads and writes anywhere, not only in the workspace.")]
+SandboxMode = Annotated[Optional[str], typer.Option(
+    "--sandbox", help="auto | on | off: run shell commands under bubblewrap (workspace writable, "
+                      "the rest read-only, no network). auto: on in headless runs where bwrap works.")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -42,13 +45,15 @@ def fail(message: str, code: int = 2) -> None:
 def build_settings(*, directory: Path | None, model: str | None, base_url: str | None,
                    fallback: str | None, context_window: int | None, approval: str | None,
                    default_approval: str, library: Path | None, add_dir: list[Path] | None,
-                   allow_outside: bool, headless: bool, max_turns: int | None = None) -> Settings:
+                   allow_outside: bool, headless: bool, max_turns: int | None = None,
+                   sandbox: str | None = None) -> Settings:
     workspace = (directory or Path.cwd()).expanduser()
     if not workspace.is_dir():
         fail(f"no such folder: {workspace}")
     mode = approval or default_approval
     if mode not in ("ask", "auto", "readonly"):
         fail(f"--approval must be ask, auto or readonly, not {mode!r}")
+    _check_sandbox(sandbox, headless)
     for extra in add_dir or []:
         if not extra.expanduser().is_dir():
             fail(f"--add-dir: no such folder: {extra}")
@@ -64,4 +69,15 @@ def build_settings(*, directory: Path | None, model: str | None, base_url: str |
         extra_dirs=[p.expanduser().resolve() for p in add_dir or []],
         library_dir=library.expanduser().resolve() if library else None,
         headless=headless,
+        sandbox=sandbox,
     )
+
+
+def _check_sandbox(mode: str | None, headless: bool) -> None:
+    """Refuse a bad --sandbox, or `on` where bwrap cannot run, before anything starts."""
+    from agentcli.sandbox import SandboxError, choose
+
+    try:
+        choose(mode, headless=headless)
+    except SandboxError as err:
+        fail(str(err))

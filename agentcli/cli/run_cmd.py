@@ -41,6 +41,7 @@ def run(
     check: uopt.Check = None,
     stall_turns: uopt.StallTurns = 6,
     unattended: uopt.Unattended = False,
+    sandbox: opt.SandboxMode = None,
     resume: Annotated[Optional[str], typer.Option(
         "--resume", help="Continue this session (its id or the start of it; see "
                          "`agentcli sessions`) instead of starting a new one.")] = None,
@@ -48,7 +49,7 @@ def run(
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     if not (prompt or "").strip() and not resume:
         opt.fail("the prompt is empty")
     run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
@@ -58,7 +59,7 @@ def run(
         directory=directory, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="auto",
         library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
-        max_turns=max_turns)
+        max_turns=max_turns, sandbox=sandbox)
 
     from agentcli.cli.render import ProgressLines, StreamJson
     from agentcli.events import Emitter

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from agentcli.library.archive import ARCHIVE_NAME, LibraryError
+from agentcli.secrets import Redact, Redactor
 
 try:
     import fcntl
@@ -41,11 +42,15 @@ __all__ = ["Library", "LibraryError", "LIBRARY_DIRNAME"]
 
 
 class Library:
-    """A workspace's library folder. `redact` (text -> text) cleans everything written to it."""
+    """A workspace's library folder.
 
-    def __init__(self, root: Path, redact: Callable[[str], str] | None = None):
+    `redact` (text -> text) cleans everything written to it: archive lines, index files,
+    summaries, spills. By default it is `agentcli.secrets.Redactor`, so no secret reaches the disk.
+    """
+
+    def __init__(self, root: Path, redact: Redact | None = None):
         self.root = Path(root)
-        self.redact = redact
+        self.redact: Redact = redact if redact is not None else Redactor()
         self._session_locks: dict[str, int] = {}
 
     @classmethod

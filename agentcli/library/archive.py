@@ -70,6 +70,8 @@ class Archive:
             line = json.dumps(record, ensure_ascii=False, default=str)
             if self.redact is not None:
                 line = self.redact(line)
+            if not _encodable(line):  # a lone surrogate from a model ("\ud800"): keep it, escaped
+                line = json.dumps(json.loads(line), ensure_ascii=True)
             try:
                 f = self._open()
                 if self._torn:
@@ -212,6 +214,14 @@ def check_format(event: dict[str, Any], path: Path) -> None:
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise ArchiveError(f"{path} was written by a newer agentcli (archive format {version}, "
                            f"this one reads {FORMAT_VERSION}); upgrade agentcli to open it")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scan(path: Path) -> tuple[int, bool]:

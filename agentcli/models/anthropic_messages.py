@@ -111,6 +111,8 @@ class AnthropicModel:
     def _classify(self, exc: Exception) -> ModelError:
         sdk = self._sdk
         detail = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+        if isinstance(exc, sdk.APIStatusError) and exc.status_code < 400:
+            return self._stream_error(exc, detail)
         if isinstance(exc, sdk.APIStatusError):
             status = exc.status_code
             retry_after = retry_after_of(exc)
@@ -146,6 +148,25 @@ class AnthropicModel:
             return ModelError(kind, f"error in stream: {detail}", model=self.name)
         return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}",
                           model=self.name)
+
+    def _stream_error(self, exc: Exception, detail: str) -> ModelError:
+        """An `error` event inside a stream that began with 200 (the API sends `overloaded_error`
+        this way): classified by its error type, since the HTTP status says nothing."""
+        body = getattr(exc, "body", None)
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        etype = str(error.get("type") or "")
+        message = one_line(error.get("message") or detail)
+        kind = _STREAM_ERROR_KINDS.get(etype, "server")
+        return ModelError(kind, f"error in stream ({etype or 'unknown'}): {message}", model=self.name)
+
+
+# Anthropic error types, as they arrive in a stream's `error` event.
+_STREAM_ERROR_KINDS = {"overloaded_error": "overloaded", "rate_limit_error": "rate_limit",
+                       "api_error": "server", "timeout_error": "timeout",
+                       "authentication_error": "auth", "permission_error": "auth",
+                       "invalid_request_error": "bad_request", "request_too_large": "context_length",
+                       "not_found_error": "not_found"}
 
 
 def to_wire(messages: list[Message]) -> list[dict[str, Any]]:

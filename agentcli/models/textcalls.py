@@ -134,7 +134,9 @@ def _python_literals(s: str) -> str:
 
 
 def _close_brackets(s: str) -> str:
-    """Append the closers a cut-off object is missing."""
+    """Append the closers a cut-off object is missing, only where what is there ends in a whole
+    value. Cut inside a string or a number, the last value may have lost its end, and running
+    a call with `rm -rf build/cache` cut to `rm -rf build` runs what nobody wrote."""
     stack: list[str] = []
     quote: str | None = None
     escaped = False
@@ -152,7 +154,10 @@ def _close_brackets(s: str) -> str:
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]" and stack:
             stack.pop()
-    return s + (quote or "") + "".join(reversed(stack))
+    tail = s.rstrip()
+    if quote or not stack or not re.search(r"""(["'}\]]|\btrue|\bfalse|\bnull|True|False|None)$""", tail):
+        return s
+    return s + "".join(reversed(stack))
 
 
 def _json_spans(text: str) -> list[tuple[int, int]]:
@@ -185,4 +190,14 @@ def _json_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """A Python literal as JSON, or ValueError: a set (`{""}` from a cut-off object) or bytes
+    would otherwise turn into a string nobody wrote."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("keys must be strings")
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(f"{type(value).__name__} is not JSON")

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentcli.reproduce import CLAIMS, DEVIATIONS, FIGURE, PAPER_MD, PLAN, REPORT, RESULTS, STATE_DIR
 from agentcli.reproduce.checks import check_claims, check_results
+from agentcli.secrets import redact
 
 LOCKED_CLAIMS = "claims.phase1.json"
 
@@ -133,7 +134,8 @@ def build(workdir: Path, *, figure: bool = True) -> Report:
     report.changed_claims = _changed_since_phase1(workdir, claims.claims)
     if figure and report.rows:
         _draw(workdir, report)
-    (workdir / REPORT).write_text(render(workdir, report), encoding="utf-8")
+    # Commands and notes come from the agent; a token in one must not land in a shared report.
+    (workdir / REPORT).write_text(redact(render(workdir, report)), encoding="utf-8")
     return report
 
 

@@ -29,8 +29,10 @@ class Turn:
 
     `tool_calls` items are {"name": str, "arguments": dict or raw str, "id"?: str}.
     Faults: `status` answers with that HTTP error; `drop_after` cuts the stream after that many
-    events; `stream_error` sends an SSE error event mid-stream; `fail_times` applies the fault
-    to the first N requests for this turn only, then answers normally.
+    events; `stream_error` sends an SSE error event mid-stream; `corrupt_event` replaces the
+    event at that index with one whose data is not JSON; `fail_times` applies the fault to the
+    first N requests for this turn only, then answers normally. `stall_after` pauses the
+    stream for `stall_s` seconds before that event (a provider that hangs mid-answer).
     """
 
     text: str = ""
@@ -40,6 +42,9 @@ class Turn:
     retry_after: float | None = None
     drop_after: int | None = None
     stream_error: str | None = None
+    corrupt_event: int | None = None
+    stall_after: int | None = None
+    stall_s: float = 0.0
     invalid_json: bool = False
     delay: float = 0.0
     chunk_delay: float = 0.0
@@ -58,7 +63,8 @@ class Turn:
     @property
     def faulty(self) -> bool:
         return bool(self.status or self.drop_after is not None or self.stream_error
-                    or self.invalid_json)
+                    or self.invalid_json or self.corrupt_event is not None
+                    or self.stall_after is not None)
 
 
 @dataclass
@@ -152,7 +158,7 @@ class ScriptedServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -173,6 +179,16 @@ class ScriptedServer:
     def record(self, request: ScriptedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (a timeout, a cut stream) are part of the script, not news."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -252,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     self.connection.shutdown(2)  # cut off mid-stream, chunked body unfinished
                     return
+                if turn.stall_after is not None and i == turn.stall_after:
+                    time.sleep(turn.stall_s)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
                 self.wfile.flush()
                 if turn.chunk_delay:

@@ -84,6 +84,10 @@ def sse_events(provider: str, turn: Turn, model: str, request: ScriptedRequest) 
             err = b"data: " + json.dumps({"error": {"message": turn.stream_error,
                                                     "type": "server_error"}}).encode() + b"\n\n"
         events = events[:cut] + [err]
+    if turn.corrupt_event is not None and events:
+        i = min(turn.corrupt_event, len(events) - 1)
+        events[i] = b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"ind\n\n" \
+            if provider == "anthropic" else b"data: {\"id\": \"chatcmpl-cut\", \"choi\n\n"
     return events
 
 

@@ -41,6 +41,10 @@ class Workspace:
             raise ToolError("path is empty")
         if "\x00" in path:
             raise ToolError("path contains a NUL byte")
+        try:
+            os.fsencode(path)
+        except UnicodeError:  # JSON can carry lone surrogates ("\ud800"); no file has that name
+            raise ToolError(f"path {path!r} is not valid text (it holds a lone surrogate)") from None
         raw = Path(os.path.expanduser(path.strip()))
         full = raw if raw.is_absolute() else self.root / raw
         real = Path(os.path.realpath(full))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ DEFAULT_LIMIT, LEAN_LIMIT = 2000, 400
 MAX_LINE_CHARS = 2000
 MAX_READ_CHARS, LEAN_MAX_READ_CHARS = 100_000, 16_000
 MAX_WRITE_BYTES = 10 * 1024 * 1024
+MAX_LOAD_BYTES = 64 * 1024 * 1024
 
 
 def read(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -95,6 +97,18 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 def _load(path: Path, shown: str) -> str:
     if path.is_dir():
         raise ToolError(f"{shown} is a folder; use glob or shell `ls` to list it")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ToolError(f"no such file: {shown}") from None
+    except OSError as exc:
+        raise ToolError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    # A pipe or a device would block or never end; a huge file would fill the memory.
+    if not stat.S_ISREG(info.st_mode):
+        raise ToolError(f"{shown} is not a regular file (a pipe, socket or device); not read")
+    if info.st_size > MAX_LOAD_BYTES:
+        raise ToolError(f"{shown} is {info.st_size // (1024 * 1024)} MB, more than read and edit take "
+                        f"({MAX_LOAD_BYTES // (1024 * 1024)} MB); use grep, or shell with head/sed -n")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -1,0 +1,123 @@
+"""Running `shell` commands under bubblewrap: the workspace writable, the rest read-only, no network.
+
+`--sandbox auto` (the default) uses it in headless runs when `bwrap` is installed and works here;
+`on` insists on it (a one-line error where it cannot be had); `off` runs commands directly. In
+the sandbox, the workspace and folders added with `--add-dir` are writable, the library inside
+the workspace stays read-only (it is append-only and agentcli's own), `/tmp` is a private empty
+folder, every other path is read-only, and there is no network but loopback. Debian and Ubuntu
+ship bwrap as the `bubblewrap` package.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcli.tools.context import Workspace
+
+MODES = ("auto", "on", "off")
+INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap)"
+
+
+class SandboxError(ValueError):
+    """The sandbox was asked for and cannot be had; the message is one line for people."""
+
+
+@dataclass
+class Sandbox:
+    """Wraps an argv so it runs inside bubblewrap. `network` True keeps the host network."""
+
+    bwrap: str
+    network: bool = False
+
+    def wrap(self, argv: list[str], workspace: Workspace) -> list[str]:
+        """`argv` run by bwrap with the workspace's writable roots bound read-write."""
+        args = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc"]
+        if not self.network:
+            args.append("--unshare-net")
+        if workspace.allow_outside:  # the user lifted the path rule; keep only the network off
+            args += ["--bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        else:
+            args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+            for root in [workspace.root, *workspace.extra_roots]:
+                if root.exists():
+                    args += ["--bind", str(root), str(root)]
+            # A workspace inside a repository, or a linked worktree, keeps its git folder
+            # elsewhere: bind it writable, so `git commit` works, and let git find it across
+            # the workspace's mount point.
+            outside = [g for g in git_dirs(str(workspace.root))
+                       if not any(g == r or r in g.parents for r in [workspace.root, *workspace.extra_roots])]
+            for git_dir in outside:
+                args += ["--bind", str(git_dir), str(git_dir)]
+            if outside:
+                args += ["--setenv", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "1"]
+        for path in workspace.protected:
+            if path.exists():  # bwrap refuses to bind what is not there
+                args += ["--ro-bind", str(path), str(path)]
+        return args + ["--chdir", str(workspace.root), "--", *argv]
+
+
+@functools.lru_cache(maxsize=64)
+def git_dirs(root: str) -> tuple[Path, ...]:
+    """The git folders of the repository holding `root` (its own and the common one), if any."""
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "--absolute-git-dir", "--git-common-dir"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if out.returncode != 0:
+        return ()
+    found = []
+    for line in out.stdout.splitlines():
+        path = Path(line.strip()) if os.path.isabs(line.strip()) else Path(root) / line.strip()
+        real = Path(os.path.realpath(path))
+        if line.strip() and real.is_dir() and real not in found:
+            found.append(real)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
+def probe(bwrap: str | None = None) -> tuple[str | None, str]:
+    """(path to a working bwrap, "") or (None, why not). Tried once per process: some containers
+    have bwrap but forbid the namespaces it needs."""
+    path = bwrap or shutil.which("bwrap")
+    if path is None:
+        return None, f"bwrap is not installed; {INSTALL_HINT}"
+    try:
+        proc = subprocess.run([path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                               "--unshare-net", "--unshare-pid", "--die-with-parent", "true"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"bwrap cannot run here: {exc}"
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return None, f"bwrap cannot create a sandbox here: {detail}"
+    return path, ""
+
+
+def resolve_mode(mode: str | None) -> str:
+    """The mode asked for: the flag, else AGENTCLI_SANDBOX, else auto. Raises SandboxError."""
+    chosen = (mode or os.environ.get("AGENTCLI_SANDBOX") or "auto").strip().lower()
+    if chosen not in MODES:
+        raise SandboxError(f"--sandbox must be auto, on or off, not {chosen!r}")
+    return chosen
+
+
+def choose(mode: str | None, *, headless: bool) -> tuple[Sandbox | None, str | None]:
+    """(the sandbox to use or None, a notice for the user or None). Raises SandboxError when
+    the sandbox is required (`on`) and cannot be had."""
+    chosen = resolve_mode(mode)
+    if chosen == "off" or (chosen == "auto" and not headless):
+        return None, None
+    path, why = probe()
+    if path is not None:
+        return Sandbox(path), None
+    if chosen == "on":
+        raise SandboxError(f"--sandbox on: {why}; or run with --sandbox off")
+    return None, f"shell commands run without a sandbox: {why} (or pass --sandbox off)"
