@@ -50,6 +50,9 @@ def run(
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
         prompt = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    if prompt is None and not resume:
+        opt.fail("Missing argument 'prompt': agentcli run PROMPT (- reads it from standard input; "
+                 "--resume ID continues a session). See 'agentcli run --help'.")
     if not (prompt or "").strip() and not resume:
         opt.fail("the prompt is empty")
     run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
