@@ -96,19 +96,28 @@ class Reproducer:
     """The scripted model: by the phase named in the session's first prompt and the number of
     turns so far, it returns the next tool call of a plausible reproduction. Phase 1 writes a
     quote the paper does not have first and fixes it after check_claims complains; phase 2
-    forgets the Unspecified details section until the driver sends the problem back."""
+    forgets the Unspecified details section until the driver sends the problem back; phase 3
+    (unattended) stops to talk twice, declares done once too early, and ends with `finish`.
 
-    def __init__(self, fail_phase: str | None = None):
+    `slow_build`: phase 3's second step is a long command (to be killed in). `stuck_build`: phase
+    3 reads the same file over and over. `usage`: the token usage each turn reports, by phase
+    name (the server's estimate where not given)."""
+
+    def __init__(self, fail_phase: str | None = None, *, slow_build: bool = False,
+                 stuck_build: bool = False, usage: dict[str, dict[str, int]] | None = None):
         self.fail_phase = fail_phase  # this phase only ever answers "done" without its files
+        self.slow_build = slow_build
+        self.stuck_build = stuck_build
+        self.usage = usage or {}
 
     def __call__(self, request: ScriptedRequest) -> Turn:
         prompt = first_user_text(request)
         n = request.assistant_turns
         for number, name in ((1, "claims"), (2, "plan"), (3, "build")):
             if f"phase {number} of 3" in prompt:
-                if name == self.fail_phase:
-                    return Turn(text="I am done.")
-                return getattr(self, name)(n)
+                turn = Turn(text="I am done.") if name == self.fail_phase else getattr(self, name)(n)
+                turn.usage = self.usage.get(name)
+                return turn
         return Turn(text=f"unexpected prompt: {prompt[:80]}")
 
     def claims(self, n: int) -> Turn:
@@ -130,11 +139,19 @@ class Reproducer:
         return steps[n]() if n in steps else Turn(text="PLAN.md now lists the unspecified details.")
 
     def build(self, n: int) -> Turn:
-        steps = [
-            lambda: call("write", path="compute.py", content=COMPUTE_PY),
-            lambda: call("shell", command=f"mkdir -p runs && {sys.executable} compute.py "
-                                          "> runs/stats-1.log 2>&1"),
-            lambda: call("check_results"),
-            lambda: call("write", path="DEVIATIONS.md", content=DEVIATIONS),
+        run = call("shell", command=f"mkdir -p runs && {sys.executable} compute.py > runs/stats-1.log 2>&1")
+        steps = [call("write", path="compute.py", content=COMPUTE_PY)]
+        if self.stuck_build:
+            return steps[0] if n == 0 else call("read", path="compute.py")
+        steps += [call("shell", command="sleep 60")] if self.slow_build else \
+            [Turn(text="compute.py is written; next I run it.")]
+        steps += [
+            run,
+            call("check_results"),
+            call("finish", status="done", summary="Reproduced C1 and C2; C3 is off."),  # too early
+            call("write", path="DEVIATIONS.md", content=DEVIATIONS),
+            Turn(text="DEVIATIONS.md is written."),
+            call("finish", status="done", summary="Reproduced C1 and C2; C3 is off.",
+                 evidence="check_results: results.json valid for all 3 claims"),
         ]
-        return steps[n]() if n < len(steps) else Turn(text="Reproduced C1 and C2; C3 is off.")
+        return steps[n] if n < len(steps) else Turn(text="(phase 3 should have ended before this turn)")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reproduce_helpers import Reproducer, first_user_text, write_pdf
+from tests.test_unattended_e2e import CONTINUE, user_texts
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +56,24 @@ def test_paper_to_report_through_all_three_phases(provider, server, cli, tmp_pat
     assert '"$defs"' in first_user_text(by_phase[1][0])  # the schema is in the phase-1 prompt
     assert "Never add a component the paper does not describe" in first_user_text(by_phase[3][0])
 
+    # Phase 3 ran unattended: two answers without `finish` were continued, not taken as the end,
+    # and a done declared before DEVIATIONS.md existed was refused with what was missing.
+    assert "finish" in by_phase[3][0].tool_names and "finish" not in by_phase[1][0].tool_names
+    assert "Unattended run" in by_phase[3][0].system and "Unattended run" not in by_phase[2][0].system
+    assert len(by_phase[3]) == 8
+    last = by_phase[3][-1]
+    assert sum(t.startswith(CONTINUE) for t in user_texts(last)) == 2
+    refused = [t for t in last.tool_results() if t.startswith("finish refused")]
+    assert len(refused) == 1 and "DEVIATIONS.md is missing or empty" in refused[0]
+    run = result["unattended"]
+    progress = Path(run["progress_file"]).read_text()
+    assert "status: **done**" in progress
+    assert "results.json covers every claim and DEVIATIONS.md is written" in progress
+    run_report = Path(run["report_file"]).read_text()
+    assert "**Done**" in run_report and "— FAILED (1 problem(s): DEVIATIONS.md" in run_report
+    assert "agentcli reproduce --resume" not in run_report  # done: nothing to go on with
+    assert result["used"]["turns"] == sum(len(v) for v in by_phase.values())
+
 
 def test_invalid_claims_get_precise_errors_and_phase_2_problems_go_back(server, cli, tmp_path):
     paper = write_pdf(tmp_path / "paper.pdf")
@@ -87,16 +106,21 @@ def test_a_phase_that_never_delivers_stops_with_what_is_missing_then_resumes(ser
     report = (workdir / "REPORT.md").read_text()
     assert "incomplete" in report and "PLAN.md: phase 2 (plan) has not written it" in report
 
-    # Resume by id from the parent folder: phase 1 is not redone, phase 2 is told it was interrupted.
+    # Resume by id from the parent folder: phase 1 is not redone; phase 2 goes on in its own
+    # conversation (Session.resume), told why it stopped and what is still missing.
     good = server(Reproducer())
     proc = cli(good)("reproduce", "--resume", state["id"], "--model", "openai/m", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    prompts = [first_user_text(r) for r in good.requests]
-    assert not any("phase 1 of 3" in p for p in prompts)
-    assert any("phase 2 of 3" in p and "interrupted" in p for p in prompts)
+    assert not any("phase 1 of 3" in first_user_text(r) for r in good.requests)
+    plan = [r for r in good.requests if "phase 2 of 3" in first_user_text(r)]
+    assert plan[0].assistant_turns == 2  # the two "I am done." answers of the first process
+    resumed = plan[0].last_user_text()
+    assert resumed.startswith("[agentcli reproduce] This session was interrupted (it had stopped: "
+                              "unfinished)") and "PLAN.md does not exist" in resumed
+    assert "continuing session" in proc.stderr
     state = _state(workdir)
     assert [p["status"] for p in state["phases"].values()] == ["done", "done", "done"]
-    assert len(state["phases"]["plan"]["sessions"]) == 2
+    assert len(state["phases"]["plan"]["sessions"]) == 1
     assert "2 of 3 claims within tolerance" in (workdir / "REPORT.md").read_text()
 
 

@@ -17,6 +17,7 @@ import typer
 from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
+from agentcli.cli import unattended_opts as uopt
 
 FORMATS = ("text", "json")
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
@@ -41,18 +42,34 @@ def reproduce(
     context_window: opt.ContextWindow = None,
     max_turns: Annotated[Optional[int], typer.Option(
         "--max-turns", min=1,
-        help="Turn limit for each phase's session (default: 60 claims, 40 plan, 300 build).")] = None,
+        help="Turn limit of each phase (default: 60 claims, 40 plan; build: 300 unless a budget "
+             "is set).")] = None,
     max_rounds: Annotated[int, typer.Option(
-        "--max-rounds", min=0, help="Times a phase's problems go back to the model before it fails.")] = 3,
+        "--max-rounds", min=0,
+        help="Times the problems of phase 1 or 2 go back to the model before it fails.")] = 3,
+    max_time: uopt.MaxTime = None,
+    max_cost: uopt.MaxCost = None,
+    max_tokens: uopt.MaxTokens = None,
+    checkpoint: Annotated[Optional[str], typer.Option(  # not uopt.Checkpoint: no worktree here
+        "--checkpoint", help="git: commit phase 3's work at milestones and budget marks, in the "
+                             "workdir's own git repository (made with git init if needed).")] = None,
+    check: uopt.Check = None,
+    stall_turns: uopt.StallTurns = None,  # type: ignore[assignment]  # None: as started (6)
     approval: opt.Approval = None,
     library: opt.LibraryDir = None,
     no_figure: Annotated[bool, typer.Option("--no-figure", help="report: skip the PNG figure.")] = False,
     output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
 ) -> None:
     """Reproduce a paper in three checked phases (claims, plan, build and run), then write
-    REPORT.md with the paper's numbers beside the reproduced ones."""
+    REPORT.md with the paper's numbers beside the reproduced ones. Phase 3 runs unattended until
+    done; --max-time, --max-cost and --max-tokens bound the whole reproduction."""
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
+                             checkpoint=checkpoint, check=check, stall_turns=stall_turns or 6,
+                             unattended=True, max_turns=None)
+    options = {"limits": run_options.limits.to_dict(), "checkpoint": run_options.checkpoint,
+               "checks": run_options.checks, "stall_turns": stall_turns}
     if target == "report":
         if resume:
             opt.fail("--resume does not go with 'report'")
@@ -97,13 +114,14 @@ def reproduce(
         context_window=context_window, approval=approval, default_approval="auto",
         library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
     try:
-        _drive(settings, work, paper, output_format, max_rounds)
+        _drive(settings, work, paper, output_format, max_rounds, options)
     finally:
         if paper is not None and created and work.is_dir() and not any(work.iterdir()):
             work.rmdir()  # the paper could not be read: leave no empty folder behind
 
 
-def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rounds: int) -> None:
+def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rounds: int,
+           options: dict) -> None:
     from agentcli.cli.render import ProgressLines
     from agentcli.events import Emitter
     from agentcli.library.archive import ArchiveError
@@ -111,17 +129,21 @@ def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rou
     from agentcli.reproduce.driver import Driver
     from agentcli.reproduce.paper import PaperError
     from agentcli.reproduce.state import StateError
+    from agentcli.unattended.start import StartError
 
-    driver = Driver(settings, work, Emitter([ProgressLines()]), max_rounds=max_rounds)
+    driver = Driver(settings, work, Emitter([ProgressLines()]), max_rounds=max_rounds, options=options)
     try:
         result = driver.start(paper) if paper is not None else driver.resume()
     except (PaperError, StateError) as err:
         opt.fail(str(err), EXIT_FAILED)
-    except (ModelError, ArchiveError) as err:
+    except (ModelError, ArchiveError, StartError) as err:
         hint = f" (fix that, then: agentcli reproduce --resume {driver.state.id})" if driver.state else ""
         opt.fail(f"{err}{hint}", EXIT_FAILED)
     except OSError as err:
         opt.fail(f"{err.filename or work}: {err.strerror or err}", EXIT_FAILED)
+    if result.run is not None:
+        print(f"agentcli: phase 3 run: ledger {result.run['progress_file']}, report "
+              f"{result.run['report_file']}", file=sys.stderr)
     if output_format == "json":
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.report is not None:

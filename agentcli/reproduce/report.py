@@ -55,6 +55,7 @@ class Report:
     changed_claims: list[str] = field(default_factory=list)
     figure: str | None = None
     figure_note: str | None = None
+    stopped: str | None = None  # the phase the reproduction stopped in, why, and how to go on
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -79,7 +80,7 @@ class Report:
                 "within": self.count("within"), "outside": self.count("outside"),
                 "failed": self.count("failed"), "missing_results": self.count("missing"),
                 "claims": len(self.rows), "missing": self.missing, "problems": self.problems,
-                "figure": self.figure,
+                "stopped": self.stopped, "figure": self.figure,
                 "rows": [{"id": r.id, "paper": r.paper, "reproduced": r.reproduced,
                           "difference": r.difference, "allowed": r.allowed, "status": r.status}
                          for r in self.rows]}
@@ -132,6 +133,7 @@ def build(workdir: Path, *, figure: bool = True) -> Report:
         report.missing.append(f"{DEVIATIONS}: phase 3 has not written it (every departure from the "
                               "paper goes there; write 'None.' if there were none)")
     report.changed_claims = _changed_since_phase1(workdir, claims.claims)
+    report.stopped = _stopped(workdir)
     if figure and report.rows:
         _draw(workdir, report)
     # Commands and notes come from the agent; a token in one must not land in a shared report.
@@ -177,6 +179,22 @@ def _changed_since_phase1(workdir: Path, claims: list[dict[str, Any]]) -> list[s
                 changes.append(f"{cid}: {key} changed after phase 1: {_j(old.get(key))} → {_j(new.get(key))}")
     changes += [f"{cid}: added after phase 1" for cid in now if cid not in before]
     return changes
+
+
+def _stopped(workdir: Path) -> str | None:
+    """From .reproduce/state.json: the phase that stopped short, why, and the command to go on."""
+    try:
+        state = json.loads((workdir / STATE_DIR / "state.json").read_text(encoding="utf-8"))
+        phases = state["phases"]
+        for number, name in enumerate(("claims", "plan", "build"), 1):
+            ps = phases.get(name) or {}
+            if ps.get("status") == "failed":
+                why = ps.get("message") or f"phase {number} stopped"
+                return (f"The reproduction stopped in phase {number} (`{ps.get('stop_reason')}`): {why}. "
+                        f"Go on with `agentcli reproduce --resume {state['id']}`.")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return None
 
 
 def _j(value: Any) -> str:
@@ -229,6 +247,8 @@ def render(workdir: Path, report: Report) -> str:
     out += ["", f"**{report.summary()}.**" if report.rows else f"**{report.summary()}.**", ""]
     if not report.complete:
         out += ["This reproduction is **incomplete**: see [What is missing](#what-is-missing).", ""]
+    if report.stopped:
+        out += [_cell(report.stopped), ""]
     if report.rows:
         out += ["## Paper vs reproduced", "",
                 "| Claim | Source | Metric | Paper | Reproduced | Difference | Tolerance | Within tolerance |",

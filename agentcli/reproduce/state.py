@@ -1,5 +1,6 @@
-"""A reproduction's own record, `.reproduce/state.json` in its workdir: its id, the paper, and
-each phase's status and sessions. It is how `--resume ID` finds the workdir and where to go on."""
+"""A reproduction's own record, `.reproduce/state.json` in its workdir: its id, the paper, the
+options it was started with (budgets, checkpoints), and each phase's status and sessions. It is
+how `--resume ID` finds the workdir, the conversation to continue and the budgets to keep."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ class StateError(Exception):
 
 @dataclass
 class PhaseState:
-    """status: pending, running, done or failed. `sessions`: the library sessions it ran in."""
+    """status: pending, running, done or failed. `sessions`: the library sessions it ran in (a
+    resumed phase goes on in its last one). `message`: why it stopped, when it did."""
 
     status: str = "pending"
     sessions: list[str] = field(default_factory=list)
     rounds: int = 0
     problems: list[str] = field(default_factory=list)
     stop_reason: str | None = None
+    message: str | None = None
 
 
 @dataclass
@@ -39,12 +42,15 @@ class State:
     workdir: str
     created: str
     phases: dict[str, PhaseState] = field(default_factory=dict)
+    # What the reproduction was started with, kept for --resume: limits (the budgets of the
+    # whole reproduction), checkpoint, checks, stall_turns, max_turns.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, paper: Path, workdir: Path) -> State:
+    def new(cls, paper: Path, workdir: Path, options: dict[str, Any] | None = None) -> State:
         rid = "rp-" + datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         return cls(rid, str(paper), str(workdir), datetime.now().isoformat(timespec="seconds"),
-                   {p.name: PhaseState() for p in PHASES})
+                   {p.name: PhaseState() for p in PHASES}, dict(options or {}))
 
     def save(self, workdir: Path) -> None:
         """Write atomically, so a kill mid-write leaves the previous state."""
@@ -63,15 +69,15 @@ class State:
             phases = {name: PhaseState(**data.get("phases", {}).get(name, {})) for name in
                       (p.name for p in PHASES)}
             return cls(data["id"], data["paper"], data.get("workdir", str(workdir)),
-                       data.get("created", ""), phases)
+                       data.get("created", ""), phases, dict(data.get("options") or {}))
         except FileNotFoundError:
             raise StateError(f"{workdir} holds no reproduction (no {STATE_DIR}/{STATE_FILE})") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateError(f"{path} is unreadable: {exc}") from None
 
     def summary(self) -> dict[str, Any]:
-        return {name: {"status": p.status, "sessions": p.sessions, "stop_reason": p.stop_reason}
-                for name, p in self.phases.items()}
+        return {name: {"status": p.status, "sessions": p.sessions, "stop_reason": p.stop_reason,
+                       "message": p.message} for name, p in self.phases.items()}
 
 
 def is_reproduction(folder: Path) -> bool:

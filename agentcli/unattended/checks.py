@@ -2,7 +2,8 @@
 
 They come from `--check CMD` and from test commands the user wrote in backticks in the task
 ("make `pytest tests/test_api.py` pass"). The harness runs them itself, so "done" rests on
-evidence it saw, not on what the model says.
+evidence it saw, not on what the model says. A front end that knows its own criteria (e.g.
+`agentcli reproduce`: results.json covers every claim) supplies them as `Criterion`s.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from agentcli.tools import shell
 from agentcli.tools.context import ToolContext, ToolError, approve_all
@@ -66,3 +67,24 @@ def run_check(command: str, ctx: ToolContext) -> CheckResult:
                                                else f"exit {code}")
     return CheckResult(command, code, passed, short(summary, 160), result.content,
                        round(time.monotonic() - started, 2))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A success criterion checked in Python by the front end that started the run: `problems()`
+    returns what is still wrong, [] when it holds. `name` is how the ledger and report show it."""
+
+    name: str
+    problems: Callable[[], list[str]]
+
+
+def run_criterion(criterion: Criterion) -> CheckResult:
+    """Check one criterion; a criterion that raises counts as failed, with the error as output."""
+    started = time.monotonic()
+    try:
+        problems = [str(p) for p in criterion.problems()]
+    except Exception as exc:  # a broken check must refuse done, not end the run
+        problems = [f"the check itself failed: {type(exc).__name__}: {exc}"]
+    summary = "holds" if not problems else f"{len(problems)} problem(s): {problems[0]}"
+    return CheckResult(criterion.name, None, not problems, short(summary, 160),
+                       "\n".join(f"- {p}" for p in problems), round(time.monotonic() - started, 2))

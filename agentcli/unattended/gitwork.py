@@ -4,6 +4,9 @@ The user's checkout is only ever read: the branch starts from a snapshot commit 
 user sees (HEAD plus uncommitted and untracked, non-ignored files), built with a temporary index
 so neither the user's index, working tree nor branch moves. The run works in a worktree under
 `<git dir>/agentcli/worktrees/<session-id>` on branch `agentcli/<session-id>`.
+
+`Checkpoints.here` is the other mode, for a folder agentcli owns (a reproduction's workdir):
+the commits go on the folder's own repository and branch, where the work already is.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class Checkpoints:
     base: str
     prefix: str = ""
     snapshot: bool = False  # the base is a commit of the user's uncommitted work, not their HEAD
+    in_place: bool = False  # commits on the folder's own checkout (`here`), no worktree of its own
 
     @property
     def workspace(self) -> Path:
@@ -95,12 +99,13 @@ class Checkpoints:
 
     def to_dict(self) -> dict[str, Any]:
         return {"repo": str(self.repo), "branch": self.branch, "worktree": str(self.worktree),
-                "base": self.base, "prefix": self.prefix, "snapshot": self.snapshot}
+                "base": self.base, "prefix": self.prefix, "snapshot": self.snapshot,
+                "in_place": self.in_place}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Checkpoints:
         return cls(Path(d["repo"]), d["branch"], Path(d["worktree"]), d["base"], d.get("prefix", ""),
-                   bool(d.get("snapshot")))
+                   bool(d.get("snapshot")), bool(d.get("in_place")))
 
     @classmethod
     def create(cls, workspace: Path, session_id: str) -> Checkpoints:
@@ -119,15 +124,37 @@ class Checkpoints:
         _add_worktree(root, worktree, branch)
         return cls(root, branch, worktree, base, prefix, snapshot=base != head(root))
 
+    @classmethod
+    def here(cls, folder: Path) -> Checkpoints:
+        """Commit in `folder`'s own repository, on the branch it has checked out. `folder` must be
+        the top of that repository; what is uncommitted in it now is committed first, as the base."""
+        folder = Path(folder).resolve()
+        root = repo_root(folder)
+        if root is None or root.resolve() != folder:
+            raise GitError(f"{folder} is not the top of a git repository")
+        branch = git(["symbolic-ref", "--quiet", "--short", "HEAD"], folder, check=False).strip()
+        if not branch:
+            raise GitError(f"{folder} has a detached HEAD; check out a branch to commit on")
+        made = cls(folder, branch, folder, "", in_place=True).commit(
+            "agentcli: the work before the run started")
+        base = made[0] if made else head(folder)
+        if not base:
+            raise GitError(f"{folder}: nothing to commit as the run's starting point")
+        return cls(folder, branch, folder, base, in_place=True)
+
     def ensure(self) -> None:
         """Put the worktree back from the branch if it was removed (e.g. before a resume)."""
         if (self.worktree / ".git").exists():
             return
+        if self.in_place:
+            raise GitError(f"{self.worktree} is no longer a git repository")
         git(["worktree", "prune"], self.repo, check=False)
         _add_worktree(self.repo, self.worktree, self.branch)
 
     def discard(self) -> None:
         """Remove the worktree and branch again (the run could not start)."""
+        if self.in_place:
+            return  # the folder and its branch were there before the run: they stay
         git(["worktree", "remove", "--force", str(self.worktree)], self.repo, check=False)
         git(["branch", "-D", self.branch], self.repo, check=False)
 

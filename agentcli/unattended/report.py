@@ -60,7 +60,8 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     out += ["", "### Commits", ""]
     if run.checkpoints:
         cp = run.checkpoints
-        out.append(f"On branch `{cp.branch}` from `{cp.base[:10]}`, in the worktree `{cp.worktree}`:")
+        where = f"in `{cp.worktree}`" if cp.in_place else f"in the worktree `{cp.worktree}`"
+        out.append(f"On branch `{cp.branch}` from `{cp.base[:10]}`, {where}:")
         out.append("")
         out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''} ({local_time(c['ts'])})"
                 for c in st.commits] or ["- none: no file changed"]
@@ -87,21 +88,23 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     out += ["## How to go on", ""]
     out.append(f"- The ledger: `{run.dir / 'PROGRESS.md'}`; the full record: `{session.archive.path}`")
     if outcome.stop_reason != "done":
-        out.append(f"- Continue this run: `agentcli run --resume {session.id}` (add --max-time etc. "
-                   "to give it more)")
+        out.append(f"- Continue this run: `{run.resume_command}` (add --max-time etc. to give it more)")
     if run.checkpoints:
         cp = run.checkpoints
         repo = shlex.quote(str(cp.repo))
         out.append(f"- Review: `git -C {repo} log {cp.base[:10]}..{cp.branch}` and "
                    f"`git -C {repo} diff {cp.base[:10]} {cp.branch}`")
-        if cp.snapshot:
+        if cp.in_place:
+            out.append(f"- The commits are on branch `{cp.branch}` of `{cp.repo}` itself, where the work is.")
+        elif cp.snapshot:
             out.append(f"- The branch starts from a snapshot of your uncommitted work (`{cp.base[:10]}`). "
                        f"To apply only the agent's changes to your working tree: "
                        f"`git -C {repo} diff {cp.base[:10]} {cp.branch} | git -C {repo} apply`")
         else:
             out.append(f"- Take the work: `git -C {repo} merge {cp.branch}`")
-        out.append(f"- Clean up: `git -C {repo} worktree remove --force {shlex.quote(str(cp.worktree))} "
-                   f"&& git -C {repo} branch -D {cp.branch}`")
+        if not cp.in_place:
+            out.append(f"- Clean up: `git -C {repo} worktree remove --force "
+                       f"{shlex.quote(str(cp.worktree))} && git -C {repo} branch -D {cp.branch}`")
     return "\n".join(out) + "\n"
 
 

@@ -26,7 +26,7 @@ from agentcli.tools import ToolBox
 from agentcli.types import Usage
 from agentcli.unattended import budgets, ledger
 from agentcli.unattended.budgets import Limits, Used
-from agentcli.unattended.checks import CheckResult, run_check
+from agentcli.unattended.checks import CheckResult, Criterion, run_check, run_criterion
 from agentcli.unattended.gitwork import Checkpoints, GitError, fingerprint, head, subject
 from agentcli.unattended.report import render_report
 from agentcli.unattended.signals import install_signals, outage_scale
@@ -92,6 +92,10 @@ class UnattendedRun:
         self._refused: set[str] = set()
         self._warned_cost = False
         self._last_text = ""
+        # Set by the front end that started the run, again on every resume (they are code, not
+        # archive events): success criteria checked before done, and how a person goes on.
+        self.criteria: list[Criterion] = []
+        self.resume_command = f"agentcli run --resume {session.id}"
 
     # -- starting and resuming ----------------------------------------------------------------
 
@@ -249,12 +253,18 @@ class UnattendedRun:
             with deadline.shield():
                 archive.append("check", **result.to_event())
             results.append(result)
+        for criterion in self.criteria:
+            result = run_criterion(criterion)
+            with deadline.shield():
+                archive.append("check", **result.to_event())
+            results.append(result)
         failed = [r for r in results if not r.passed]
         why = ""
         if failed:
             why = "; ".join(f"`{r.command}` did not pass ({r.summary})" for r in failed)
             tail = failed[0].output[-2500:]
-            note = (f"finish refused: {why}. Output of `{failed[0].command}` (end):\n{tail}\n"
+            what = "Output" if failed[0].exit_code is not None else "What is wrong"
+            note = (f"finish refused: {why}. {what} of `{failed[0].command}` (end):\n{tail}\n"
                     "Fix the cause and call finish again, or call finish with status \"blocked\" "
                     "if you cannot.")
         else:

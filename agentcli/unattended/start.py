@@ -7,7 +7,7 @@ return the session and the run, whose `execute(message)` drives it to its end.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Sequence
 
 from agentcli.approval import Approval
 from agentcli.config import Settings
@@ -15,7 +15,7 @@ from agentcli.events import Emitter
 from agentcli.library import Library
 from agentcli.library.archive import ARCHIVE_NAME, read_events
 from agentcli.unattended.budgets import Limits
-from agentcli.unattended.checks import checks_in_prompt
+from agentcli.unattended.checks import Criterion, checks_in_prompt
 from agentcli.unattended.gitwork import Checkpoints, GitError
 from agentcli.unattended.policy import UnattendedPolicy
 from agentcli.unattended.run import RunOptions, UnattendedRun
@@ -34,9 +34,12 @@ def criteria_for(options: RunOptions, prompt_checks: list[str]) -> list[str]:
 
 
 def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
-          approval: Approval | None = None):
+          approval: Approval | None = None, criteria: Sequence[Criterion] = (),
+          in_place: bool = False):
     """A new unattended session for `goal`: (session, run). Raises StartError, or ModelError when
-    no model can be built (the worktree made for it is removed again)."""
+    no model can be built (the worktree made for it is removed again). `criteria`: success
+    criteria the caller checks itself before done is accepted. `in_place`: with --checkpoint git,
+    commit in the workspace's own repository (it must be the top of one) instead of a worktree."""
     from agentcli.session import Session
 
     library = Library.for_workspace(settings.workspace, settings.library_dir)
@@ -44,7 +47,8 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
     checkpoints = None
     if options.checkpoint == "git":
         try:
-            checkpoints = Checkpoints.create(settings.workspace, session_id)
+            checkpoints = Checkpoints.here(settings.workspace) if in_place else \
+                Checkpoints.create(settings.workspace, session_id)
         except GitError as err:
             raise StartError(str(err)) from None
         settings = replace(settings, workspace=checkpoints.workspace, library_dir=library.root)
@@ -56,10 +60,13 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
             checkpoints.discard()
         raise
     run = UnattendedRun(session, checkpoints)
+    run.criteria = list(criteria)
     policy.bind(run)
     prompt_checks = checks_in_prompt(goal)
     all_checks = list(dict.fromkeys(options.checks + prompt_checks))
-    run.begin(goal, replace(options, checks=all_checks), criteria_for(options, prompt_checks))
+    lines = criteria_for(options, prompt_checks)
+    lines += [f"{c.name} (the harness checks it before accepting done)" for c in criteria]
+    run.begin(goal, replace(options, checks=all_checks), lines)
     if checkpoints is not None:
         emit("notice", level="info", text=f"working on branch {checkpoints.branch} in {checkpoints.worktree}")
     return session, run
@@ -77,9 +84,11 @@ def recorded_start(settings: Settings, session_id: str) -> tuple[str, dict[str, 
 
 
 def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits | None = None,
-           approval: Approval | None = None, reason: str | None = None):
+           approval: Approval | None = None, reason: str | None = None,
+           criteria: Sequence[Criterion] = ()):
     """Reopen an unattended session where it stopped: (session, run, message to continue with).
-    Same goal, budgets (raised where `limits` sets new ones), ledger, branch and worktree."""
+    Same goal, budgets (raised where `limits` sets new ones), ledger, branch and worktree; the
+    caller's `criteria` again, as at the start."""
     from agentcli.session import Session
 
     found = recorded_start(settings, session_id)
@@ -99,6 +108,7 @@ def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits
     policy = UnattendedPolicy()
     session = Session.resume(settings, full, emit, approval=approval, policy=policy)
     run = UnattendedRun(session, checkpoints)
+    run.criteria = list(criteria)
     policy.bind(run)
     message = run.resume(limits, reason)
     return session, run, message

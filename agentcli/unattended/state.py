@@ -183,7 +183,8 @@ class RunState:
                                 "ts": ts})
         verdict = "passed" if e.get("passed") else "FAILED"
         detail = f" ({e['summary']})" if e.get("summary") else ""
-        self._observe(ts, f"check `{e.get('command')}` {verdict}: exit {e.get('exit_code')}{detail}")
+        code = f": exit {e.get('exit_code')}" if e.get("exit_code") is not None else ""
+        self._observe(ts, f"check `{e.get('command')}` {verdict}{code}{detail}")
 
     def _on_finish(self, e: dict[str, Any], ts: str) -> None:
         if e.get("accepted"):

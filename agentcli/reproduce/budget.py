@@ -1,0 +1,111 @@
+"""The budgets of a reproduction: `--max-time`, `--max-cost` and `--max-tokens` cover all three
+phases together, the way a person setting `--max-cost 20` expects.
+
+Phases 1 and 2 are short sessions: `PhasePolicy` stops one when a budget is spent. Phase 3 is an
+unattended run, and its budgets are what phases 1 and 2 left (`left`). What a session used is
+read from its archive (`session_used`), so it survives a kill and counts across resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from agentcli.library.archive import read_events
+from agentcli.loop import Outcome
+from agentcli.models.catalog import cost_usd
+from agentcli.policy import Policy
+from agentcli.types import Usage
+from agentcli.unattended import budgets
+from agentcli.unattended.budgets import Limits, Used
+from agentcli.unattended.state import parse_ts
+
+if TYPE_CHECKING:
+    from agentcli.session import Session
+
+_SEGMENT_STARTS = ("session_start", "session_resume")
+
+
+def session_used(archive: Path) -> Used:
+    """Time, tokens, cost and turns of one session from its archive. Time is the working time of
+    each stretch of it (a start or resume to its last event), so a killed process counts up to
+    its last record and the hours between a kill and a resume do not count."""
+    used = Used()
+    start = last = None
+    for event in read_events(archive):
+        when = parse_ts(event.get("ts", ""))
+        if event.get("type") in _SEGMENT_STARTS:
+            if start is not None and last is not None:
+                used.time_s += max(0.0, (last - start).total_seconds())
+            start = last = when
+        elif when is not None:
+            last = when
+        if event.get("type") == "assistant":
+            usage = Usage.from_dict(event.get("usage") or {})
+            used.turns += 1
+            used.tokens += usage.prompt_tokens + usage.output_tokens
+            price = cost_usd(event.get("model") or "", usage)
+            if price is None:
+                used.unpriced.add(event.get("model") or "?")
+                used.cost_usd = None
+            elif used.cost_usd is not None:
+                used.cost_usd = round(used.cost_usd + price, 6)
+    if start is not None and last is not None:
+        used.time_s += max(0.0, (last - start).total_seconds())
+    return used
+
+
+def total(parts: Iterable[Used]) -> Used:
+    """The sum of several sessions' use; cost is unknown once any part's is."""
+    out = Used()
+    for u in parts:
+        out.time_s += u.time_s
+        out.tokens += u.tokens
+        out.turns += u.turns
+        out.unpriced |= u.unpriced
+        out.cost_usd = None if out.cost_usd is None or u.cost_usd is None else round(out.cost_usd + u.cost_usd, 6)
+    return out
+
+
+def left(limits: Limits, used: Used) -> Limits:
+    """What is left of each budget that is set (turns are per phase, so they are kept as set).
+    Call it only when `budgets.exceeded(limits, used)` is None: every result is then above zero."""
+    return Limits(time_s=limits.time_s - used.time_s if limits.time_s else None,
+                  cost_usd=round(limits.cost_usd - used.cost_usd, 6)
+                  if limits.cost_usd and used.cost_usd is not None else limits.cost_usd,
+                  tokens=limits.tokens - used.tokens if limits.tokens else None,
+                  turns=limits.turns)
+
+
+def spent(limits: Limits, used: Used) -> tuple[str, str] | None:
+    """(stop_reason, message) when one of the reproduction's budgets (not turns) is spent."""
+    return budgets.exceeded(replace(limits, turns=None), used)
+
+
+class PhasePolicy(Policy):
+    """The plain policy (a turn limit, any answer ends the session) that also stops when the
+    reproduction's budgets are spent: `before` is what the other sessions used, `earlier_s` the
+    working time of this session before this process took it up."""
+
+    def __init__(self, max_turns: int | None, limits: Limits, before: Used, earlier_s: float = 0.0):
+        super().__init__(max_turns)
+        self.limits = limits
+        self.before = before
+        self.earlier_s = earlier_s
+        self.since = time.monotonic()
+
+    def used(self, session: Session) -> Used:
+        u, cost = session.usage, session.cost
+        known = self.before.cost_usd is not None and cost is not None
+        return Used(time_s=self.before.time_s + self.earlier_s + time.monotonic() - self.since,
+                    cost_usd=round(self.before.cost_usd + cost, 6) if known else None,  # type: ignore[operator]
+                    tokens=self.before.tokens + u.prompt_tokens + u.output_tokens)
+
+    def before_turn(self, session: Session) -> Outcome | None:
+        stop = super().before_turn(session)
+        if stop is not None:
+            return stop
+        over = spent(self.limits, self.used(session))
+        return Outcome(over[0], over[1], is_error=True) if over else None
