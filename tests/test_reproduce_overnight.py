@@ -156,3 +156,36 @@ def test_sigkill_in_phase_3_then_resume_continues_the_same_run_and_history(serve
     assert "compute.py" in git(workdir, "show", "--name-only", "--format=", "HEAD~2")
     assert git(workdir, "status", "--porcelain") == ""
     assert (workdir / ".git").is_dir() and not (tmp_path / ".git").exists()
+
+
+def test_the_budgets_cover_phases_1_and_2_too(server, cli, tmp_path):
+    paper = write_pdf(tmp_path / "paper.pdf")
+    workdir = tmp_path / "w"
+    srv = server(Reproducer(usage={"claims": SMALL, "plan": SMALL, "build": SMALL}))
+    result, proc = cli(srv).json("reproduce", str(paper), "-w", str(workdir), "--model", "openai/m",
+                                 "--max-tokens", "500", cwd=tmp_path)
+    assert proc.returncode == 1 and result["stop_reason"] == "budget"
+    assert result["message"].startswith("phase 1 (claims) stopped: the token budget is spent: 550 of 500")
+    assert len(srv.requests) == 5 and _state(workdir)["phases"]["claims"]["status"] == "failed"
+    assert "The reproduction stopped in phase 1 (`budget`)" in (workdir / "REPORT.md").read_text()
+
+    # claims.json was already valid: with more budget phase 1 is recorded done without a model
+    # call, and the rest runs within what is left.
+    done, proc = cli(srv).json("reproduce", "--resume", str(workdir), "--max-tokens", "100k", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not any("phase 1 of 3" in first_user_text(r) for r in srv.requests[5:])
+    assert done["unattended"]["limits"]["tokens"] == 100_000 - 550 - 4 * 110
+    assert done["used"]["tokens"] == 550 + 4 * 110 + 8 * 110
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--checkpoint", "svn"], "--checkpoint must be 'git', not 'svn'"),
+    (["--max-time", "soon"], "cannot read duration 'soon'"),
+    (["--max-cost", "-3"], "cost '-3' must be more than zero"),
+])
+def test_bad_budget_flags_are_one_line_and_start_nothing(flags, message, cli, tmp_path):
+    paper = write_pdf(tmp_path / "paper.pdf")
+    proc = cli()("reproduce", str(paper), "-w", str(tmp_path / "w"), *flags, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "w").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional
@@ -68,6 +69,8 @@ def reproduce(
     run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
                              checkpoint=checkpoint, check=check, stall_turns=stall_turns or 6,
                              unattended=True, max_turns=None)
+    if run_options.checkpoint == "git" and shutil.which("git") is None:
+        opt.fail("--checkpoint git needs git, and it is not installed")
     options = {"limits": run_options.limits.to_dict(), "checkpoint": run_options.checkpoint,
                "checks": run_options.checks, "stall_turns": stall_turns}
     if target == "report":

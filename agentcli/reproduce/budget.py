@@ -95,6 +95,7 @@ class PhasePolicy(Policy):
         self.before = before
         self.earlier_s = earlier_s
         self.since = time.monotonic()
+        self._warned = False
 
     def used(self, session: Session) -> Used:
         u, cost = session.usage, session.cost
@@ -107,5 +108,12 @@ class PhasePolicy(Policy):
         stop = super().before_turn(session)
         if stop is not None:
             return stop
-        over = spent(self.limits, self.used(session))
+        used = self.used(session)
+        if self.limits.cost_usd and used.cost_usd is None and not self._warned:
+            self._warned = True
+            session.emit("notice", level="warning", text=(
+                f"the price of {', '.join(sorted(self.before.unpriced)) or session.model.name} is "
+                "unknown, so --max-cost cannot be enforced; "
+                "--max-tokens and --max-time still are"))
+        over = spent(self.limits, used)
         return Outcome(over[0], over[1], is_error=True) if over else None

@@ -101,16 +101,20 @@ class Driver:
     def resume(self) -> Result:
         """Go on from the first phase whose artefacts are not (or no longer) complete."""
         self.state = State.load(self.workdir)
-        kept = self.state.options
-        limits = Limits.from_dict(kept.get("limits")).merged(Limits.from_dict(self.given.get("limits")))
-        self.state.options = {
-            "limits": limits.to_dict(),
-            "checkpoint": self.given.get("checkpoint") or kept.get("checkpoint"),
-            "checks": self.given.get("checks") or kept.get("checks") or [],
-            "stall_turns": self.given.get("stall_turns") or kept.get("stall_turns"),
-            "max_turns": self.settings.max_turns or kept.get("max_turns")}
+        kept, given = self.state.options, self.given
+        limits = Limits.from_dict(kept.get("limits")).merged(Limits.from_dict(given.get("limits")))
+        # Checkpoints, checks and stall turns are fixed when phase 3's run starts.
+        started = bool(self.state.phases["build"].sessions)
+        fixed = {k: kept.get(k) if started else given.get(k) or kept.get(k)
+                 for k in ("checkpoint", "checks", "stall_turns")}
+        self.state.options = {"limits": limits.to_dict(), **fixed,
+                              "max_turns": self.settings.max_turns or kept.get("max_turns")}
         self.state.save(self.workdir)
         self._notice(f"resuming reproduction {self.state.id} in {self.workdir}")
+        ignored = [f"--{k.replace('_', '-')}" for k in fixed if started and given.get(k)
+                   and given.get(k) != kept.get(k)]
+        if ignored:
+            self._notice(f"{', '.join(ignored)}: phase 3's run started with its own and keeps them")
         return self._run(resuming=True)
 
     # -- the phases ---------------------------------------------------------------------------
@@ -133,7 +137,8 @@ class Driver:
             if over:
                 return self._fail(phase, over[0], f"phase {phase.number} ({phase.title}) cannot "
                                   f"start: {over[1]}")
-            lost = resuming and ps.status in ("running", "failed") and continuing is None
+            # Its session is gone (or was not an unattended run): a new one looks at the files.
+            lost = resuming and bool(ps.sessions) and ps.status in ("running", "failed") and continuing is None
             outcome = self._build_phase(phase, continuing, lost) if phase.name == "build" \
                 else self._bounded_phase(phase, continuing, lost)
             if outcome is not None:
