@@ -68,8 +68,13 @@ def test_a_budget_stop_in_phase_3_leaves_a_report_of_what_is_missing_then_resume
     assert "**Stopped: budget spent**" in run_report
     assert f"`agentcli reproduce --resume {result['id']}`" in run_report
 
-    # Resuming without more budget stops at once, without a model call.
+    # Resuming without more budget stops at once, without a model call; `agentcli run --resume`
+    # of phase 3's session points to the command that owns it.
     calls = len(srv.requests)
+    build_session = _state(workdir)["phases"]["build"]["sessions"][0]
+    proc = cli(srv)("run", "--resume", build_session, "-C", str(workdir))
+    assert proc.returncode == 1 and proc.stderr.strip().endswith(
+        f"go on with: agentcli reproduce --resume {result['id']}")
     again, proc = cli(srv).json("reproduce", "--resume", result["id"], cwd=tmp_path)
     assert again["stop_reason"] == "budget" and len(srv.requests) == calls
     assert "phase 3 (build and run) cannot start: the token budget is spent" in again["message"]

@@ -64,6 +64,10 @@ def open_run(settings, emitter, prompt: str | None, run_options, resume: str | N
     if resume:
         found = unattended.recorded_start(settings, resume)
         if found is not None:
+            owner = found[1].get("resume_command") or ""
+            if owner and not owner.startswith("agentcli run "):  # e.g. phase 3 of a reproduction
+                raise unattended.StartError(f"session {found[0]} is part of another command's work; "
+                                            f"go on with: {owner}")
             limits = run_options.limits if run_options is not None else None
             if limits is None and max_turns is not None:
                 from agentcli.unattended.budgets import Limits

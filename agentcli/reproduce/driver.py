@@ -195,14 +195,15 @@ class Driver:
         limits = self._build_limits(phase)
         opened = overnight.resume(self.settings, self.emit, self.workdir, continuing, limits) \
             if continuing else None
+        resume_command = f"agentcli reproduce --resume {state.id}"
         if opened is not None:
             session, run, message = opened
         else:
             session, run = overnight.start(self.settings, self.emit, self.workdir, state.paper,
-                                           state.options, limits)
+                                           state.options, limits, resume_command)
             message = self._prompt(phase, lost or continuing is not None)
             continuing = None
-        run.resume_command = f"agentcli reproduce --resume {state.id}"
+        run.resume_command = resume_command
         self.checkpoints = run.checkpoints
         try:
             self._equip(session, phase)

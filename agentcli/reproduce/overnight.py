@@ -68,7 +68,7 @@ def own_repository(workdir: Path) -> None:
 
 
 def start(settings: Settings, emit: Emitter, workdir: Path, paper: str, options: dict[str, Any],
-          limits: Limits) -> tuple[Session, UnattendedRun]:
+          limits: Limits, resume_command: str) -> tuple[Session, UnattendedRun]:
     """A new unattended run for phase 3 in `workdir`. Raises StartError or ModelError."""
     from agentcli.unattended import start as unattended
 
@@ -81,7 +81,7 @@ def start(settings: Settings, emit: Emitter, workdir: Path, paper: str, options:
     run_options = RunOptions(limits=limits, checks=list(options.get("checks") or []),
                              checkpoint=checkpoint, stall_turns=int(options.get("stall_turns") or 6))
     return unattended.start(settings, emit, goal(paper), run_options, criteria=criteria(workdir),
-                            in_place=True)
+                            in_place=True, resume_command=resume_command)
 
 
 def resume(settings: Settings, emit: Emitter, workdir: Path, session_id: str,

@@ -105,7 +105,7 @@ class UnattendedRun:
             "unattended_start", goal=goal, limits=options.limits.to_dict(), checks=options.checks,
             criteria=criteria, stall_turns=options.stall_turns,
             checkpoint=self.checkpoints.to_dict() if self.checkpoints else None,
-            workspace=str(self.session.workspace.root))
+            workspace=str(self.session.workspace.root), resume_command=self.resume_command)
         self._attach()
 
     def resume(self, limits: Limits | None, reason: str | None = None) -> str:

@@ -35,11 +35,12 @@ def criteria_for(options: RunOptions, prompt_checks: list[str]) -> list[str]:
 
 def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
           approval: Approval | None = None, criteria: Sequence[Criterion] = (),
-          in_place: bool = False):
+          in_place: bool = False, resume_command: str | None = None):
     """A new unattended session for `goal`: (session, run). Raises StartError, or ModelError when
     no model can be built (the worktree made for it is removed again). `criteria`: success
     criteria the caller checks itself before done is accepted. `in_place`: with --checkpoint git,
-    commit in the workspace's own repository (it must be the top of one) instead of a worktree."""
+    commit in the workspace's own repository (it must be the top of one) instead of a worktree.
+    `resume_command`: how a person goes on with this run, when not `agentcli run --resume`."""
     from agentcli.session import Session
 
     library = Library.for_workspace(settings.workspace, settings.library_dir)
@@ -61,6 +62,8 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
         raise
     run = UnattendedRun(session, checkpoints)
     run.criteria = list(criteria)
+    if resume_command:
+        run.resume_command = resume_command
     policy.bind(run)
     prompt_checks = checks_in_prompt(goal)
     all_checks = list(dict.fromkeys(options.checks + prompt_checks))
