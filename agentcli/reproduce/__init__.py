@@ -11,9 +11,10 @@ run as an agent session whose artefacts are checked before the next phase starts
     REPORT.md       `agentcli reproduce report`: the side-by-side table, deterministic
     .reproduce/     agentcli's own state (run id, phases, the claims as phase 1 left them)
 
-Modules: `paper` (PDF/Markdown → PAPER.md), `jsonschema` (the validator), `checks` (claims and
+Modules: `paper` (PDF/Markdown → PAPER.md), `schemacheck` (the validator), `checks` (claims and
 results against their schemas and the paper), `report` and `figure` (REPORT.md and its PNG),
-`phases` and `state` (what each phase must leave behind), `driver` (the sessions), `tools`
+`phases` and `state` (what each phase must leave behind), `driver` (the sessions, resume),
+`overnight` (phase 3 as an unattended run), `budget` (budgets over all phases), `tools`
 (check_claims / check_results for the agent).
 """
 
