@@ -87,15 +87,17 @@ def spent(limits: Limits, used: Used) -> tuple[str, str] | None:
 class PhasePolicy(Policy):
     """The plain policy (a turn limit, any answer ends the session) that also stops when the
     reproduction's budgets are spent: `before` is what the other sessions used, `earlier_s` the
-    working time of this session before this process took it up."""
+    working time of this session before this process took it up. `warned` is shared by the
+    phases of one process, so an unenforceable --max-cost is said once."""
 
-    def __init__(self, max_turns: int | None, limits: Limits, before: Used, earlier_s: float = 0.0):
+    def __init__(self, max_turns: int | None, limits: Limits, before: Used, earlier_s: float = 0.0,
+                 warned: set[str] | None = None):
         super().__init__(max_turns)
         self.limits = limits
         self.before = before
         self.earlier_s = earlier_s
         self.since = time.monotonic()
-        self._warned = False
+        self.warned = warned if warned is not None else set()
 
     def used(self, session: Session) -> Used:
         u, cost = session.usage, session.cost
@@ -109,8 +111,8 @@ class PhasePolicy(Policy):
         if stop is not None:
             return stop
         used = self.used(session)
-        if self.limits.cost_usd and used.cost_usd is None and not self._warned:
-            self._warned = True
+        if self.limits.cost_usd and used.cost_usd is None and "cost" not in self.warned:
+            self.warned.add("cost")
             session.emit("notice", level="warning", text=(
                 f"the price of {', '.join(sorted(self.before.unpriced)) or session.model.name} is "
                 "unknown, so --max-cost cannot be enforced; "

@@ -84,6 +84,7 @@ class Driver:
         self.state: State | None = None
         self.run_summary: dict[str, Any] | None = None
         self.checkpoints: Checkpoints | None = None  # phase 3's, when it ran with --checkpoint git
+        self.warned: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class Driver:
 
         ps = self._state.phases[phase.name]
         policy = budget.PhasePolicy(self._max_turns() or phase.default_max_turns, self._limits(),
-                                    self._used(exclude=continuing))
+                                    self._used(exclude=continuing), warned=self.warned)
         if continuing:
             session = Session.resume(self.settings, continuing, self.emit, policy=policy)
             policy.earlier_s = budget.session_used(session.archive.path).time_s
