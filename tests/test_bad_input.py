@@ -239,3 +239,31 @@ def test_pipes_devices_and_huge_files_are_refused_not_hung_on(server, cli, works
     pipe, huge, zero = srv.requests[1].tool_results()
     assert "pipe is not a regular file" in pipe and "zero is not a regular file" in zero
     assert "huge.log is 3072 MB" in huge and "head/sed -n" in huge
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_unforeseen_failure_is_one_line_with_the_traceback_kept(fmt, monkeypatch, tmp_path, capsys):
+    """A bug inside agentcli must not spill a traceback on the user: one line on stderr naming
+    where the traceback went, and the usual JSON object when a program asked for JSON."""
+    from agentcli.cli import app as app_mod
+
+    def boom(**_):
+        raise RuntimeError("something nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(app_mod, "app", boom)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("AGENTCLI_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["agentcli", "run", "--output-format", fmt, "hi"])
+    with pytest.raises(SystemExit) as ended:
+        app_mod.main()
+    assert ended.value.code == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "RuntimeError: something nobody foresaw second line" in err
+    logs = list((tmp_path / "agentcli" / "crashes").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in err
+    assert "Traceback" in logs[0].read_text() and "boom" in logs[0].read_text()
+    if fmt == "json":
+        obj = json.loads(out)
+        assert obj["is_error"] is True and "something nobody foresaw" in obj["result"]
+    else:
+        assert out == ""

@@ -229,3 +229,15 @@ def test_a_crash_inside_a_tool_becomes_an_error_result(box, monkeypatch):
     monkeypatch.setattr(files, "read", boom)
     r = call(box, "read", path="src/app.py")
     assert r.is_error and "RuntimeError: disk on fire" in r.content
+
+
+def test_edit_and_write_keep_crlf_line_endings(box, workspace):
+    win = workspace / "win.py"
+    win.write_bytes(b"a = 1\r\nb = 2\r\nc = 3\r\n")
+    shown = call(box, "read", path="win.py").content
+    assert "\r" not in shown  # what the model copies `old` from
+    r = call(box, "edit", path="win.py", old="a = 1\nb = 2", new="a = 10\nb = 20\nb2 = 21")
+    assert not r.is_error, r.content
+    assert win.read_bytes() == b"a = 10\r\nb = 20\r\nb2 = 21\r\nc = 3\r\n"
+    call(box, "write", path="win.py", content="x = 1\ny = 2\n")
+    assert win.read_bytes() == b"x = 1\r\ny = 2\r\n"

@@ -3,7 +3,11 @@ so `agentcli --version` and `--help` stay fast."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
+import traceback
 
 import typer
 
@@ -63,11 +67,44 @@ def main() -> None:
         print("agentcli: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:
-        if not _is_usage_error(exc):
+        if _is_usage_error(exc):
+            print(f"agentcli: error: {_one_line_usage(exc)}", file=sys.stderr)
+            sys.exit(getattr(exc, "exit_code", 2))
+        if os.environ.get("AGENTCLI_DEBUG"):
             raise
-        print(f"agentcli: error: {_one_line_usage(exc)}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", 2))
+        _crash(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _crash(exc: BaseException) -> None:
+    """A bug or an unforeseen failure: one line for people, the traceback kept in a file, and
+    the JSON shape on stdout when a program asked for JSON."""
+    log = _write_crash_log(exc)
+    where = f" (traceback in {log})" if log else ""
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    if any(a in sys.argv for a in ("json", "stream-json", "--output-format=json",
+                                   "--output-format=stream-json")):
+        obj = {"session_id": None, "result": message, "is_error": True, "stop_reason": "error",
+               "num_turns": 0, "usage": None, "cost_usd": None, "duration_s": 0, "model": None}
+        if "stream-json" in sys.argv or "--output-format=stream-json" in sys.argv:
+            obj = {"type": "result", **obj}
+        print(json.dumps(obj))
+    print(f"agentcli: error: {message}{where}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _write_crash_log(exc: BaseException) -> str | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "agentcli", "crashes")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, time.strftime("crash-%Y%m%d-%H%M%S.log"))
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"agentcli {__version__}: {' '.join(sys.argv)}\n")
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=f)
+        return path
+    except OSError:
+        return None
 
 
 def _is_usage_error(exc: Exception) -> bool:

@@ -6,7 +6,8 @@ import json
 import os
 from typing import Any
 
-from agentcli.models.base import ModelError, Request, TextCallback, one_line, retry_after_of
+from agentcli.models.base import ModelError, Request, TextCallback
+from agentcli.models.errors import classify
 from agentcli.models.catalog import context_window
 from agentcli.tokens import estimate
 from agentcli.types import Message, Reply, ToolCall, Usage
@@ -109,64 +110,7 @@ class AnthropicModel:
         return Reply(message=message, usage=usage, stop_reason=stop_reason, model=self.name)
 
     def _classify(self, exc: Exception) -> ModelError:
-        sdk = self._sdk
-        detail = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-        if isinstance(exc, sdk.APIStatusError) and exc.status_code < 400:
-            return self._stream_error(exc, detail)
-        if isinstance(exc, sdk.APIStatusError):
-            status = exc.status_code
-            retry_after = retry_after_of(exc)
-            if status in (401, 403):
-                return ModelError("auth", f"authentication failed ({status}): {detail}",
-                                  model=self.name, status=status)
-            if status == 429:
-                return ModelError("rate_limit", f"rate limited (429): {detail}", model=self.name,
-                                  status=status, retry_after=retry_after)
-            if status == 529:
-                return ModelError("overloaded", f"overloaded (529): {detail}", model=self.name,
-                                  status=status, retry_after=retry_after)
-            if status >= 500:
-                return ModelError("server", f"server error ({status}): {detail}", model=self.name,
-                                  status=status)
-            low = detail.lower()
-            if status in (400, 413) and any(k in low for k in ("prompt is too long", "context", "too many tokens")):
-                return ModelError("context_length", f"request too large: {detail}", model=self.name,
-                                  status=status)
-            if status == 404:
-                return ModelError("not_found", f"model or endpoint not found (404): {detail}",
-                                  model=self.name, status=status)
-            return ModelError("bad_request", f"request rejected ({status}): {detail}",
-                              model=self.name, status=status)
-        if isinstance(exc, sdk.APITimeoutError):
-            return ModelError("timeout", f"timed out: {detail}", model=self.name)
-        if isinstance(exc, sdk.APIConnectionError):
-            return ModelError("connection", f"cannot reach the API: {detail}", model=self.name)
-        if isinstance(exc, sdk.APIError):
-            # An `error` event inside the SSE stream (e.g. overloaded) has no HTTP status.
-            low = detail.lower()
-            kind = "overloaded" if "overloaded" in low else "rate_limit" if "rate" in low else "server"
-            return ModelError(kind, f"error in stream: {detail}", model=self.name)
-        return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}",
-                          model=self.name)
-
-    def _stream_error(self, exc: Exception, detail: str) -> ModelError:
-        """An `error` event inside a stream that began with 200 (the API sends `overloaded_error`
-        this way): classified by its error type, since the HTTP status says nothing."""
-        body = getattr(exc, "body", None)
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, dict) else {}
-        etype = str(error.get("type") or "")
-        message = one_line(error.get("message") or detail)
-        kind = _STREAM_ERROR_KINDS.get(etype, "server")
-        return ModelError(kind, f"error in stream ({etype or 'unknown'}): {message}", model=self.name)
-
-
-# Anthropic error types, as they arrive in a stream's `error` event.
-_STREAM_ERROR_KINDS = {"overloaded_error": "overloaded", "rate_limit_error": "rate_limit",
-                       "api_error": "server", "timeout_error": "timeout",
-                       "authentication_error": "auth", "permission_error": "auth",
-                       "invalid_request_error": "bad_request", "request_too_large": "context_length",
-                       "not_found_error": "not_found"}
+        return classify(exc, self._sdk, self.name, str(self._client.base_url))
 
 
 def to_wire(messages: list[Message]) -> list[dict[str, Any]]:

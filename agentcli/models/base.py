@@ -47,12 +47,14 @@ class ModelError(Exception):
     """A model call failed. `kind` classifies it; str(err) is a one-line reason for people."""
 
     def __init__(self, kind: str, message: str, *, model: str = "", status: int | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, sdk_retried: bool = False):
         super().__init__(message)
         self.kind = kind
         self.model = model
         self.status = status
         self.retry_after = retry_after
+        # The SDK already retried this with back-off: another model is a better next try.
+        self.sdk_retried = sdk_retried
 
     @property
     def transient(self) -> bool:

@@ -82,7 +82,10 @@ class FailoverChain:
         """Decide after a failed call: "retry" (same model), "switched" or "give_up"."""
         if not err.fails_over:
             return "give_up"
-        if err.transient and self._retries < self.same_model_retries:
+        # A stream cut mid-way was not retried by the SDK: try the same model again. A status
+        # the SDK already retried with back-off goes to another model, if there is one.
+        again = not err.sdk_retried or not self._has_alternative()
+        if err.transient and again and self._retries < self.same_model_retries:
             self._retries += 1
             wait = err.retry_after if err.retry_after is not None else 2.0 ** (self._retries - 1)
             self._sleep(min(max(wait, 0.0), MAX_BACKOFF_S))
@@ -102,6 +105,11 @@ class FailoverChain:
                 self._retries = 0
                 return slot.name
         return None
+
+    def _has_alternative(self) -> bool:
+        now = self._clock()
+        return any(slot.broken is None and slot.resting_until <= now
+                   for i, slot in enumerate(self._slots) if i != self._index)
 
     def _advance(self) -> int | None:
         now = self._clock()

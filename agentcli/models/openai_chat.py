@@ -10,7 +10,8 @@ import json
 import os
 from typing import Any
 
-from agentcli.models.base import ModelError, Request, TextCallback, one_line, retry_after_of
+from agentcli.models.base import ModelError, Request, TextCallback
+from agentcli.models.errors import classify
 from agentcli.models.catalog import context_window
 from agentcli.models.textcalls import extract
 from agentcli.tokens import estimate
@@ -118,37 +119,7 @@ class OpenAIModel:
         return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
 
     def _classify(self, exc: Exception) -> ModelError:
-        sdk = self._sdk
-        detail = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-        if isinstance(exc, sdk.APIStatusError):
-            status = exc.status_code
-            low = detail.lower()
-            if status in (401, 403):
-                return ModelError("auth", f"authentication failed ({status}): {detail}",
-                                  model=self.name, status=status)
-            if status == 429:
-                kind = "quota" if "quota" in low else "rate_limit"
-                return ModelError(kind, f"rate limited (429): {detail}", model=self.name,
-                                  status=status, retry_after=retry_after_of(exc))
-            if status >= 500:
-                return ModelError("server", f"server error ({status}): {detail}", model=self.name,
-                                  status=status)
-            if ("context" in low and ("length" in low or "window" in low)) or "too many tokens" in low:
-                return ModelError("context_length", f"request too large: {detail}",
-                                  model=self.name, status=status)
-            if status == 404:
-                return ModelError("not_found", f"model or endpoint not found (404): {detail}",
-                                  model=self.name, status=status)
-            return ModelError("bad_request", f"request rejected ({status}): {detail}",
-                              model=self.name, status=status)
-        if isinstance(exc, sdk.APITimeoutError):
-            return ModelError("timeout", f"timed out: {detail}", model=self.name)
-        if isinstance(exc, sdk.APIConnectionError):
-            return ModelError("connection", f"cannot reach the API: {detail}", model=self.name)
-        if isinstance(exc, sdk.APIError):
-            return ModelError("server", f"error in stream: {detail}", model=self.name)
-        return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}",
-                          model=self.name)
+        return classify(exc, self._sdk, self.name, str(self._client.base_url))
 
 
 def to_wire(messages: list[Message]) -> list[dict[str, Any]]:

@@ -58,6 +58,8 @@ def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if path.is_dir():
         raise ToolError(f"{args['path']} is a folder")
     old = _load(path, args["path"]) if path.exists() else None
+    if old is not None and _uses_crlf(old):
+        content = _to_crlf(content)  # keep a Windows file's line endings
     if not ctx.approve("write", ctx.workspace.display(path)):
         raise ToolError(f"the user declined the write to {args['path']}")
     _atomic_write(path, content)
@@ -77,6 +79,9 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError("`old` is empty; give the exact text to replace")
     if old == new:
         raise ToolError("`old` and `new` are the same; nothing would change")
+    if _uses_crlf(text):
+        # `read` shows lines without their \r; match and write with the file's own endings.
+        old, new = _to_crlf(old), _to_crlf(new)
     count = text.count(old)
     if count == 0:
         raise ToolError(f"`old` was not found in {args['path']}" + _near_miss(text, old))
@@ -92,6 +97,15 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     replaced = "every occurrence" if count > 1 else "1 occurrence"
     meta = {"path": shown, "diff": _diff(text, updated, shown), "line": first_line}
     return ToolResult(f"edited {shown}: replaced {replaced} (from line {first_line})", meta=meta)
+
+
+def _uses_crlf(text: str) -> bool:
+    crlf = text.count("\r\n")
+    return crlf > 0 and crlf >= text.count("\n") - crlf
+
+
+def _to_crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 def _load(path: Path, shown: str) -> str:
