@@ -22,7 +22,7 @@ from agentcli.library.archive import ARCHIVE_NAME, Archive
 from agentcli.library.context import Context
 from agentcli.loop import Outcome
 from agentcli.models import FailoverChain, Model, ModelError, ModelOptions, Request, default_model, resolve
-from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
+from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
 from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
@@ -241,7 +241,8 @@ def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
         return []
     from agentcli.local import assets
 
-    return [DEFAULT_LOCAL] if assets.runtime_available() and assets.any_model_installed() else []
+    return [assets.default_local_name()] if assets.runtime_available() and assets.any_model_installed() \
+        else []
 
 
 def _build(name: str, primary: str, settings: Settings) -> Model:

@@ -76,8 +76,10 @@ def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:
     if isinstance(obj.get("function"), dict):  # OpenAI's {"type": "function", "function": {...}}
         obj = obj["function"]
     name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
-    if name is None or (strict and name not in known):
+    if name is None:
         return None
+    if strict and name not in known and not (set(obj) == {"name", "arguments"}):
+        return None  # a JSON value in prose; but {"name", "arguments"} is a call, if a wrong one
     raw = next((obj[k] for k in _ARG_KEYS if k in obj), {})
     call_id = f"call_{uuid.uuid4().hex[:12]}"
     if isinstance(raw, str):
@@ -186,3 +188,24 @@ def _json_spans(text: str) -> list[tuple[int, int]]:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def stop_after_call(text: str) -> bool:
+    """Whether a reply being generated already holds one complete call, so decoding can stop:
+    what a small model writes after its call is mostly it imagining the result."""
+    if not text or text[-1] not in "}`\n ":
+        return False
+    s = text.lstrip()
+    if s.startswith("<tool_call>"):
+        s = s[len("<tool_call>"):].lstrip()
+    if s.startswith("{"):
+        spans = _json_spans(s)
+        return bool(spans) and spans[0][0] == 0
+    for m in _FENCE.finditer(text):
+        if not m.group(0).endswith("```"):
+            continue
+        value, _ = parse_loose(m.group(2))
+        if isinstance(value, dict) and any(k in value for k in _NAME_KEYS) \
+                and any(k in value for k in _ARG_KEYS):
+            return True
+    return False
