@@ -39,10 +39,11 @@ def root(
 
 
 def _register() -> None:
-    from agentcli.cli import chat_cmd, run_cmd
+    from agentcli.cli import chat_cmd, local_cmd, run_cmd
 
     app.command("run", help="Run one task headless and print the answer.")(run_cmd.run)
     app.command("chat", help="Open an interactive chat.")(chat_cmd.chat)
+    app.add_typer(local_cmd.app, name="local")
 
 
 _register()

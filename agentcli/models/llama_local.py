@@ -51,6 +51,12 @@ class LocalModel:
         self.sampling = Sampling()
         self._renderer = chat.Renderer(self.engine.chat_template)
         self._call_token = self.engine.token_id(chat.CALL_OPEN.strip())
+        self.last_generation: Generation | None = None
+
+    def render_prompt(self, request: Request) -> str:
+        """The prompt text for `request` as the model reads it (for benchmarks and debugging)."""
+        return self._renderer.render(request.system, request.messages,
+                                     steer.order_tools(request.tools), lean=True)
 
     def count_tokens(self, text: str) -> int:
         """Tokens by the GGUF's own tokenizer."""
@@ -111,11 +117,12 @@ class LocalModel:
             masks["first_banned"] = self.engine.tokens_starting_with("{<`[")
             masks["banned"] = [self._call_token] if self._call_token is not None else []
         try:
-            return self.engine.generate(
+            self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
                 stop=(chat.CALL_CLOSE,), on_text=_HoldBackCalls(on_text) if on_text else None,
                 stop_when=stop_after_call, **masks)
+            return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
             raise ModelError("server", f"llama.cpp failed: {exc}", model=self.name) from exc
 
