@@ -114,10 +114,14 @@ class Session:
         parts = [prompt("system_lean.md" if lean else "system.md").strip()]
         parts.append(f"# Environment\nWorkspace: {self.workspace.root}\nDate: {date.today()}\n"
                      f"Platform: {platform.system()} {platform.machine()}")
+        if lean:  # small models guess paths; show them the files
+            from agentcli.local.lean import outline
+
+            parts.append(outline(self.workspace.root) or "")
         notes = _project_notes(self.workspace.root)
         if notes:
             parts.append(notes)
-        return "\n\n".join(parts)
+        return "\n\n".join(p for p in parts if p)
 
     def request(self) -> Request:
         model = self.model

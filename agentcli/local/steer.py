@@ -6,7 +6,10 @@ Small models fail in a few typical ways, each with its own remedy:
 - they write a call that cannot be read: the loop tells them exactly what was wrong; if the
   retry after that fails too, the call is decoded under a JSON grammar of the tools (last resort);
 - they repeat a call whose answer they already have: the call is sent back with a note saying
-  so, and if they insist, the tool-call token is banned so they have to answer in words.
+  so, and if they insist, the tool-call token is banned so they have to answer in words;
+- they answer before anything they looked at worked, or describe a change instead of making it:
+  the answer is sent back once with a note saying so, and the model has to call a tool;
+- they edit a file they have not read, from memory: the harness reads it for them first.
 
 Everything here is a pure function of the messages, so a resumed session or a model that takes
 over mid-session is steered the same way.
@@ -15,6 +18,8 @@ over mid-session is steered the same way.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +96,77 @@ def repeat_note(call: ToolCall, messages: list[Message], *, insist: bool = False
     return (f"You already have the result of {call.name} {args} above; do not call it again.\n"
             f"The task: {task}\nUsing that result, take the next step now: if you can answer, "
             "answer in one or two sentences; otherwise call a different tool.")
+
+
+# Words that ask for a change to the project (a question ending in "?" asks for none).
+_CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|turn|raise|lower|"
+                     r"remove|delete|replace|write|create|refactor|make|move|convert)\b", re.I)
+_SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
+
+
+def answer_note(messages: list[Message], answer: str = "") -> str | None:
+    """Why a final answer is premature, as a note for the model; None when it may stand."""
+    task = current_task(messages)
+    ok = _successful_calls(task)
+    request = _task_text(messages)
+    unseen = _unseen_values(answer, request, task)
+    if unseen and ok:
+        return (f"Your answer says {unseen[0]}, but no tool result above shows {unseen[0]}. Do not "
+                "guess: find where the value is defined (grep for its name, then read the file) and "
+                f"answer from what the file says.\nThe task: {request}")
+    if not ok and any(m.role == "tool" for m in task):
+        return ("None of your tool calls has worked yet, so you do not know the answer. Do not "
+                "guess: look at the file list in the system prompt and call a tool with a real path."
+                f"\nThe task: {request}")
+    wants_change = bool(_CHANGE.search(request)) and not request.rstrip().endswith("?")
+    changed = any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
+        str((c.arguments or {}).get("command", "")))) for c in ok)
+    if wants_change and ok and not changed:
+        return ("You have not changed any file yet, but the task asks for a change. Make it now "
+                f"with edit (or write), then check it.\nThe task: {request}")
+    return None
+
+
+# Values small models like to make up: numbers of three or more digits, versions, decimals.
+_VALUE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+|\d{3,})(?![\w.]*\w)")
+
+
+def _unseen_values(answer: str, request: str, task: list[Message]) -> list[str]:
+    """Values in the answer that neither the task nor any tool result contains."""
+    seen = request + "\n".join(m.content for m in task if m.role == "tool")
+    seen += "\n".join(json.dumps(c.arguments) for m in task for c in m.tool_calls if c.arguments)
+    return [v for v in dict.fromkeys(_VALUE.findall(answer)) if v not in seen]
+
+
+def _successful_calls(task: list[Message]) -> list[ToolCall]:
+    """Calls that worked and told the model something (a search that found nothing did not)."""
+    ok_ids = {m.tool_call_id for m in task if m.role == "tool" and not m.is_error
+              and not m.content.startswith(_EMPTY_RESULTS)}
+    return [c for m in task if m.role == "assistant" for c in m.tool_calls if c.id in ok_ids]
+
+
+_EMPTY_RESULTS = ("no matches", "no files match", "(empty file)")
+
+
+def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
+    """A `read` of the file an `edit` targets, when the model has not read it in this task.
+
+    Small models edit from memory and miss; reading first gives them the exact text to copy.
+    """
+    if call.name != "edit" or not isinstance((call.arguments or {}).get("path"), str):
+        return None
+    target = _norm(call.arguments["path"])
+    for c in _successful_calls(current_task(messages)):
+        if c.name in ("read", "write", "edit") and isinstance((c.arguments or {}).get("path"), str):
+            seen = _norm(c.arguments["path"])
+            if seen == target or seen.endswith("/" + target) or target.endswith("/" + seen):
+                return None
+    args = {"path": call.arguments["path"]}
+    return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
+
+
+def _norm(path: str) -> str:
+    return os.path.normpath(path.strip()).removeprefix("./")
 
 
 def _task_text(messages: list[Message], limit: int = 1500) -> str:

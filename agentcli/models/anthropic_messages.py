@@ -114,6 +114,11 @@ class AnthropicModel:
         if isinstance(exc, sdk.APIStatusError):
             status = exc.status_code
             retry_after = retry_after_of(exc)
+            if status < 400:  # an `error` event inside a 200 stream: the SDK keeps the 200
+                low = detail.lower()
+                kind = "overloaded" if "overloaded" in low else "rate_limit" if "rate_limit" in low \
+                    else "server"
+                return ModelError(kind, f"error in stream: {detail}", model=self.name)
             if status in (401, 403):
                 return ModelError("auth", f"authentication failed ({status}): {detail}",
                                   model=self.name, status=status)

@@ -1,8 +1,9 @@
 """The failover chain: an ordered list of models, and the rule for moving along it.
 
 The session always talks to `chain.current`. When a call fails after the SDK's own retries, the
-loop asks `on_error`: transient faults are retried on the same model a few times (a stream cut
-mid-way is not retried by the SDKs), then the chain moves to the next model that can be built.
+loop asks `on_error`: faults the SDKs do not retry (a stream cut mid-way, an error event inside
+the stream, a dropped connection) are retried on the same model a few times; an HTTP error the
+SDK already retried moves the chain at once to the next model that can be built.
 A model that failed rests for a cool-down; `maybe_restore` goes back to the primary after it.
 """
 
@@ -82,7 +83,10 @@ class FailoverChain:
         """Decide after a failed call: "retry" (same model), "switched" or "give_up"."""
         if not err.fails_over:
             return "give_up"
-        if err.transient and self._retries < self.same_model_retries:
+        # An HTTP error status has already been retried by the SDK; a stream cut or an error
+        # event mid-stream has not, and is usually gone on the next try.
+        sdk_retried = err.status is not None and err.status >= 400
+        if err.transient and not sdk_retried and self._retries < self.same_model_retries:
             self._retries += 1
             wait = err.retry_after if err.retry_after is not None else 2.0 ** (self._retries - 1)
             self._sleep(min(max(wait, 0.0), MAX_BACKOFF_S))

@@ -89,7 +89,14 @@ class LocalModel:
                 note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
                 continue
             if not found.errors and not any(steer.unusable(c, names) for c in calls):
-                break
+                substitute = steer.read_first(calls[0], request.messages) if calls else None
+                if substitute is not None and "read" in names:
+                    calls = [substitute]
+                premature = None if calls or last or note else steer.answer_note(request.messages, text)
+                if premature is None:
+                    break
+                mode, note = "call", premature  # sent back once: look (or change) before answering
+                continue
             if mode == "call" and not last:
                 mode = "grammar"  # its own pick failed even with the opener written: constrain it
                 continue

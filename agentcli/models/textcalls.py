@@ -44,8 +44,22 @@ def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
     found = _from_spans(text, fenced, known, strict=True)
     if found.calls or found.errors:
         return found
-    return _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
-                       strict=True)
+    found = _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
+                        strict=True)
+    if not found.calls and _CALL_OPENER.match(text):
+        # The reply is nothing but the start of a call that never became valid (cut off by the
+        # output cap, or broken JSON): say so, rather than passing it off as an answer.
+        value, problem = parse_loose(_unfence(text))
+        found.errors.append(f"could not read the tool call {text.strip()[:200]!r}: "
+                            f"{problem or 'it is cut off or not valid JSON; ' + _SHAPE}")
+    return found
+
+
+_CALL_OPENER = re.compile(r'\s*(?:```[A-Za-z_]*\s*)?\{\s*["\']?(?:name|tool|function)["\']?\s*:', re.S)
+
+
+def _unfence(text: str) -> str:
+    return re.sub(r"^\s*```[A-Za-z_]*\s*|```\s*$", "", text)
 
 
 def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[str],
@@ -85,7 +99,8 @@ def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:
     if isinstance(raw, str):
         args, problem = parse_loose(raw) if raw.strip() else ({}, None)
         if not isinstance(args, dict):
-            return ToolCall(call_id, name, None, raw, problem or "arguments are not a JSON object")
+            return ToolCall(call_id, name, None, raw, f"arguments are not a JSON object: got the "
+                            f"string {raw[:80]!r}" + (f" ({problem})" if problem else ""))
         raw_text = raw
     elif isinstance(raw, dict):
         args, raw_text = raw, json.dumps(raw, ensure_ascii=False)
@@ -100,7 +115,7 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     if not body:
         return None, "empty"
     try:
-        return json.loads(body), None
+        return json.loads(body, strict=False), None  # strict=False: raw newlines in strings
     except ValueError as exc:
         first_error = f"invalid JSON: {exc}"
     candidates = [_strip_trailing_commas(body)]
@@ -110,7 +125,7 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     candidates.append(_close_brackets(candidates[0]))
     for cand in candidates:
         try:
-            return json.loads(cand), None
+            return json.loads(cand, strict=False), None
         except ValueError:
             pass
         try:
@@ -120,7 +135,7 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
             pass
         try:
-            return json.loads(_python_literals(cand)), None
+            return json.loads(_python_literals(cand), strict=False), None
         except ValueError:
             pass
     return None, first_error
@@ -131,8 +146,32 @@ def _strip_trailing_commas(s: str) -> str:
 
 
 def _python_literals(s: str) -> str:
-    return re.sub(r"\b(True|False|None)\b", lambda m: {"True": "true", "False": "false",
-                                                       "None": "null"}[m.group(1)], s)
+    """True/False/None as JSON, outside strings only (code inside an argument keeps its None)."""
+    words = {"True": "true", "False": "false", "None": "null"}
+    out: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < len(s):
+                out.append(s[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            out.append(ch)
+        else:
+            m = re.match(r"(True|False|None)\b", s[i:])
+            if m and (i == 0 or not (s[i - 1].isalnum() or s[i - 1] == "_")):
+                out.append(words[m.group(1)])
+                i += len(m.group(1))
+                continue
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _close_brackets(s: str) -> str:

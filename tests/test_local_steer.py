@@ -1,0 +1,137 @@
+"""How the harness steers a small model, decided from the conversation (no model needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentcli.local import steer
+from agentcli.tools import load_spec
+from agentcli.types import Message, ToolCall
+
+NAMES = {"read", "grep", "glob", "edit", "write", "shell"}
+
+
+def _call(name, args, cid="c1"):
+    return ToolCall(cid, name, args, json.dumps(args) if args is not None else "{oops")
+
+
+def _turn(call, result="ok", is_error=False):
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=result, tool_call_id=call.id, name=call.name,
+                    is_error=is_error)]
+
+
+USER = Message(role="user", content="What is TIMEOUT_SECONDS in src/app.py?")
+
+
+def test_first_turn_of_a_task_starts_with_a_call():
+    assert steer.plan([USER], NAMES) == steer.Plan(force_call=True)
+    assert steer.plan([USER], NAMES, ground_first=False) == steer.Plan()
+
+
+def test_after_a_working_call_the_model_decodes_freely():
+    msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}))]
+    assert steer.plan(msgs, NAMES) == steer.Plan()
+
+
+def test_one_unusable_call_gets_the_opener_and_two_get_the_grammar():
+    bad = _call("read", None, "b1")
+    unknown = _call("TIMEOUT_SECONDS", {"value": 60}, "b2")
+    once = [USER, *_turn(bad, "error: could not parse", True)]
+    twice = once + _turn(unknown, "error: unknown tool", True)
+    assert steer.plan(once, NAMES) == steer.Plan(force_call=True)
+    assert steer.plan(twice, NAMES) == steer.Plan(force_call=True, grammar=True)
+    # A new prompt starts afresh.
+    assert steer.plan(twice + [Message(role="user", content="next")], NAMES) == \
+        steer.Plan(force_call=True)
+
+
+def test_a_repeated_call_is_recognised_whatever_the_key_order():
+    msgs = [USER, *_turn(_call("grep", {"pattern": "x", "path": "src"}))]
+    assert steer.repeats(_call("grep", {"path": "src", "pattern": "x"}, "c2"), msgs)
+    assert not steer.repeats(_call("grep", {"pattern": "y", "path": "src"}, "c2"), msgs)
+    # Calls from an earlier task do not count.
+    later = msgs + [Message(role="user", content="again please")]
+    assert not steer.repeats(_call("grep", {"pattern": "x", "path": "src"}, "c2"), later)
+
+
+def test_repeat_notes_restate_the_task():
+    note = steer.repeat_note(_call("read", {"path": "a.py"}), [USER])
+    assert "read" in note and '"a.py"' in note and USER.content in note
+    insist = steer.repeat_note(_call("read", {"path": "a.py"}), [USER], insist=True)
+    assert "Do not call a tool" in insist and USER.content in insist
+
+
+def test_an_answer_before_anything_worked_is_sent_back():
+    msgs = [USER, *_turn(_call("read", {"path": "nope.py"}), "error: no such file", True)]
+    assert "None of your tool calls has worked" in steer.answer_note(msgs)
+    empty = [USER, *_turn(_call("grep", {"pattern": "port"}), "no matches for 'port'")]
+    assert steer.answer_note(empty) is not None
+    worked = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
+    assert steer.answer_note(worked) is None
+
+
+@pytest.mark.parametrize("prompt,call,note", [
+    ("Fix the bug in stats.py.", ("read", {"path": "stats.py"}), True),
+    ("Fix the bug in stats.py.", ("edit", {"path": "stats.py", "old": "a", "new": "b"}), False),
+    ("Fix the bug in stats.py.", ("shell", {"command": "sed -i 's/a/b/' stats.py"}), False),
+    ("Bump the version to 1.5.0.", ("shell", {"command": "grep -rn 1.4.2 ."}), True),
+    ("Which file sets the port?", ("grep", {"pattern": "port"}), False),
+    ("Can you update me on what main.py does?", ("read", {"path": "main.py"}), False),
+])
+def test_a_change_described_but_not_made_is_sent_back(prompt, call, note):
+    msgs = [Message(role="user", content=prompt), *_turn(_call(*call), "done")]
+    assert (steer.answer_note(msgs) is not None) is note
+
+
+def test_an_edit_of_an_unread_file_becomes_a_read_of_it():
+    edit = _call("edit", {"path": "./stats.py", "old": "x", "new": "y"}, "e1")
+    sub = steer.read_first(edit, [USER])
+    assert sub.name == "read" and sub.arguments == {"path": "./stats.py"} and sub.id == "e1"
+    read_abs = _call("read", {"path": "/work/proj/stats.py"})
+    assert steer.read_first(edit, [USER, *_turn(read_abs, "1\tx")]) is None
+    failed_read = _call("read", {"path": "stats.py"})
+    assert steer.read_first(edit, [USER, *_turn(failed_read, "error", True)]) is not None
+    assert steer.read_first(_call("read", {"path": "a"}), [USER]) is None
+
+
+def test_readers_are_listed_first_and_the_shell_last():
+    specs = [load_spec(n) for n in ("shell", "grep", "glob", "read", "edit", "write")]
+    assert [t.name for t in steer.order_tools(specs)] == ["read", "grep", "glob", "edit", "write",
+                                                         "shell"]
+
+
+def test_the_call_grammar_compiles_and_only_admits_known_tools():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    specs = [load_spec(n) for n in NAMES]
+    schema = steer.call_schema(specs, lean=True)
+    assert {s["properties"]["name"]["const"] for s in schema["anyOf"]} == NAMES
+    read = next(s for s in schema["anyOf"] if s["properties"]["name"]["const"] == "read")
+    assert read["properties"]["arguments"]["required"] == ["path"]
+    assert llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+
+def test_lean_schemas_keep_only_the_arguments_small_models_use_well():
+    grep = load_spec("grep")
+    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "path", "glob"}
+    assert grep.schema(lean=False) == grep.parameters
+    for name in NAMES:
+        spec = load_spec(name)
+        lean = spec.schema(lean=True)
+        assert set(lean["required"]) == set(spec.parameters["required"])  # nothing required is hidden
+        assert spec.lean_description and len(spec.lean_description) < len(spec.description)
+
+
+def test_a_value_no_tool_result_shows_is_sent_back():
+    grep = _call("grep", {"pattern": "port", "path": "app/server.py"})
+    msgs = [Message(role="user", content="What port does the server use?"),
+            *_turn(grep, "app/server.py:4: from config.settings import DEFAULT_PORT")]
+    note = steer.answer_note(msgs, "The default port for the web server is 8080.")
+    assert note is not None and "8080" in note and "grep for its name" in note
+    read = _call("read", {"path": "config/settings.py"}, "c2")
+    msgs += _turn(read, "3\tDEFAULT_PORT = 8042")
+    assert steer.answer_note(msgs, "The default port is 8042.") is None
+    # Small counts are not looked up anywhere; they are not flagged.
+    assert steer.answer_note(msgs, "There are 7 Python files.") is None
