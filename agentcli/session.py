@@ -90,6 +90,7 @@ class Session:
         """Add a user prompt and run the loop until it stops."""
         self.add_user(prompt_text)
         self.policy.reset()
+        self._restore_preferred()
         outcome = loop.run(self)
         self.archive.append("run_end", stop_reason=outcome.stop_reason, is_error=outcome.is_error,
                             result=outcome.result[:2000], turns=self.turns, usage=self.usage.to_dict())
@@ -179,6 +180,10 @@ class Session:
 
     def end_turn(self) -> None:
         self.archive.sync()
+        self._restore_preferred()
+
+    def _restore_preferred(self) -> None:
+        """After a failover, go back to the preferred model once its cool-down is over."""
         old = self.chain.current_name
         if self.chain.maybe_restore():
             self._switched(old, "back to the preferred model after its cool-down")

@@ -118,3 +118,40 @@ def test_a_bad_request_is_not_failed_over(server, cli, workspace):
     result, proc = cli(srv).json("run", "hi", "-C", str(workspace), *CHAIN, timeout=60)
     assert proc.returncode == 1 and "field required" in result["result"]
     assert {r.provider for r in srv.requests} == {"anthropic"}
+
+
+def test_later_prompts_go_back_to_the_primary_after_its_cool_down(server, workspace, monkeypatch):
+    from agentcli.config import Settings
+    from agentcli.events import Emitter
+    from agentcli.session import Session
+    from conftest import provider_env
+
+    seen = {"anthropic": 0}
+
+    def respond(req):
+        if req.provider == "openai":
+            return Turn(text="backup answer")
+        seen["anthropic"] += 1  # the SDK tries 3 times, then the chain moves on
+        return Turn(status=503, error_message="unavailable") if seen["anthropic"] <= 3 else \
+            Turn(text="primary answer")
+
+    srv = server(respond)
+    for key, value in provider_env(srv).items():
+        monkeypatch.setenv(key, value)
+    lines: list[str] = []
+    settings = Settings(workspace=workspace, model="anthropic/primary", fallback=["openai/backup"],
+                        cooldown_s=300.0)
+    session = Session.create(settings, Emitter([lambda e: lines.append(e.kind)]))
+    now = [0.0]  # the chain's clock, moved by hand: the test does not depend on how fast it runs
+    monkeypatch.setattr(session.chain, "_clock", lambda: now[0])
+    first = session.run("one")
+    assert (first.result, session.model.name) == ("backup answer", "openai/backup")
+    now[0] += 299.0
+    assert session.run("still resting").result == "backup answer"
+    now[0] += 2.0
+    second = session.run("two")
+    assert (second.result, session.model.name) == ("primary answer", "anthropic/primary")
+    switches = [json.loads(line) for line in (session.dir / "events.jsonl").read_text().splitlines()]
+    switches = [(e["old"], e["new"]) for e in switches if e["type"] == "model_switch"]
+    assert switches == [("anthropic/primary", "openai/backup"), ("openai/backup", "anthropic/primary")]
+    assert lines.count("model_switch") == 2

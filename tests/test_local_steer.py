@@ -135,3 +135,14 @@ def test_a_value_no_tool_result_shows_is_sent_back():
     assert steer.answer_note(msgs, "The default port is 8042.") is None
     # Small counts are not looked up anywhere; they are not flagged.
     assert steer.answer_note(msgs, "There are 7 Python files.") is None
+
+
+def test_a_stuck_model_is_given_the_file_the_task_names():
+    task = Message(role="user", content="Running `python3 main.py` crashes; see lib/cart.py too.")
+    first = steer.read_mentioned([task])
+    assert first.name == "read" and first.arguments == {"path": "main.py"}
+    after = [task, *_turn(_call("read", {"path": "./main.py"}), "1\tfrom cart import Cart")]
+    assert steer.read_mentioned(after).arguments == {"path": "lib/cart.py"}
+    done = after + _turn(_call("read", {"path": "lib/cart.py"}, "c2"), "class Cart: ...")
+    assert steer.read_mentioned(done) is None
+    assert steer.read_mentioned([Message(role="user", content="Bump 1.4.2 to 1.5.0, e.g. here")]) is None

@@ -9,7 +9,9 @@ Small models fail in a few typical ways, each with its own remedy:
   so, and if they insist, the tool-call token is banned so they have to answer in words;
 - they answer before anything they looked at worked, or describe a change instead of making it:
   the answer is sent back once with a note saying so, and the model has to call a tool;
-- they edit a file they have not read, from memory: the harness reads it for them first.
+- they edit a file they have not read, from memory: the harness reads it for them first;
+- when they are stuck (an answer without facts, a repeated call) and the task names a file they
+  have not read, the harness reads that file for them instead of asking again.
 
 Everything here is a pure function of the messages, so a resumed session or a model that takes
 over mid-session is steered the same way.
@@ -163,6 +165,25 @@ def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
                 return None
     args = {"path": call.arguments["path"]}
     return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
+
+
+_EXTENSIONS = ("py|pyi|ipynb|js|jsx|ts|tsx|mjs|json|jsonl|md|rst|txt|cfg|conf|toml|yaml|yml|ini|env|"
+               "sh|bash|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|html|css|scss|sql|csv|xml|lock")
+_PATHISH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXTENSIONS}))(?![\w/])")
+
+
+def read_mentioned(messages: list[Message]) -> ToolCall | None:
+    """A `read` of a file the task names that has not been read yet in it: where a small model
+    that is stuck (answering without facts, repeating itself) should look next."""
+    task = current_task(messages)
+    done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
+            for c in m.tool_calls if c.name in ("read", "write")}
+    for path in dict.fromkeys(_PATHISH.findall(_task_text(messages))):
+        target = _norm(path)
+        if not any(d == target or d.endswith("/" + target) for d in done):
+            args = {"path": path}
+            return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+    return None
 
 
 def _norm(path: str) -> str:

@@ -81,6 +81,10 @@ class LocalModel:
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
             last = attempt == MAX_ATTEMPTS - 1
             if calls and steer.repeats(calls[0], request.messages):
+                unread = steer.read_mentioned(request.messages) if "read" in names else None
+                if unread is not None:
+                    text, calls = "", [unread]  # stuck: look at the file the task names
+                    break
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
@@ -94,6 +98,10 @@ class LocalModel:
                     calls = [substitute]
                 premature = None if calls or last or note else steer.answer_note(request.messages, text)
                 if premature is None:
+                    break
+                unread = steer.read_mentioned(request.messages) if "read" in names else None
+                if unread is not None:
+                    text, calls = "", [unread]  # it answers without the facts: read the file the task names
                     break
                 mode, note = "call", premature  # sent back once: look (or change) before answering
                 continue
