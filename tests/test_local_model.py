@@ -178,3 +178,30 @@ def test_a_repeated_call_is_not_passed_on(model):
     reply = model.complete(Request(system="You are a coding agent.", messages=messages,
                                    tools=TOOLS, max_tokens=128))
     assert all((c.name, c.arguments) != ("read", {"path": "src/app.py"}) for c in reply.tool_calls)
+
+
+def test_the_system_turn_is_cached_on_disk_across_processes_without_changing_output(model, tmp_path):
+    from agentcli.local.bench import GREEDY
+    from agentcli.local.runtime import PrefixCache
+
+    system = "You are a careful coding assistant. " * 12  # a prefix worth caching (> 64 tokens)
+    request = Request(system=system, messages=[Message(role="user", content="Name a sorting algorithm.")],
+                      tools=[], max_tokens=12)
+
+    def cold_reply(cache):
+        model.engine.llama.reset()  # as in a new process: nothing evaluated yet
+        model.prefix_cache = cache
+        return model.complete(request)
+
+    saved_sampling, saved_cache = model.sampling, model.prefix_cache
+    model.sampling = GREEDY
+    try:
+        plain = cold_reply(None)
+        first = cold_reply(PrefixCache(tmp_path))
+        assert len(list(tmp_path.glob("*.kv"))) == 1
+        second = cold_reply(PrefixCache(tmp_path))
+    finally:
+        model.sampling, model.prefix_cache = saved_sampling, saved_cache
+    assert plain.message.content == first.message.content == second.message.content
+    assert plain.usage.cache_read_input_tokens == 0
+    assert second.usage.cache_read_input_tokens > 64  # the system turn came from the file

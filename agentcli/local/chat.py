@@ -20,6 +20,7 @@ _CHATML = (
     " + '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}"
     "{{ '<|im_start|>assistant\n' }}{% endif %}")
 
+TURN_END = "<|im_end|>\n"  # ends the system turn: the prompt's stable prefix stops here
 CALL_OPEN = "<tool_call>\n"
 CALL_CLOSE = "</tool_call>"
 # What a forced call starts with: the tag and the start of the object, so the model only

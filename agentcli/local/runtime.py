@@ -238,6 +238,73 @@ class Engine:
                           round(first - started, 4), round(ended - first, 4))
 
 
+class PrefixCache:
+    """The KV cache of a stable prompt prefix (system prompt and tools), kept on disk.
+
+    Every `agentcli run` is a new process; without this, each would re-read the same thousand
+    tokens of system prompt (ten seconds on two cores). Files are keyed by the model file, the
+    window and the exact tokens, so a different prompt never loads a wrong state; the newest
+    `keep` files are kept.
+    """
+
+    def __init__(self, folder: Path, keep: int = 16):
+        self.folder = folder
+        self.keep = keep
+
+    def restore_or_save(self, engine: Engine, tokens: list[int]) -> str:
+        """Bring `tokens` into a cold engine's KV cache from disk, or evaluate and save them.
+        Returns "loaded", "saved" or "skipped"."""
+        import llama_cpp
+
+        llama = engine.llama
+        if llama.n_tokens > 0 or len(tokens) < 64:
+            return "skipped"
+        path = self.folder / f"{self._key(engine, tokens)}.kv"
+        ctx = llama._ctx.ctx
+        if path.is_file():
+            buf = (llama_cpp.llama_token * len(tokens))()
+            n_read = ctypes.c_size_t(0)
+            ok = llama_cpp.llama_state_seq_load_file(ctx, str(path).encode(), 0, buf, len(tokens),
+                                                     ctypes.byref(n_read))
+            if ok and list(buf[: n_read.value]) == tokens:
+                llama.input_ids[: len(tokens)] = tokens
+                llama.n_tokens = len(tokens)
+                llama._requires_eval = True
+                os.utime(path)
+                return "loaded"
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)  # a bad or foreign file: start clean
+            llama.reset()
+        llama.eval(tokens)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+            arr = (llama_cpp.llama_token * len(tokens))(*tokens)
+            if llama_cpp.llama_state_seq_save_file(ctx, str(tmp).encode(), 0, arr, len(tokens)):
+                os.replace(tmp, path)
+            else:
+                tmp.unlink(missing_ok=True)
+            self._prune()
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+        return "saved"
+
+    def _key(self, engine: Engine, tokens: list[int]) -> str:
+        import hashlib
+
+        import llama_cpp
+
+        st = os.stat(engine.info.path)
+        head = f"{engine.info.path}|{st.st_size}|{engine.n_ctx}|{llama_cpp.__version__}|"
+        digest = hashlib.sha256(head.encode())
+        digest.update(",".join(map(str, tokens)).encode())
+        return digest.hexdigest()[:32]
+
+    def _prune(self) -> None:
+        files = sorted(self.folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[self.keep:]:
+            old.unlink(missing_ok=True)
+
+
 def engine(path: Path, n_ctx: int) -> Engine:
     """The process-wide engine for `path` at window `n_ctx`, loaded on first use."""
     key = (str(path), n_ctx)

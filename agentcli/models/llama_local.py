@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from agentcli.local import assets, chat, steer
-from agentcli.local.runtime import Engine, Generation, Sampling, default_gpu_layers, engine
+from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
+                                    engine)
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.textcalls import extract, stop_after_call
 from agentcli.types import Message, Reply, ToolCall, ToolSpec, Usage
@@ -51,6 +52,8 @@ class LocalModel:
         self.sampling = Sampling()
         self._renderer = chat.Renderer(self.engine.chat_template)
         self._call_token = self.engine.token_id(chat.CALL_OPEN.strip())
+        self.prefix_cache: PrefixCache | None = None if os.environ.get(
+            "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else PrefixCache(assets.cache_dir().parent / "kv")
         self.last_generation: Generation | None = None
 
     def render_prompt(self, request: Request) -> str:
@@ -120,6 +123,8 @@ class LocalModel:
                 on_text: TextCallback | None) -> Generation:
         tokens = self.engine.tokenize(prompt)
         room = self.context_window - len(tokens)
+        if self.prefix_cache is not None and room >= MIN_ROOM:
+            self._warm(prompt, tokens)
         if room < MIN_ROOM:
             raise ModelError("context_length", f"the prompt is {len(tokens):,} tokens and the "
                              f"window is {self.context_window:,}", model=self.name)
@@ -140,6 +145,18 @@ class LocalModel:
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
             raise ModelError("server", f"llama.cpp failed: {exc}", model=self.name) from exc
+
+    def _warm(self, prompt: str, tokens: list[int]) -> None:
+        """On the first call of a process, load the system turn's KV cache from disk (or save it)."""
+        end = prompt.find(chat.TURN_END)
+        if end < 0 or self.engine.llama.n_tokens > 0:
+            return
+        prefix = self.engine.tokenize(prompt[: end + len(chat.TURN_END)])
+        if tokens[: len(prefix)] == prefix:
+            try:
+                self.prefix_cache.restore_or_save(self.engine, prefix)
+            except (RuntimeError, ValueError, OSError):
+                self.engine.llama.reset()  # the cache is an optimisation; never a failure
 
     def _name_starts(self, tools: list[ToolSpec]) -> list[int]:
         """The first token of each tool's name, right after the forced opener."""
