@@ -66,11 +66,11 @@ def test_repeat_notes_restate_the_task():
 
 def test_an_answer_before_anything_worked_is_sent_back():
     msgs = [USER, *_turn(_call("read", {"path": "nope.py"}), "error: no such file", True)]
-    assert "None of your tool calls has worked" in steer.answer_note(msgs)
+    assert "None of your tool calls has worked" in steer.answer_note(msgs, "An answer.")
     empty = [USER, *_turn(_call("grep", {"pattern": "port"}), "no matches for 'port'")]
-    assert steer.answer_note(empty) is not None
+    assert steer.answer_note(empty, "An answer.") is not None
     worked = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
-    assert steer.answer_note(worked) is None
+    assert steer.answer_note(worked, "An answer.") is None
 
 
 @pytest.mark.parametrize("prompt,call,note", [
@@ -83,7 +83,7 @@ def test_an_answer_before_anything_worked_is_sent_back():
 ])
 def test_a_change_described_but_not_made_is_sent_back(prompt, call, note):
     msgs = [Message(role="user", content=prompt), *_turn(_call(*call), "done")]
-    assert (steer.answer_note(msgs) is not None) is note
+    assert (steer.answer_note(msgs, "An answer.") is not None) is note
 
 
 def test_an_edit_of_an_unread_file_becomes_a_read_of_it():
@@ -146,3 +146,9 @@ def test_a_stuck_model_is_given_the_file_the_task_names():
     done = after + _turn(_call("read", {"path": "lib/cart.py"}, "c2"), "class Cart: ...")
     assert steer.read_mentioned(done) is None
     assert steer.read_mentioned([Message(role="user", content="Bump 1.4.2 to 1.5.0, e.g. here")]) is None
+
+
+def test_an_empty_answer_in_the_middle_of_a_task_is_sent_back():
+    msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
+    assert "empty" in steer.answer_note(msgs, "  ")
+    assert steer.answer_note(msgs, "It is 37.") is None

@@ -106,11 +106,14 @@ _CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|t
 _SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
 
 
-def answer_note(messages: list[Message], answer: str = "") -> str | None:
+def answer_note(messages: list[Message], answer: str) -> str | None:
     """Why a final answer is premature, as a note for the model; None when it may stand."""
     task = current_task(messages)
     ok = _successful_calls(task)
     request = _task_text(messages)
+    if not answer.strip() and task:
+        return ("Your reply was empty. Continue the task: take the next step with a tool, or, if "
+                f"it is done, say what you found or changed.\nThe task: {request}")
     unseen = _unseen_values(answer, request, task)
     if unseen and ok:
         return (f"Your answer says {unseen[0]}, but no tool result above shows {unseen[0]}. Do not "
