@@ -115,7 +115,7 @@ def test_the_call_grammar_compiles_and_only_admits_known_tools():
 
 def test_lean_schemas_keep_only_the_arguments_small_models_use_well():
     grep = load_spec("grep")
-    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "path", "glob"}
+    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "glob"}  # the whole project
     assert grep.schema(lean=False) == grep.parameters
     for name in NAMES:
         spec = load_spec(name)
@@ -152,3 +152,26 @@ def test_an_empty_answer_in_the_middle_of_a_task_is_sent_back():
     msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
     assert "empty" in steer.answer_note(msgs, "  ")
     assert steer.answer_note(msgs, "It is 37.") is None
+
+
+def test_an_answer_right_after_an_edit_runs_the_command_the_task_names():
+    task = Message(role="user", content="Running `python3 main.py` crashes. Fix it.")
+    read = _turn(_call("read", {"path": "main.py"}, "r1"), "print(cart.totl())")
+    edit = _turn(_call("edit", {"path": "main.py", "old": "a", "new": "b"}, "e1"), "edited main.py")
+    run = steer.run_mentioned([task, *read, *edit])
+    assert run.name == "shell" and run.arguments == {"command": "python3 main.py"}
+    ran = _turn(_call("shell", {"command": "python3 main.py"}, "s1"), "exit code: 0\ntotal: 3.75")
+    assert steer.run_mentioned([task, *read, *edit, *ran]) is None
+    assert steer.run_mentioned([task, *read]) is None  # nothing changed yet
+    plain = Message(role="user", content="Fix the typo in main.py.")
+    assert steer.run_mentioned([plain, *read, *edit]) is None  # no command named
+
+
+def test_small_models_see_file_text_without_line_numbers_and_listings_with_counts():
+    from agentcli.local.chat import lean_result
+
+    assert lean_result("read", "     1\tdef f():\n     2\t    return 1") == "def f():\n    return 1"
+    assert lean_result("glob", "a.py\nb/c.py") == "a.py\nb/c.py\n(2 files)"
+    assert lean_result("grep", "a.py:1: x") == "a.py:1: x\n(1 matching line)"
+    assert lean_result("grep", "no matches for 'x'") == "no matches for 'x'"
+    assert lean_result("shell", "     1\tx") == "     1\tx"

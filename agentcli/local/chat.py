@@ -10,6 +10,7 @@ model first wrote them in, so its own history shows it the right way to call.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agentcli.types import Message, ToolSpec
@@ -23,6 +24,7 @@ _CHATML = (
 TURN_END = "<|im_end|>\n"  # ends the system turn: the prompt's stable prefix stops here
 CALL_OPEN = "<tool_call>\n"
 CALL_CLOSE = "</tool_call>"
+RESULT_OPEN = "<tool_response>"  # only the harness writes results; a model that starts one is imagining
 # What a forced call starts with: the tag and the start of the object, so the model only
 # chooses the tool and its arguments.
 CALL_PREFIX = CALL_OPEN + '{"name": "'
@@ -44,7 +46,7 @@ class Renderer:
         `extra_user` is a note for this call only (a nudge from the harness), shown as the last
         user turn; it is not part of the conversation.
         """
-        wire = to_template_messages(system, messages)
+        wire = to_template_messages(system, messages, lean=lean)
         if extra_user:
             wire.append({"role": "user", "content": extra_user})
         specs = tool_defs(tools, lean)
@@ -60,8 +62,14 @@ def tool_defs(tools: list[ToolSpec], lean: bool) -> list[dict[str, Any]]:
                                                "parameters": t.schema(lean)}} for t in tools]
 
 
-def to_template_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
-    """Neutral messages as chat-template messages (OpenAI shape, arguments as objects)."""
+def to_template_messages(system: str, messages: list[Message], *, lean: bool = False
+                         ) -> list[dict[str, Any]]:
+    """Neutral messages as chat-template messages (OpenAI shape, arguments as objects).
+
+    For small models (`lean`) tool results are shown the way they read them best: file text
+    without line-number prefixes (which they copy into `edit`'s `old` or imitate), and listings
+    and search hits with their count (they cannot count lines reliably).
+    """
     out: list[dict[str, Any]] = [{"role": "system", "content": system}]
     for m in messages:
         if m.role == "assistant":
@@ -77,11 +85,28 @@ def to_template_messages(system: str, messages: list[Message]) -> list[dict[str,
                     "name": c.name, "arguments": c.arguments}} for c in calls]
             out.append(msg)
         elif m.role == "tool":
-            out.append({"role": "tool", "content": m.content or "(empty)",
+            content = lean_result(m.name or "", m.content) if lean and not m.is_error else m.content
+            out.append({"role": "tool", "content": content or "(empty)",
                         "tool_call_id": m.tool_call_id, "name": m.name})
         else:
             out.append({"role": "user", "content": m.content})
     return out
+
+
+_NUMBERED = re.compile(r"^ *\d+\t", re.M)
+
+
+def lean_result(tool: str, content: str) -> str:
+    """A tool result as a small model is shown it (see `to_template_messages`)."""
+    lines = content.split("\n")
+    body = [ln for ln in lines if not ln.startswith("[")]
+    if tool == "read" and body and all(_NUMBERED.match(ln) for ln in body):
+        return _NUMBERED.sub("", content)
+    if tool in ("glob", "grep") and body and not content.startswith(("no matches", "no files")):
+        noun = ("file" if tool == "glob" else "matching line") + ("" if len(body) == 1 else "s")
+        shown = f"{len(body)} {noun}" + (" shown" if len(body) < len(lines) else "")
+        return f"{content}\n({shown})"
+    return content
 
 
 def call_text(name: str, arguments: dict[str, Any]) -> str:

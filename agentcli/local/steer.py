@@ -11,7 +11,9 @@ Small models fail in a few typical ways, each with its own remedy:
   the answer is sent back once with a note saying so, and the model has to call a tool;
 - they edit a file they have not read, from memory: the harness reads it for them first;
 - when they are stuck (an answer without facts, a repeated call) and the task names a file they
-  have not read, the harness reads that file for them instead of asking again.
+  have not read, the harness reads that file for them instead of asking again;
+- they answer right after an edit without checking it: if the task names a command, the harness
+  runs it and shows them the result.
 
 Everything here is a pure function of the messages, so a resumed session or a model that takes
 over mid-session is steered the same way.
@@ -187,6 +189,28 @@ def read_mentioned(messages: list[Message]) -> ToolCall | None:
             args = {"path": path}
             return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
     return None
+
+
+_COMMAND = re.compile(r"`((?:python3?|pytest|node|npm|npx|bash|sh|make|go|cargo|ruby|\./)[^`\n]*)`")
+
+
+def run_mentioned(messages: list[Message]) -> ToolCall | None:
+    """The command the task names (`python3 main.py`), when files were changed since it last
+    ran: a small model that answers right after an edit has not checked it, so the harness
+    runs it and shows the model the result."""
+    task = current_task(messages)
+    commands = _COMMAND.findall(_task_text(messages))
+    ok = _successful_calls(task)
+    edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
+    if not commands or not edits:
+        return None
+    command = commands[0].strip()
+    runs = [i for i, c in enumerate(ok) if c.name == "shell"
+            and command in str((c.arguments or {}).get("command", ""))]
+    if runs and runs[-1] > edits[-1]:
+        return None
+    args = {"command": command}
+    return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
 
 
 def _norm(path: str) -> str:

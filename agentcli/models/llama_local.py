@@ -100,6 +100,10 @@ class LocalModel:
                 if substitute is not None and "read" in names:
                     calls = [substitute]
                 premature = None if calls or last or note else steer.answer_note(request.messages, text)
+                check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
+                if premature is None and check is not None:
+                    text, calls = "", [check]  # answered after an edit: run the task's command first
+                    break
                 if premature is None:
                     break
                 unread = steer.read_mentioned(request.messages) if "read" in names else None
@@ -140,7 +144,7 @@ class LocalModel:
             self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE,), on_text=_HoldBackCalls(on_text) if on_text else None,
+                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), on_text=_HoldBackCalls(on_text) if on_text else None,
                 stop_when=stop_after_call, **masks)
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
