@@ -86,15 +86,19 @@ def test_a_change_described_but_not_made_is_sent_back(prompt, call, note):
     assert (steer.answer_note(msgs, "An answer.") is not None) is note
 
 
-def test_an_edit_of_an_unread_file_becomes_a_read_of_it():
+def test_an_edit_or_write_of_an_unread_file_becomes_a_read_of_it():
     edit = _call("edit", {"path": "./stats.py", "old": "x", "new": "y"}, "e1")
     sub = steer.read_first(edit, [USER])
     assert sub.name == "read" and sub.arguments == {"path": "./stats.py"} and sub.id == "e1"
     read_abs = _call("read", {"path": "/work/proj/stats.py"})
     assert steer.read_first(edit, [USER, *_turn(read_abs, "1\tx")]) is None
-    failed_read = _call("read", {"path": "stats.py"})
-    assert steer.read_first(edit, [USER, *_turn(failed_read, "error", True)]) is not None
+    missing = _call("read", {"path": "stats.py"})  # a read that failed still told it the truth
+    assert steer.read_first(edit, [USER, *_turn(missing, "error: no such file", True)]) is None
     assert steer.read_first(_call("read", {"path": "a"}), [USER]) is None
+    write = _call("write", {"path": "dates.py", "content": "def f(): ..."}, "w1")
+    assert steer.read_first(write, [USER]).arguments == {"path": "dates.py"}
+    failed_edit = _call("edit", {"path": "stats.py", "old": "zz", "new": "y"}, "e0")
+    assert steer.read_first(edit, [USER, *_turn(failed_edit, "error: not found", True)]) is not None
 
 
 def test_readers_are_listed_first_and_the_shell_last():

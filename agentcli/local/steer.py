@@ -9,7 +9,7 @@ Small models fail in a few typical ways, each with its own remedy:
   so, and if they insist, the tool-call token is banned so they have to answer in words;
 - they answer before anything they looked at worked, or describe a change instead of making it:
   the answer is sent back once with a note saying so, and the model has to call a tool;
-- they edit a file they have not read, from memory: the harness reads it for them first;
+- they edit or overwrite a file they have not read, from memory: the harness reads it first;
 - when they are stuck (an answer without facts, a repeated call) and the task names a file they
   have not read, the harness reads that file for them instead of asking again;
 - they answer right after an edit without checking it: if the task names a command, the harness
@@ -156,18 +156,20 @@ _EMPTY_RESULTS = ("no matches", "no files match", "(empty file)")
 
 
 def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
-    """A `read` of the file an `edit` targets, when the model has not read it in this task.
-
-    Small models edit from memory and miss; reading first gives them the exact text to copy.
+    """A `read` of the file an `edit` or `write` targets, when the model has not looked at it in
+    this task. Small models edit from memory and miss, and `write` over a file they never saw
+    throws its other contents away; reading first shows them what is there (or that it is new).
     """
-    if call.name != "edit" or not isinstance((call.arguments or {}).get("path"), str):
+    if call.name not in ("edit", "write") or not isinstance((call.arguments or {}).get("path"), str):
         return None
     target = _norm(call.arguments["path"])
-    for c in _successful_calls(current_task(messages)):
-        if c.name in ("read", "write", "edit") and isinstance((c.arguments or {}).get("path"), str):
-            seen = _norm(c.arguments["path"])
-            if seen == target or seen.endswith("/" + target) or target.endswith("/" + seen):
-                return None
+    task = current_task(messages)
+    looked = [c for m in task if m.role == "assistant" for c in m.tool_calls if c.name == "read"]
+    looked += [c for c in _successful_calls(task) if c.name in ("write", "edit")]
+    for c in looked:
+        seen = _norm(str((c.arguments or {}).get("path", "")))
+        if seen == target or seen.endswith("/" + target) or target.endswith("/" + seen):
+            return None
     args = {"path": call.arguments["path"]}
     return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
 
