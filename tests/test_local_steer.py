@@ -119,7 +119,7 @@ def test_the_call_grammar_compiles_and_only_admits_known_tools():
 
 def test_lean_schemas_keep_only_the_arguments_small_models_use_well():
     grep = load_spec("grep")
-    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "glob"}  # the whole project
+    assert set(grep.schema(lean=True)["properties"]) == {"pattern"}  # the whole project
     assert grep.schema(lean=False) == grep.parameters
     for name in NAMES:
         spec = load_spec(name)

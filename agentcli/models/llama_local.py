@@ -117,7 +117,7 @@ class LocalModel:
                 continue
             if found.errors and not calls:
                 calls = [ToolCall(f"call_bad_{attempt}", "(unparsed)", None,
-                                  _body(prefix + gen.text), found.errors[0])]
+                                  _body(prefix + gen.text), _short_error(found.errors[0]))]
             break
         stop = "tool_use" if calls else ("max_tokens" if gen.finish == "length" else "end_turn")
         message = Message(role="assistant", content=text.strip(), tool_calls=calls)
@@ -214,6 +214,14 @@ def _grammar(schema_json: str) -> Any:
 def _body(raw: str) -> str:
     """The text of a call that could not be read, for the model to see what it wrote."""
     return raw.replace(chat.CALL_OPEN.strip(), "").replace(chat.CALL_CLOSE, "").strip()[:2000]
+
+
+def _short_error(error: str) -> str:
+    """What was wrong with a call, without repeating the call (a small model copies it back)."""
+    head, sep, tail = error.rpartition("': ")
+    detail = tail if sep and head.startswith("could not read the tool call") else error
+    return (f"your tool call is not valid JSON ({detail}). Write it again as one JSON object; "
+            'inside strings write a newline as \\n and a double quote as \\"')
 
 
 def _gave_up_repeating(text: str, call: ToolCall) -> str:

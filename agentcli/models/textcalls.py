@@ -119,6 +119,8 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     except ValueError as exc:
         first_error = f"invalid JSON: {exc}"
     candidates = [_strip_trailing_commas(body)]
+    if "\\'" in body:  # \' is no JSON escape, but models write it inside "..." strings
+        candidates.append(_strip_trailing_commas(body.replace("\\'", "'")))
     spans = _json_spans(body)
     if spans and spans[0] != (0, len(body)):  # text around the object, or a missing tail
         candidates.append(_strip_trailing_commas(body[spans[0][0]:spans[0][1]]))
