@@ -181,3 +181,24 @@ def test_cli_prepare_replaces_a_corrupt_bundled_file(cli, tmp_path):
         while block := f.read(1 << 20):
             digest.update(block)
     assert digest.hexdigest() == spec.sha256
+
+
+@pytest.mark.parametrize("usable,env,expected", [
+    ({"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"}, {}, "local/qwen2.5-coder-1.5b"),
+    ({"qwen2.5-coder-0.5b"}, {}, "local/qwen2.5-coder-0.5b"),
+    (set(), {}, "local/qwen2.5-coder-1.5b"),  # whose error then names the install command
+    ({"qwen2.5-coder-0.5b"}, {"OPENAI_API_KEY": "k"}, "openai/gpt-5"),
+    ({"qwen2.5-coder-0.5b"}, {"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"},
+     "anthropic/claude-sonnet-4-5"),
+])
+def test_default_model_is_a_provider_with_a_key_else_the_installed_bundled_model(
+        usable, env, expected, monkeypatch):
+    from agentcli.models import default_model
+
+    real = assets.status
+    monkeypatch.setattr(assets, "status", lambda spec: assets.ModelStatus(
+        spec, spec.parts if spec.key in usable else 0, real(spec).path, False, False))
+    name, why = default_model(env)
+    assert name == expected
+    if name.startswith("local/"):
+        assert "no API key" in why and "offline" in why

@@ -179,3 +179,12 @@ def test_small_models_see_file_text_without_line_numbers_and_listings_with_count
     assert lean_result("grep", "a.py:1: x") == "a.py:1: x\n(1 matching line)"
     assert lean_result("grep", "no matches for 'x'") == "no matches for 'x'"
     assert lean_result("shell", "     1\tx") == "     1\tx"
+
+
+def test_an_empty_write_over_a_file_it_read_is_refused_with_the_reason():
+    read = _turn(_call("read", {"path": "stats.py"}, "r1"), "def mean(values): ...")
+    empty = _call("write", {"path": "stats.py", "content": ""}, "w1")
+    assert "would erase stats.py" in steer.refusal(empty, [USER, *read])
+    assert steer.refusal(empty, [USER]) is None  # an empty new file (an __init__.py) is fine
+    full = _call("write", {"path": "stats.py", "content": "x = 1\n"}, "w2")
+    assert steer.refusal(full, [USER, *read]) is None

@@ -174,6 +174,20 @@ def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
 
 
+def refusal(call: ToolCall, messages: list[Message]) -> str | None:
+    """Why a call a small model made would do harm, or None. Today: `write` with no content over
+    a file it has read (it means to change the file, and would empty it)."""
+    args = call.arguments or {}
+    if call.name != "write" or str(args.get("content", "x")).strip():
+        return None
+    target = _norm(str(args.get("path", "")))
+    for c in _successful_calls(current_task(messages)):
+        if c.name == "read" and _norm(str((c.arguments or {}).get("path", ""))) == target:
+            return (f"write with empty content would erase {args.get('path')}; to change part of "
+                    "a file, use edit with the exact old text and the new text")
+    return None
+
+
 _EXTENSIONS = ("py|pyi|ipynb|js|jsx|ts|tsx|mjs|json|jsonl|md|rst|txt|cfg|conf|toml|yaml|yml|ini|env|"
                "sh|bash|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|html|css|scss|sql|csv|xml|lock")
 _PATHISH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXTENSIONS}))(?![\w/])")

@@ -99,6 +99,10 @@ class LocalModel:
                 substitute = steer.read_first(calls[0], request.messages) if calls else None
                 if substitute is not None and "read" in names:
                     calls = [substitute]
+                harm = steer.refusal(calls[0], request.messages) if calls else None
+                if harm is not None:  # the loop sends the reason back as the call's error
+                    calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, harm)]
+                    break
                 premature = None if calls or last or note else steer.answer_note(request.messages, text)
                 check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
                 if premature is None and check is not None:
