@@ -50,11 +50,17 @@ def test_one_unusable_call_gets_the_opener_and_two_get_the_grammar():
 
 def test_a_repeated_call_is_recognised_whatever_the_key_order():
     msgs = [USER, *_turn(_call("grep", {"pattern": "x", "path": "src"}))]
-    assert steer.repeats(_call("grep", {"path": "src", "pattern": "x"}, "c2"), msgs)
-    assert not steer.repeats(_call("grep", {"pattern": "y", "path": "src"}, "c2"), msgs)
+    assert steer.repeats(_call("grep", {"path": "src", "pattern": "x"}, "c2"), msgs) == "ok"
+    assert steer.repeats(_call("grep", {"pattern": "y", "path": "src"}, "c2"), msgs) is None
+    failed = [USER, *_turn(_call("grep", {"pattern": "x", "path": "**/*.py"}), "error: no such file", True)]
+    assert steer.repeats(_call("grep", {"pattern": "x", "path": "**/*.py"}, "c2"), failed) == "failed"
+    nothing = [USER, *_turn(_call("grep", {"pattern": "x"}), "no matches for 'x'")]
+    assert steer.repeats(_call("grep", {"pattern": "x"}, "c2"), nothing) == "failed"
+    note = steer.failed_repeat_note(_call("grep", {"pattern": "x", "path": "**/*.py"}), failed)
+    assert "no such file" in note and "different" in note and USER.content in note
     # Calls from an earlier task do not count.
     later = msgs + [Message(role="user", content="again please")]
-    assert not steer.repeats(_call("grep", {"pattern": "x", "path": "src"}, "c2"), later)
+    assert steer.repeats(_call("grep", {"pattern": "x", "path": "src"}, "c2"), later) is None
 
 
 def test_repeat_notes_restate_the_task():
@@ -119,7 +125,7 @@ def test_the_call_grammar_compiles_and_only_admits_known_tools():
 
 def test_lean_schemas_keep_only_the_arguments_small_models_use_well():
     grep = load_spec("grep")
-    assert set(grep.schema(lean=True)["properties"]) == {"pattern"}  # the whole project
+    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "glob"}  # the whole project
     assert grep.schema(lean=False) == grep.parameters
     for name in NAMES:
         spec = load_spec(name)

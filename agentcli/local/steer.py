@@ -80,14 +80,31 @@ def _trailing_failed_calls(task: list[Message], tool_names: set[str]) -> int:
     return count
 
 
-def repeats(call: ToolCall, messages: list[Message]) -> bool:
-    """Whether `call` (same tool, same arguments) was already made in this task: its result,
-    or its error, is already in the conversation."""
+def repeats(call: ToolCall, messages: list[Message]) -> str | None:
+    """Whether `call` (same tool, same arguments) was already made in this task: "ok" if it
+    told the model something, "failed" if it failed or found nothing, None if it is new."""
     if call.arguments is None:
-        return False
+        return None
     key = _key(call.name, call.arguments)
-    return any(c.arguments is not None and _key(c.name, c.arguments) == key
-               for m in current_task(messages) if m.role == "assistant" for c in m.tool_calls)
+    task = current_task(messages)
+    ok = {c.id for c in _successful_calls(task)}
+    same = [c for m in task if m.role == "assistant" for c in m.tool_calls
+            if c.arguments is not None and _key(c.name, c.arguments) == key]
+    if not same:
+        return None
+    return "ok" if any(c.id in ok for c in same) else "failed"
+
+
+def failed_repeat_note(call: ToolCall, messages: list[Message]) -> str:
+    """What the model is told when it repeats a call that failed or found nothing."""
+    task = current_task(messages)
+    ids = {c.id for m in task if m.role == "assistant" for c in m.tool_calls
+           if c.arguments is not None and _key(c.name, c.arguments) == _key(call.name, call.arguments or {})}
+    result = next((m.content for m in reversed(task) if m.role == "tool" and m.tool_call_id in ids), "")
+    args = json.dumps(call.arguments, ensure_ascii=False)
+    return (f"You already called {call.name} with {args} and it gave: {result[:300]}\n"
+            "Calling it again gives the same. Make a different call: other arguments or another "
+            f"tool (grep with only a pattern searches every file).\nThe task: {_task_text(messages)}")
 
 
 def repeat_note(call: ToolCall, messages: list[Message], *, insist: bool = False) -> str:

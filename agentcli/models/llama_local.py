@@ -83,11 +83,18 @@ class LocalModel:
             found = extract(prefix + gen.text, names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
             last = attempt == MAX_ATTEMPTS - 1
-            if calls and steer.repeats(calls[0], request.messages):
+            repeated = steer.repeats(calls[0], request.messages) if calls else None
+            if repeated:
                 unread = steer.read_mentioned(request.messages) if "read" in names else None
                 if unread is not None:
                     text, calls = "", [unread]  # stuck: look at the file the task names
                     break
+                if repeated == "failed":
+                    if last:
+                        break  # the loop returns the same error; the next turn is steered again
+                    note = steer.failed_repeat_note(calls[0], request.messages)
+                    mode = "grammar" if mode == "call" else "call"
+                    continue
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
@@ -148,8 +155,8 @@ class LocalModel:
             self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), on_text=_HoldBackCalls(on_text) if on_text else None,
-                stop_when=stop_after_call, **masks)
+                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), stop_when=stop_after_call,
+                on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
             raise ModelError("server", f"llama.cpp failed: {exc}", model=self.name) from exc
