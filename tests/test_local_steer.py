@@ -194,3 +194,13 @@ def test_an_empty_write_over_a_file_it_read_is_refused_with_the_reason():
     assert steer.refusal(empty, [USER]) is None  # an empty new file (an __init__.py) is fine
     full = _call("write", {"path": "stats.py", "content": "x = 1\n"}, "w2")
     assert steer.refusal(full, [USER, *read]) is None
+
+
+def test_a_stuck_model_with_no_file_named_reads_the_likeliest_one_from_the_outline():
+    system = "You are...\n\n# Files in the project\napp/__init__.py\napp/server.py\nconfig/settings.py\n\n# Next"
+    files = steer.outline_files(system)
+    assert files == ["app/__init__.py", "app/server.py", "config/settings.py"]
+    task = Message(role="user", content="What port does the web server listen on by default?")
+    assert steer.read_mentioned([task], files).arguments == {"path": "app/server.py"}
+    after = [task, *_turn(_call("read", {"path": "app/server.py"}), "from config.settings import X")]
+    assert steer.read_mentioned(after, files) is None  # nothing else matches the task's words

@@ -210,18 +210,39 @@ _EXTENSIONS = ("py|pyi|ipynb|js|jsx|ts|tsx|mjs|json|jsonl|md|rst|txt|cfg|conf|to
 _PATHISH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXTENSIONS}))(?![\w/])")
 
 
-def read_mentioned(messages: list[Message]) -> ToolCall | None:
-    """A `read` of a file the task names that has not been read yet in it: where a small model
-    that is stuck (answering without facts, repeating itself) should look next."""
+def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall | None:
+    """A `read` for a small model that is stuck (answering without facts, repeating itself): the
+    first file the task names that it has not read, else the project file (from `files`, the
+    outline it was shown) whose path shares the most words with the task."""
     task = current_task(messages)
+    request = _task_text(messages)
     done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
             for c in m.tool_calls if c.name in ("read", "write")}
-    for path in dict.fromkeys(_PATHISH.findall(_task_text(messages))):
+
+    def unread(path: str) -> bool:
         target = _norm(path)
-        if not any(d == target or d.endswith("/" + target) for d in done):
-            args = {"path": path}
-            return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+        return not any(d == target or d.endswith("/" + target) or target.endswith("/" + d)
+                       for d in done)
+
+    named = [p for p in dict.fromkeys(_PATHISH.findall(request)) if unread(p)]
+    words = {w for w in re.findall(r"[a-z0-9]{3,}", request.lower())}
+    scored = sorted(((sum(1 for part in re.split(r"[/._-]", f.lower()) if len(part) >= 3 and any(
+        w.startswith(part) or part.startswith(w) for w in words)), f) for f in files if unread(f)),
+        key=lambda sf: -sf[0])
+    likely = [f for score, f in scored if score > 0]
+    for path in named + likely[:1]:
+        args = {"path": path}
+        return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
     return None
+
+
+def outline_files(system: str) -> list[str]:
+    """The paths listed under "# Files in the project" in a system prompt (see local.lean)."""
+    _, found, rest = system.partition("# Files in the project\n")
+    if not found:
+        return []
+    block = rest.split("\n\n", 1)[0]
+    return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
 
 
 _COMMAND = re.compile(r"`((?:python3?|pytest|node|npm|npx|bash|sh|make|go|cargo|ruby|\./)[^`\n]*)`")

@@ -68,6 +68,7 @@ class LocalModel:
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         tools = steer.order_tools(request.tools)
         names = {t.name for t in tools}
+        files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
@@ -85,7 +86,7 @@ class LocalModel:
             last = attempt == MAX_ATTEMPTS - 1
             repeated = steer.repeats(calls[0], request.messages) if calls else None
             if repeated:
-                unread = steer.read_mentioned(request.messages) if "read" in names else None
+                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
                 if unread is not None:
                     text, calls = "", [unread]  # stuck: look at the file the task names
                     break
@@ -117,7 +118,7 @@ class LocalModel:
                     break
                 if premature is None:
                     break
-                unread = steer.read_mentioned(request.messages) if "read" in names else None
+                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
                 if unread is not None:
                     text, calls = "", [unread]  # it answers without the facts: read the file the task names
                     break
