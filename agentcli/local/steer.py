@@ -125,6 +125,11 @@ _CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|t
 _SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
 
 
+CHANGE_NOTE = ("You have not changed any file yet, but the task asks for a change. Make it now "
+               "with edit (or write), then check it.")
+CHANGE_TOOLS = ("edit", "write")
+
+
 def answer_note(messages: list[Message], answer: str) -> str | None:
     """Why a final answer is premature, as a note for the model; None when it may stand."""
     task = current_task(messages)
@@ -146,8 +151,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     changed = any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
         str((c.arguments or {}).get("command", "")))) for c in ok)
     if wants_change and ok and not changed:
-        return ("You have not changed any file yet, but the task asks for a change. Make it now "
-                f"with edit (or write), then check it.\nThe task: {request}")
+        return CHANGE_NOTE + f"\nThe task: {request}"
     return None
 
 

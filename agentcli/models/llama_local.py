@@ -55,6 +55,7 @@ class LocalModel:
         self.prefix_cache: PrefixCache | None = None if os.environ.get(
             "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else PrefixCache(assets.cache_dir().parent / "kv")
         self.last_generation: Generation | None = None
+        self._only: tuple[str, ...] = ()
 
     def render_prompt(self, request: Request) -> str:
         """The prompt text for `request` as the model reads it (for benchmarks and debugging)."""
@@ -73,6 +74,7 @@ class LocalModel:
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
         note: str | None = None
+        self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
             prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}[mode]
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
@@ -99,6 +101,9 @@ class LocalModel:
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
+                if self._only:  # it was told to make the change: only a change will do
+                    mode = "call"
+                    continue
                 # First remind it of the task; if it insists, make it answer in words.
                 mode = "free" if note is None else "words"
                 note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
@@ -123,6 +128,8 @@ class LocalModel:
                     text, calls = "", [unread]  # it answers without the facts: read the file the task names
                     break
                 mode, note = "call", premature  # sent back once: look (or change) before answering
+                if premature.startswith(steer.CHANGE_NOTE):
+                    self._only = steer.CHANGE_TOOLS
                 continue
             if mode == "call" and not last:
                 mode = "grammar"  # its own pick failed even with the opener written: constrain it
@@ -148,7 +155,8 @@ class LocalModel:
         if mode == "grammar":
             masks["grammar"] = _grammar(json.dumps(steer.call_schema(tools, True)))
         elif mode == "call":
-            masks["first_allowed"] = self._name_starts(tools)
+            masks["first_allowed"] = self._name_starts(
+                [t for t in tools if t.name in self._only] or tools if self._only else tools)
         elif mode == "words":
             masks["first_banned"] = self.engine.tokens_starting_with("{<`[")
             masks["banned"] = [self._call_token] if self._call_token is not None else []
