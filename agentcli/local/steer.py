@@ -104,12 +104,12 @@ def failed_repeat_note(call: ToolCall, messages: list[Message]) -> str:
     args = json.dumps(call.arguments, ensure_ascii=False)
     return (f"You already called {call.name} with {args} and it gave: {result[:300]}\n"
             "Calling it again gives the same. Make a different call: other arguments or another "
-            f"tool (grep with only a pattern searches every file).\nThe task: {_task_text(messages)}")
+            f"tool (grep with only a pattern searches every file).\nThe task: {task_text(messages)}")
 
 
 def repeat_note(call: ToolCall, messages: list[Message], *, insist: bool = False) -> str:
     """What the model is told when it repeats a call: the task again, and what to do next."""
-    task = _task_text(messages)
+    task = task_text(messages)
     if insist:
         return ("The tool results above have what you need. Do not call a tool. Answer now in one "
                 f"or two sentences.\nThe task: {task}")
@@ -134,7 +134,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     """Why a final answer is premature, as a note for the model; None when it may stand."""
     task = current_task(messages)
     ok = _successful_calls(task)
-    request = _task_text(messages)
+    request = task_text(messages)
     if not answer.strip() and task:
         return ("Your reply was empty. Continue the task: take the next step with a tool, or, if "
                 f"it is done, say what you found or changed.\nThe task: {request}")
@@ -147,10 +147,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
         return ("None of your tool calls has worked yet, so you do not know the answer. Do not "
                 "guess: look at the file list in the system prompt and call a tool with a real path."
                 f"\nThe task: {request}")
-    wants_change = bool(_CHANGE.search(request)) and not request.rstrip().endswith("?")
-    changed = any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
-        str((c.arguments or {}).get("command", "")))) for c in ok)
-    if wants_change and ok and not changed:
+    if ok and change_pending(messages):
         return CHANGE_NOTE + f"\nThe task: {request}"
     return None
 
@@ -164,6 +161,15 @@ def _unseen_values(answer: str, request: str, task: list[Message]) -> list[str]:
     seen = request + "\n".join(m.content for m in task if m.role == "tool")
     seen += "\n".join(json.dumps(c.arguments) for m in task for c in m.tool_calls if c.arguments)
     return [v for v in dict.fromkeys(_VALUE.findall(answer)) if v not in seen]
+
+
+def change_pending(messages: list[Message]) -> bool:
+    """The task asks for a change and no call in it has changed a file yet."""
+    request = task_text(messages)
+    if not _CHANGE.search(request) or request.rstrip().endswith("?"):
+        return False
+    return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
+        str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
 
 
 def _successful_calls(task: list[Message]) -> list[ToolCall]:
@@ -219,7 +225,7 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
     first file the task names that it has not read, else the project file (from `files`, the
     outline it was shown) whose path shares the most words with the task."""
     task = current_task(messages)
-    request = _task_text(messages)
+    request = task_text(messages)
     done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
             for c in m.tool_calls if c.name in ("read", "write")}
 
@@ -257,7 +263,7 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     ran: a small model that answers right after an edit has not checked it, so the harness
     runs it and shows the model the result."""
     task = current_task(messages)
-    commands = _COMMAND.findall(_task_text(messages))
+    commands = _COMMAND.findall(task_text(messages))
     ok = _successful_calls(task)
     edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
     if not commands or not edits:
@@ -275,7 +281,8 @@ def _norm(path: str) -> str:
     return os.path.normpath(path.strip()).removeprefix("./")
 
 
-def _task_text(messages: list[Message], limit: int = 1500) -> str:
+def task_text(messages: list[Message], limit: int = 1500) -> str:
+    """The prompt of the current task (cut to `limit` characters), to restate it in notes."""
     prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
     return prompt if len(prompt) <= limit else prompt[:limit] + "…"
 

@@ -74,12 +74,13 @@ class LocalModel:
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
         note: str | None = None
+        sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
             prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}[mode]
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
                                            extra_user=note)
-            gen = self._decode(prompt + prefix, request.max_tokens, tools, mode, attempt,
+            gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
                                on_text if mode == "free" and attempt == 0 else None)
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
@@ -101,8 +102,11 @@ class LocalModel:
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
-                if self._only:  # it was told to make the change: only a change will do
-                    mode = "call"
+                if self._only or steer.change_pending(request.messages):
+                    # It re-reads instead of changing: only a change will do now.
+                    mode, note = "call", note or steer.CHANGE_NOTE + "\nThe task: " + \
+                        steer.task_text(request.messages)
+                    self._only = steer.CHANGE_TOOLS
                     continue
                 # First remind it of the task; if it insists, make it answer in words.
                 mode = "free" if note is None else "words"
@@ -116,7 +120,7 @@ class LocalModel:
                 if harm is not None:  # the loop sends the reason back as the call's error
                     calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, harm)]
                     break
-                premature = None if calls or last or note else steer.answer_note(request.messages, text)
+                premature = None if calls or last or sent_back else steer.answer_note(request.messages, text)
                 check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
                 if premature is None and check is not None:
                     text, calls = "", [check]  # answered after an edit: run the task's command first
@@ -127,7 +131,7 @@ class LocalModel:
                 if unread is not None:
                     text, calls = "", [unread]  # it answers without the facts: read the file the task names
                     break
-                mode, note = "call", premature  # sent back once: look (or change) before answering
+                mode, note, sent_back = "call", premature, True  # look (or change) before answering
                 if premature.startswith(steer.CHANGE_NOTE):
                     self._only = steer.CHANGE_TOOLS
                 continue
@@ -142,12 +146,13 @@ class LocalModel:
         message = Message(role="assistant", content=text.strip(), tool_calls=calls)
         return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
 
-    def _decode(self, prompt: str, max_tokens: int, tools: list[ToolSpec], mode: str, attempt: int,
-                on_text: TextCallback | None) -> Generation:
-        tokens = self.engine.tokenize(prompt)
+    def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
+                attempt: int, on_text: TextCallback | None) -> Generation:
+        """Continue `prompt` + `prefix` (the start of the reply written for the model)."""
+        tokens = self.engine.tokenize(prompt + prefix)
         room = self.context_window - len(tokens)
         if self.prefix_cache is not None and room >= MIN_ROOM:
-            self._warm(prompt, tokens)
+            self._warm(prompt + prefix, tokens)
         if room < MIN_ROOM:
             raise ModelError("context_length", f"the prompt is {len(tokens):,} tokens and the "
                              f"window is {self.context_window:,}", model=self.name)
@@ -164,7 +169,7 @@ class LocalModel:
             self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), stop_when=stop_after_call,
+                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), stop_when=lambda text: stop_after_call(prefix + text),
                 on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
