@@ -98,3 +98,13 @@ def test_parse_loose_says_what_was_wrong():
     value, problem = parse_loose("{'a': }")
     assert value is None and problem.startswith("invalid JSON")
     assert parse_loose("")[1] == "empty"
+
+
+def test_bare_quotes_inside_a_string_are_escaped_as_a_last_repair():
+    """Captured from the 1.5B editing a function with a docstring."""
+    raw = ('{"name": "edit", "arguments": {"path": "t.py", "old": "def f():\\n    """Doc."""\\n'
+           '    raise NotImplementedError", "new": "def f():\\n    """Doc."""\\n    return 1"}}')
+    call = extract(raw, TOOLS).calls[0]
+    assert call.arguments == {"path": "t.py",
+                              "old": 'def f():\n    """Doc."""\n    raise NotImplementedError',
+                              "new": 'def f():\n    """Doc."""\n    return 1'}

@@ -117,6 +117,10 @@ class LocalModel:
                 if substitute is not None and "read" in names:
                     calls = [substitute]
                 harm = steer.refusal(calls[0], request.messages) if calls else None
+                if calls and gen.finish == "length" and calls[0].name in steer.CHANGE_TOOLS:
+                    harm = (f"your {calls[0].name} call was cut off at the output limit "
+                            f"({request.max_tokens} tokens), so it was not run; change fewer lines "
+                            "at a time (edit only the lines that need it)")
                 if harm is not None:  # the loop sends the reason back as the call's error
                     calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, harm)]
                     break

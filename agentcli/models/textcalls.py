@@ -125,6 +125,9 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     if spans and spans[0] != (0, len(body)):  # text around the object, or a missing tail
         candidates.append(_strip_trailing_commas(body[spans[0][0]:spans[0][1]]))
     candidates.append(_close_brackets(candidates[0]))
+    if '"' in body:  # last: quotes inside strings left unescaped ("""docstrings""" in code)
+        escaped = _escape_inner_quotes(candidates[0])
+        candidates += [escaped, _close_brackets(escaped)]
     for cand in candidates:
         try:
             return json.loads(cand, strict=False), None
@@ -141,6 +144,32 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
         except ValueError:
             pass
     return None, first_error
+
+
+def _escape_inner_quotes(s: str) -> str:
+    """Escape each `"` inside a string that is not followed by what may follow a string's end
+    (`,` `:` `}` `]` or the end): models write code with bare quotes into JSON strings."""
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if in_string and ch == "\\":
+            out.append(s[i:i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            if not in_string:
+                in_string = True
+            else:
+                rest = s[i + 1:].lstrip(" \t\r\n")
+                if not rest or rest[0] in ",:}]":
+                    in_string = False
+                else:
+                    ch = '\\"'
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _strip_trailing_commas(s: str) -> str:
