@@ -28,7 +28,7 @@ from agentcli.library.spill import NEVER_SPILL, needs_spill, spill, spill_path
 from agentcli.library.trim import INTERRUPTED, repair
 from agentcli.loop import Outcome
 from agentcli.models import FailoverChain, Model, ModelError, ModelOptions, Request, default_model, resolve
-from agentcli.models.catalog import DEFAULT_LOCAL, cost_usd
+from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
 from agentcli.tools import CORE_TOOLS, MEMORY_TOOLS, ToolBox, ToolContext, Workspace
@@ -157,6 +157,7 @@ class Session:
         """Add a user prompt and run the loop until it stops."""
         self.add_user(prompt_text)
         self.policy.reset()
+        self._restore_preferred()
         outcome = loop.run(self)
         self.archive.append("run_end", stop_reason=outcome.stop_reason, is_error=outcome.is_error,
                             result=outcome.result[:2000], turns=self.turns, usage=self.usage.to_dict())
@@ -183,11 +184,15 @@ class Session:
         parts = [prompt("system_lean.md" if lean else "system.md").strip()]
         parts.append(f"# Environment\nWorkspace: {self.workspace.root}\nDate: {date.today()}\n"
                      f"Platform: {platform.system()} {platform.machine()}")
+        if lean:  # small models guess paths; show them the files
+            from agentcli.local.lean import outline
+
+            parts.append(outline(self.workspace.root) or "")
         notes = _project_notes(self.workspace.root)
         if notes:
             parts.append(notes)
         parts.extend(self.system_notes)
-        return "\n\n".join(parts)
+        return "\n\n".join(p for p in parts if p)
 
     def request(self) -> Request:
         model = self.model
@@ -274,6 +279,10 @@ class Session:
     def end_turn(self) -> None:
         self.archive.sync_soon()
         self.index.flush(force=False)
+        self._restore_preferred()
+
+    def _restore_preferred(self) -> None:
+        """After a failover, go back to the preferred model once its cool-down is over."""
         old = self.chain.current_name
         if self.chain.maybe_restore():
             self._switched(old, "back to the preferred model after its cool-down")
@@ -355,7 +364,8 @@ def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
         return []
     from agentcli.local import assets
 
-    return [DEFAULT_LOCAL] if assets.runtime_available() and assets.any_model_installed() else []
+    return [assets.default_local_name()] if assets.runtime_available() and assets.any_model_installed() \
+        else []
 
 
 def _build(name: str, primary: str, settings: Settings) -> Model:

@@ -139,9 +139,20 @@ class ToolSpec:
     description: str
     parameters: dict[str, Any]
     lean_description: str | None = None
+    lean_parameters: list[str] | None = None  # the arguments a small model is shown (None: all)
 
     def describe(self, lean: bool) -> str:
         return (self.lean_description or self.description) if lean else self.description
+
+    def schema(self, lean: bool) -> dict[str, Any]:
+        """The parameters schema; for small models only the `lean_parameters` (optional knobs they
+        misuse are left out). Calls are still validated against the full schema."""
+        if not lean or self.lean_parameters is None:
+            return self.parameters
+        props = self.parameters.get("properties", {})
+        keep = {k: v for k, v in props.items() if k in self.lean_parameters}
+        required = [r for r in self.parameters.get("required", []) if r in keep]
+        return {**self.parameters, "properties": keep, "required": required}
 
 
 @dataclass

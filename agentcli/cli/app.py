@@ -43,7 +43,8 @@ def root(
 
 
 def _register() -> None:
-    from agentcli.cli import batch_cmd, chat_cmd, memory_cmd, reproduce_cmd, run_cmd, sessions_cmd
+    from agentcli.cli import (batch_cmd, chat_cmd, local_cmd, memory_cmd, reproduce_cmd, run_cmd,
+                              sessions_cmd)
 
     app.command("run", help="Run one task headless and print the answer.")(run_cmd.run)
     app.command("chat", help="Open an interactive chat.")(chat_cmd.chat)
@@ -55,6 +56,7 @@ def _register() -> None:
     app.add_typer(memory_cmd.app, name="memory")
     app.command("batch", help="Run the unattended tasks of a TOML file, each in its own git worktree.")(
         batch_cmd.batch)
+    app.add_typer(local_cmd.app, name="local")
 
 
 _register()

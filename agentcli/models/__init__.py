@@ -81,4 +81,6 @@ def default_model(env: dict[str, str] | None = None) -> tuple[str, str]:
         return catalog.DEFAULT_ANTHROPIC, "ANTHROPIC_API_KEY is set"
     if env.get("OPENAI_API_KEY"):
         return catalog.DEFAULT_OPENAI, "OPENAI_API_KEY is set"
-    return catalog.DEFAULT_LOCAL, "no API key is set"
+    from agentcli.local import assets
+
+    return assets.default_local_name(), "no API key is set: the bundled model, offline"

@@ -72,7 +72,7 @@ class OpenAIModel:
             params["stream_options"] = {"include_usage": True}
         if request.tools:
             params["tools"] = [{"type": "function", "function": {
-                "name": t.name, "description": t.describe(self.lean), "parameters": t.parameters}}
+                "name": t.name, "description": t.describe(self.lean), "parameters": t.schema(self.lean)}}
                 for t in request.tools]
         # Newer OpenAI models accept only max_completion_tokens; compatible servers know max_tokens.
         params["max_completion_tokens" if self.official else "max_tokens"] = request.max_tokens

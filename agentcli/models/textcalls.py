@@ -44,8 +44,22 @@ def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
     found = _from_spans(text, fenced, known, strict=True)
     if found.calls or found.errors:
         return found
-    return _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
-                       strict=True)
+    found = _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
+                        strict=True)
+    if not found.calls and _CALL_OPENER.match(text):
+        # The reply is nothing but the start of a call that never became valid (cut off by the
+        # output cap, or broken JSON): say so, rather than passing it off as an answer.
+        value, problem = parse_loose(_unfence(text))
+        found.errors.append(f"could not read the tool call {text.strip()[:200]!r}: "
+                            f"{problem or 'it is cut off or not valid JSON; ' + _SHAPE}")
+    return found
+
+
+_CALL_OPENER = re.compile(r'\s*(?:```[A-Za-z_]*\s*)?\{\s*["\']?(?:name|tool|function)["\']?\s*:', re.S)
+
+
+def _unfence(text: str) -> str:
+    return re.sub(r"^\s*```[A-Za-z_]*\s*|```\s*$", "", text)
 
 
 def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[str],
@@ -76,14 +90,17 @@ def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:
     if isinstance(obj.get("function"), dict):  # OpenAI's {"type": "function", "function": {...}}
         obj = obj["function"]
     name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
-    if name is None or (strict and name not in known):
+    if name is None:
         return None
+    if strict and name not in known and not (set(obj) == {"name", "arguments"}):
+        return None  # a JSON value in prose; but {"name", "arguments"} is a call, if a wrong one
     raw = next((obj[k] for k in _ARG_KEYS if k in obj), {})
     call_id = f"call_{uuid.uuid4().hex[:12]}"
     if isinstance(raw, str):
         args, problem = parse_loose(raw) if raw.strip() else ({}, None)
         if not isinstance(args, dict):
-            return ToolCall(call_id, name, None, raw, problem or "arguments are not a JSON object")
+            return ToolCall(call_id, name, None, raw, f"arguments are not a JSON object: got the "
+                            f"string {raw[:80]!r}" + (f" ({problem})" if problem else ""))
         raw_text = raw
     elif isinstance(raw, dict):
         args, raw_text = raw, json.dumps(raw, ensure_ascii=False)
@@ -98,17 +115,22 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     if not body:
         return None, "empty"
     try:
-        return json.loads(body), None
+        return json.loads(body, strict=False), None  # strict=False: raw newlines in strings
     except ValueError as exc:
         first_error = f"invalid JSON: {exc}"
     candidates = [_strip_trailing_commas(body)]
+    if "\\'" in body:  # \' is no JSON escape, but models write it inside "..." strings
+        candidates.append(_strip_trailing_commas(body.replace("\\'", "'")))
     spans = _json_spans(body)
     if spans and spans[0] != (0, len(body)):  # text around the object, or a missing tail
         candidates.append(_strip_trailing_commas(body[spans[0][0]:spans[0][1]]))
     candidates.append(_close_brackets(candidates[0]))
+    if '"' in body:  # last: quotes inside strings left unescaped ("""docstrings""" in code)
+        escaped = _escape_inner_quotes(candidates[0])
+        candidates += [escaped, _close_brackets(escaped)]
     for cand in candidates:
         try:
-            return json.loads(cand), None
+            return json.loads(cand, strict=False), None
         except ValueError:
             pass
         try:
@@ -118,10 +140,36 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
             pass
         try:
-            return json.loads(_python_literals(cand)), None
+            return json.loads(_python_literals(cand), strict=False), None
         except ValueError:
             pass
     return None, first_error
+
+
+def _escape_inner_quotes(s: str) -> str:
+    """Escape each `"` inside a string that is not followed by what may follow a string's end
+    (`,` `:` `}` `]` or the end): models write code with bare quotes into JSON strings."""
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if in_string and ch == "\\":
+            out.append(s[i:i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            if not in_string:
+                in_string = True
+            else:
+                rest = s[i + 1:].lstrip(" \t\r\n")
+                if not rest or rest[0] in ",:}]":
+                    in_string = False
+                else:
+                    ch = '\\"'
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _strip_trailing_commas(s: str) -> str:
@@ -129,8 +177,32 @@ def _strip_trailing_commas(s: str) -> str:
 
 
 def _python_literals(s: str) -> str:
-    return re.sub(r"\b(True|False|None)\b", lambda m: {"True": "true", "False": "false",
-                                                       "None": "null"}[m.group(1)], s)
+    """True/False/None as JSON, outside strings only (code inside an argument keeps its None)."""
+    words = {"True": "true", "False": "false", "None": "null"}
+    out: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < len(s):
+                out.append(s[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            out.append(ch)
+        else:
+            m = re.match(r"(True|False|None)\b", s[i:])
+            if m and (i == 0 or not (s[i - 1].isalnum() or s[i - 1] == "_")):
+                out.append(words[m.group(1)])
+                i += len(m.group(1))
+                continue
+            out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _close_brackets(s: str) -> str:
@@ -201,3 +273,24 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     raise ValueError(f"{type(value).__name__} is not JSON")
+
+
+def stop_after_call(text: str) -> bool:
+    """Whether a reply being generated already holds one complete call, so decoding can stop:
+    what a small model writes after its call is mostly it imagining the result."""
+    if not text or text[-1] not in "}`\n ":
+        return False
+    s = text.lstrip()
+    if s.startswith("<tool_call>"):
+        s = s[len("<tool_call>"):].lstrip()
+    if s.startswith("{"):
+        spans = _json_spans(s)
+        return bool(spans) and spans[0][0] == 0
+    for m in _FENCE.finditer(text):
+        if not m.group(0).endswith("```"):
+            continue
+        value, _ = parse_loose(m.group(2))
+        if isinstance(value, dict) and any(k in value for k in _NAME_KEYS) \
+                and any(k in value for k in _ARG_KEYS):
+            return True
+    return False

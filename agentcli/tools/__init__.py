@@ -47,7 +47,8 @@ def load_spec(name: str) -> ToolSpec:
     """The spec the model sees for `name`, from `tools/<name>.json`."""
     data = json.loads((data_dir("tools") / f"{name}.json").read_text(encoding="utf-8"))
     return ToolSpec(name=data["name"], description=data["description"],
-                    parameters=data["parameters"], lean_description=data.get("lean_description"))
+                    parameters=data["parameters"], lean_description=data.get("lean_description"),
+                    lean_parameters=data.get("lean_parameters"))
 
 
 def _resolve(target: str) -> ToolFn:

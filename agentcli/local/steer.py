@@ -1,0 +1,311 @@
+"""How the harness steers a small model, decided from the conversation alone.
+
+Small models fail in a few typical ways, each with its own remedy:
+- they answer from imagination instead of looking: the first turn of a task starts with the
+  tool-call opener already written, so the model only picks the tool and its arguments;
+- they write a call that cannot be read: the loop tells them exactly what was wrong; if the
+  retry after that fails too, the call is decoded under a JSON grammar of the tools (last resort);
+- they repeat a call whose answer they already have: the call is sent back with a note saying
+  so, and if they insist, the tool-call token is banned so they have to answer in words;
+- they answer before anything they looked at worked, or describe a change instead of making it:
+  the answer is sent back once with a note saying so, and the model has to call a tool;
+- they edit or overwrite a file they have not read, from memory: the harness reads it first;
+- when they are stuck (an answer without facts, a repeated call) and the task names a file they
+  have not read, the harness reads that file for them instead of asking again;
+- they answer right after an edit without checking it: if the task names a command, the harness
+  runs it and shows them the result.
+
+Everything here is a pure function of the messages, so a resumed session or a model that takes
+over mid-session is steered the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agentcli.types import Message, ToolCall, ToolSpec
+
+# The order small models see the tools in: they lean towards the first ones listed.
+LEAN_ORDER = ("read", "grep", "glob", "edit", "write", "shell")
+
+
+@dataclass
+class Plan:
+    """How to decode the next reply."""
+
+    force_call: bool = False  # start the reply with the tool-call opener
+    grammar: bool = False  # constrain the call to the tools' JSON schemas
+
+
+def current_task(messages: list[Message]) -> list[Message]:
+    """The messages after the last user prompt: the work done on the current task so far."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            return messages[i + 1:]
+    return list(messages)
+
+
+def plan(messages: list[Message], tool_names: set[str], *, ground_first: bool = True) -> Plan:
+    """Decide how to decode the next reply."""
+    task = current_task(messages)
+    if not task:
+        return Plan(force_call=ground_first and bool(messages) and messages[-1].role == "user")
+    failures = _trailing_failed_calls(task, tool_names)
+    if failures >= 2:
+        return Plan(force_call=True, grammar=True)
+    if failures == 1:
+        return Plan(force_call=True)
+    return Plan()
+
+
+def unusable(call: ToolCall, tool_names: set[str]) -> bool:
+    """A call that cannot run at all: unreadable arguments, or a tool that does not exist."""
+    return call.arguments is None or call.name not in tool_names
+
+
+def _trailing_failed_calls(task: list[Message], tool_names: set[str]) -> int:
+    """How many of the last assistant turns in a row made a call that could not be used."""
+    count = 0
+    for m in reversed(task):
+        if m.role != "assistant":
+            continue
+        if m.tool_calls and all(unusable(c, tool_names) for c in m.tool_calls):
+            count += 1
+        else:
+            break
+    return count
+
+
+def repeats(call: ToolCall, messages: list[Message]) -> str | None:
+    """Whether `call` (same tool, same arguments) was already made in this task: "ok" if it
+    told the model something, "failed" if it failed or found nothing, None if it is new."""
+    if call.arguments is None:
+        return None
+    key = _key(call.name, call.arguments)
+    task = current_task(messages)
+    ok = {c.id for c in _successful_calls(task)}
+    same = [c for m in task if m.role == "assistant" for c in m.tool_calls
+            if c.arguments is not None and _key(c.name, c.arguments) == key]
+    if not same:
+        return None
+    return "ok" if any(c.id in ok for c in same) else "failed"
+
+
+def failed_repeat_note(call: ToolCall, messages: list[Message]) -> str:
+    """What the model is told when it repeats a call that failed or found nothing."""
+    task = current_task(messages)
+    ids = {c.id for m in task if m.role == "assistant" for c in m.tool_calls
+           if c.arguments is not None and _key(c.name, c.arguments) == _key(call.name, call.arguments or {})}
+    result = next((m.content for m in reversed(task) if m.role == "tool" and m.tool_call_id in ids), "")
+    args = json.dumps(call.arguments, ensure_ascii=False)
+    return (f"You already called {call.name} with {args} and it gave: {result[:300]}\n"
+            "Calling it again gives the same. Make a different call: other arguments or another "
+            f"tool (grep with only a pattern searches every file).\nThe task: {task_text(messages)}")
+
+
+def repeat_note(call: ToolCall, messages: list[Message], *, insist: bool = False) -> str:
+    """What the model is told when it repeats a call: the task again, and what to do next."""
+    task = task_text(messages)
+    if insist:
+        return ("The tool results above have what you need. Do not call a tool. Answer now in one "
+                f"or two sentences.\nThe task: {task}")
+    args = json.dumps(call.arguments, ensure_ascii=False)
+    return (f"You already have the result of {call.name} {args} above; do not call it again.\n"
+            f"The task: {task}\nUsing that result, take the next step now: if you can answer, "
+            "answer in one or two sentences; otherwise call a different tool.")
+
+
+# Words that ask for a change to the project (a question ending in "?" asks for none).
+_CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|turn|raise|lower|"
+                     r"remove|delete|replace|write|create|refactor|make|move|convert)\b", re.I)
+_SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
+
+
+CHANGE_NOTE = ("You have not changed any file yet, but the task asks for a change. Make it now "
+               "with edit (or write), then check it.")
+CHANGE_TOOLS = ("edit", "write")
+
+
+def answer_note(messages: list[Message], answer: str) -> str | None:
+    """Why a final answer is premature, as a note for the model; None when it may stand."""
+    task = current_task(messages)
+    ok = _successful_calls(task)
+    request = task_text(messages)
+    if not answer.strip() and task:
+        return ("Your reply was empty. Continue the task: take the next step with a tool, or, if "
+                f"it is done, say what you found or changed.\nThe task: {request}")
+    unseen = _unseen_values(answer, request, task)
+    if unseen and ok:
+        return (f"Your answer says {unseen[0]}, but no tool result above shows {unseen[0]}. Do not "
+                "guess: find where the value is defined (grep for its name, then read the file) and "
+                f"answer from what the file says.\nThe task: {request}")
+    if not ok and any(m.role == "tool" for m in task):
+        return ("None of your tool calls has worked yet, so you do not know the answer. Do not "
+                "guess: look at the file list in the system prompt and call a tool with a real path."
+                f"\nThe task: {request}")
+    if ok and change_pending(messages):
+        return CHANGE_NOTE + f"\nThe task: {request}"
+    return None
+
+
+# Values small models like to make up: numbers of three or more digits, versions, decimals.
+_VALUE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+|\d{3,})(?![\w.]*\w)")
+
+
+def _unseen_values(answer: str, request: str, task: list[Message]) -> list[str]:
+    """Values in the answer that neither the task nor any tool result contains."""
+    seen = request + "\n".join(m.content for m in task if m.role == "tool")
+    seen += "\n".join(json.dumps(c.arguments) for m in task for c in m.tool_calls if c.arguments)
+    return [v for v in dict.fromkeys(_VALUE.findall(answer)) if v not in seen]
+
+
+def change_pending(messages: list[Message]) -> bool:
+    """The task asks for a change and no call in it has changed a file yet."""
+    request = task_text(messages)
+    if not _CHANGE.search(request) or request.rstrip().endswith("?"):
+        return False
+    return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
+        str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
+
+
+def _successful_calls(task: list[Message]) -> list[ToolCall]:
+    """Calls that worked and told the model something (a search that found nothing did not)."""
+    ok_ids = {m.tool_call_id for m in task if m.role == "tool" and not m.is_error
+              and not m.content.startswith(_EMPTY_RESULTS)}
+    return [c for m in task if m.role == "assistant" for c in m.tool_calls if c.id in ok_ids]
+
+
+_EMPTY_RESULTS = ("no matches", "no files match", "(empty file)")
+
+
+def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
+    """A `read` of the file an `edit` or `write` targets, when the model has not looked at it in
+    this task. Small models edit from memory and miss, and `write` over a file they never saw
+    throws its other contents away; reading first shows them what is there (or that it is new).
+    """
+    if call.name not in ("edit", "write") or not isinstance((call.arguments or {}).get("path"), str):
+        return None
+    target = _norm(call.arguments["path"])
+    task = current_task(messages)
+    looked = [c for m in task if m.role == "assistant" for c in m.tool_calls if c.name == "read"]
+    looked += [c for c in _successful_calls(task) if c.name in ("write", "edit")]
+    for c in looked:
+        seen = _norm(str((c.arguments or {}).get("path", "")))
+        if seen == target or seen.endswith("/" + target) or target.endswith("/" + seen):
+            return None
+    args = {"path": call.arguments["path"]}
+    return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
+
+
+def refusal(call: ToolCall, messages: list[Message]) -> str | None:
+    """Why a call a small model made would do harm, or None. Today: `write` with no content over
+    a file it has read (it means to change the file, and would empty it)."""
+    args = call.arguments or {}
+    if call.name != "write" or str(args.get("content", "x")).strip():
+        return None
+    target = _norm(str(args.get("path", "")))
+    for c in _successful_calls(current_task(messages)):
+        if c.name == "read" and _norm(str((c.arguments or {}).get("path", ""))) == target:
+            return (f"write with empty content would erase {args.get('path')}; to change part of "
+                    "a file, use edit with the exact old text and the new text")
+    return None
+
+
+_EXTENSIONS = ("py|pyi|ipynb|js|jsx|ts|tsx|mjs|json|jsonl|md|rst|txt|cfg|conf|toml|yaml|yml|ini|env|"
+               "sh|bash|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|html|css|scss|sql|csv|xml|lock")
+_PATHISH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXTENSIONS}))(?![\w/])")
+
+
+def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall | None:
+    """A `read` for a small model that is stuck (answering without facts, repeating itself): the
+    first file the task names that it has not read, else the project file (from `files`, the
+    outline it was shown) whose path shares the most words with the task."""
+    task = current_task(messages)
+    request = task_text(messages)
+    done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
+            for c in m.tool_calls if c.name in ("read", "write")}
+
+    def unread(path: str) -> bool:
+        target = _norm(path)
+        return not any(d == target or d.endswith("/" + target) or target.endswith("/" + d)
+                       for d in done)
+
+    named = [p for p in dict.fromkeys(_PATHISH.findall(request)) if unread(p)]
+    words = {w for w in re.findall(r"[a-z0-9]{3,}", request.lower())}
+    scored = sorted(((sum(1 for part in re.split(r"[/._-]", f.lower()) if len(part) >= 3 and any(
+        w.startswith(part) or part.startswith(w) for w in words)), f) for f in files if unread(f)),
+        key=lambda sf: -sf[0])
+    likely = [f for score, f in scored if score > 0]
+    for path in named + likely[:1]:
+        args = {"path": path}
+        return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+    return None
+
+
+def outline_files(system: str) -> list[str]:
+    """The paths listed under "# Files in the project" in a system prompt (see local.lean)."""
+    _, found, rest = system.partition("# Files in the project\n")
+    if not found:
+        return []
+    block = rest.split("\n\n", 1)[0]
+    return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
+
+
+_COMMAND = re.compile(r"`((?:python3?|pytest|node|npm|npx|bash|sh|make|go|cargo|ruby|\./)[^`\n]*)`")
+
+
+def run_mentioned(messages: list[Message]) -> ToolCall | None:
+    """The command the task names (`python3 main.py`), when files were changed since it last
+    ran: a small model that answers right after an edit has not checked it, so the harness
+    runs it and shows the model the result."""
+    task = current_task(messages)
+    commands = _COMMAND.findall(task_text(messages))
+    ok = _successful_calls(task)
+    edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
+    if not commands or not edits:
+        return None
+    command = commands[0].strip()
+    runs = [i for i, c in enumerate(ok) if c.name == "shell"
+            and command in str((c.arguments or {}).get("command", ""))]
+    if runs and runs[-1] > edits[-1]:
+        return None
+    args = {"command": command}
+    return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
+
+
+def _norm(path: str) -> str:
+    return os.path.normpath(path.strip()).removeprefix("./")
+
+
+def task_text(messages: list[Message], limit: int = 1500) -> str:
+    """The prompt of the current task (cut to `limit` characters), to restate it in notes."""
+    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    return prompt if len(prompt) <= limit else prompt[:limit] + "…"
+
+
+def order_tools(tools: list[ToolSpec]) -> list[ToolSpec]:
+    """Tools in the order small models use best (readers first, the shell last)."""
+    rank = {name: i for i, name in enumerate(LEAN_ORDER)}
+    return sorted(tools, key=lambda t: rank.get(t.name, len(rank)))
+
+
+def call_schema(tools: list[ToolSpec], lean: bool) -> dict[str, Any]:
+    """A JSON schema that only a valid call of one of `tools` satisfies."""
+    return {"anyOf": [{
+        "type": "object",
+        "properties": {"name": {"const": t.name}, "arguments": _strict(t.schema(lean))},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    } for t in tools]}
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "additionalProperties": False}
+
+
+def _key(name: str, arguments: dict[str, Any]) -> str:
+    return name + json.dumps(arguments, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,258 @@
+"""`local/<model>`: the bundled GGUF (or any GGUF file) through llama-cpp-python, in process.
+
+The prompt is written with the GGUF's own chat template (tools included); tool calls are read
+back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.steer`
+decides how each reply is decoded (see there); this adapter carries it out, with up to
+`MAX_ATTEMPTS` decodes per reply when the model repeats itself or writes a call that cannot be
+read. Only the final reply reaches the conversation; its usage counts every decode.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from agentcli.local import assets, chat, steer
+from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
+                                    engine)
+from agentcli.models.base import ModelError, Request, TextCallback
+from agentcli.models.textcalls import extract, stop_after_call
+from agentcli.types import Message, Reply, ToolCall, ToolSpec, Usage
+
+# Windows: a full window on a CPU takes minutes to read (≈100 tokens/s on two cores); the
+# library compacts to whatever the model reports, so a CPU gets a window it can afford.
+CPU_WINDOW, GPU_WINDOW = 8192, 32768
+MIN_ROOM = 64  # tokens left for the reply below which a prompt counts as too long
+MAX_ATTEMPTS = 3
+RETRY_SAMPLING = Sampling(temperature=0.7)
+
+
+class LocalModel:
+    """A GGUF model run in this process. `lean`: short prompts, one call per turn, steering."""
+
+    lean = True
+
+    def __init__(self, model: str, *, context_window_override: int | None = None,
+                 ground_first: bool = True):
+        if not assets.runtime_available():
+            raise ModelError("not_installed", "llama-cpp-python is not installed; run: "
+                             "pip install 'agentcli[llama]'", model=f"local/{model}")
+        path, self.name = _locate(model)
+        window = context_window_override or int(os.environ.get("AGENTCLI_LOCAL_CONTEXT") or 0) or (
+            GPU_WINDOW if default_gpu_layers() != 0 else CPU_WINDOW)
+        try:
+            self.engine: Engine = engine(path, window)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError("not_installed", f"cannot load {path}: {exc}", model=self.name) from exc
+        self.context_window = self.engine.n_ctx
+        self.ground_first = ground_first
+        self.sampling = Sampling()
+        self._renderer = chat.Renderer(self.engine.chat_template)
+        self._call_token = self.engine.token_id(chat.CALL_OPEN.strip())
+        self.prefix_cache: PrefixCache | None = None if os.environ.get(
+            "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else PrefixCache(assets.cache_dir().parent / "kv")
+        self.last_generation: Generation | None = None
+        self._only: tuple[str, ...] = ()
+
+    def render_prompt(self, request: Request) -> str:
+        """The prompt text for `request` as the model reads it (for benchmarks and debugging)."""
+        return self._renderer.render(request.system, request.messages,
+                                     steer.order_tools(request.tools), lean=True)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens by the GGUF's own tokenizer."""
+        return self.engine.count(text)
+
+    def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
+        tools = steer.order_tools(request.tools)
+        names = {t.name for t in tools}
+        files = steer.outline_files(request.system)
+        plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
+        mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
+        usage = Usage()
+        note: str | None = None
+        sent_back = False  # an answer goes back to the model at most once per reply
+        self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
+        for attempt in range(MAX_ATTEMPTS):
+            prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}[mode]
+            prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
+                                           extra_user=note)
+            gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
+                               on_text if mode == "free" and attempt == 0 else None)
+            usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
+                            output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
+            found = extract(prefix + gen.text, names)
+            text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
+            last = attempt == MAX_ATTEMPTS - 1
+            repeated = steer.repeats(calls[0], request.messages) if calls else None
+            if repeated:
+                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
+                if unread is not None:
+                    text, calls = "", [unread]  # stuck: look at the file the task names
+                    break
+                if repeated == "failed":
+                    if last:
+                        break  # the loop returns the same error; the next turn is steered again
+                    note = steer.failed_repeat_note(calls[0], request.messages)
+                    mode = "grammar" if mode == "call" else "call"
+                    continue
+                if last:
+                    text, calls = _gave_up_repeating(text, calls[0]), []
+                    break
+                if self._only or steer.change_pending(request.messages):
+                    # It re-reads instead of changing: only a change will do now.
+                    mode, note = "call", note or steer.CHANGE_NOTE + "\nThe task: " + \
+                        steer.task_text(request.messages)
+                    self._only = steer.CHANGE_TOOLS
+                    continue
+                # First remind it of the task; if it insists, make it answer in words.
+                mode = "free" if note is None else "words"
+                note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
+                continue
+            if not found.errors and not any(steer.unusable(c, names) for c in calls):
+                substitute = steer.read_first(calls[0], request.messages) if calls else None
+                if substitute is not None and "read" in names:
+                    calls = [substitute]
+                harm = steer.refusal(calls[0], request.messages) if calls else None
+                if calls and gen.finish == "length" and calls[0].name in steer.CHANGE_TOOLS:
+                    harm = (f"your {calls[0].name} call was cut off at the output limit "
+                            f"({request.max_tokens} tokens), so it was not run; change fewer lines "
+                            "at a time (edit only the lines that need it)")
+                if harm is not None:  # the loop sends the reason back as the call's error
+                    calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, harm)]
+                    break
+                premature = None if calls or last or sent_back else steer.answer_note(request.messages, text)
+                check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
+                if premature is None and check is not None:
+                    text, calls = "", [check]  # answered after an edit: run the task's command first
+                    break
+                if premature is None:
+                    break
+                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
+                if unread is not None:
+                    text, calls = "", [unread]  # it answers without the facts: read the file the task names
+                    break
+                mode, note, sent_back = "call", premature, True  # look (or change) before answering
+                if premature.startswith(steer.CHANGE_NOTE):
+                    self._only = steer.CHANGE_TOOLS
+                continue
+            if mode == "call" and not last:
+                mode = "grammar"  # its own pick failed even with the opener written: constrain it
+                continue
+            if found.errors and not calls:
+                calls = [ToolCall(f"call_bad_{attempt}", "(unparsed)", None,
+                                  _body(prefix + gen.text), _short_error(found.errors[0]))]
+            break
+        stop = "tool_use" if calls else ("max_tokens" if gen.finish == "length" else "end_turn")
+        message = Message(role="assistant", content=text.strip(), tool_calls=calls)
+        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
+
+    def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
+                attempt: int, on_text: TextCallback | None) -> Generation:
+        """Continue `prompt` + `prefix` (the start of the reply written for the model)."""
+        tokens = self.engine.tokenize(prompt + prefix)
+        room = self.context_window - len(tokens)
+        if self.prefix_cache is not None and room >= MIN_ROOM:
+            self._warm(prompt + prefix, tokens)
+        if room < MIN_ROOM:
+            raise ModelError("context_length", f"the prompt is {len(tokens):,} tokens and the "
+                             f"window is {self.context_window:,}", model=self.name)
+        masks: dict[str, Any] = {}
+        if mode == "grammar":
+            masks["grammar"] = _grammar(json.dumps(steer.call_schema(tools, True)))
+        elif mode == "call":
+            masks["first_allowed"] = self._name_starts(
+                [t for t in tools if t.name in self._only] or tools if self._only else tools)
+        elif mode == "words":
+            masks["first_banned"] = self.engine.tokens_starting_with("{<`[")
+            masks["banned"] = [self._call_token] if self._call_token is not None else []
+        try:
+            self.last_generation = self.engine.generate(
+                tokens, max_tokens=min(max_tokens, room),
+                sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
+                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), stop_when=lambda text: stop_after_call(prefix + text),
+                on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
+            return self.last_generation
+        except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
+            raise ModelError("server", f"llama.cpp failed: {exc}", model=self.name) from exc
+
+    def _warm(self, prompt: str, tokens: list[int]) -> None:
+        """On the first call of a process, load the system turn's KV cache from disk (or save it)."""
+        end = prompt.find(chat.TURN_END)
+        if end < 0 or self.engine.llama.n_tokens > 0:
+            return
+        prefix = self.engine.tokenize(prompt[: end + len(chat.TURN_END)])
+        if tokens[: len(prefix)] == prefix:
+            try:
+                self.prefix_cache.restore_or_save(self.engine, prefix)
+            except (RuntimeError, ValueError, OSError):
+                self.engine.llama.reset()  # the cache is an optimisation; never a failure
+
+    def _name_starts(self, tools: list[ToolSpec]) -> list[int]:
+        """The first token of each tool's name, right after the forced opener."""
+        base = self.engine.tokenize(chat.CALL_PREFIX)
+        starts = set()
+        for t in tools:
+            full = self.engine.tokenize(chat.CALL_PREFIX + t.name + '"')
+            if full[: len(base)] == base and len(full) > len(base):
+                starts.add(full[len(base)])
+        return sorted(starts)
+
+
+class _HoldBackCalls:
+    """Streams text to the user until a tool call starts; the call itself is not prose."""
+
+    def __init__(self, on_text: TextCallback):
+        self.on_text = on_text
+        self.open = True
+
+    def __call__(self, piece: str) -> None:
+        if not self.open:
+            return
+        if chat.CALL_OPEN.strip() in piece:
+            piece = piece.split(chat.CALL_OPEN.strip())[0]
+            self.open = False
+        if piece:
+            self.on_text(piece)
+
+
+def _locate(model: str) -> tuple[Path, str]:
+    """The GGUF for `model` (a bundled name, or a path to a .gguf) and the model's full name."""
+    if model.endswith(".gguf") or os.sep in model:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelError("not_installed", f"no GGUF file at {path}", model=f"local/{model}")
+        return path.resolve(), f"local/{model}"
+    try:
+        spec = assets.lookup(model)
+        return assets.ensure(spec), spec.name
+    except assets.AssetError as exc:
+        raise ModelError("not_installed", str(exc), model=f"local/{model}") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def _body(raw: str) -> str:
+    """The text of a call that could not be read, for the model to see what it wrote."""
+    return raw.replace(chat.CALL_OPEN.strip(), "").replace(chat.CALL_CLOSE, "").strip()[:2000]
+
+
+def _short_error(error: str) -> str:
+    """What was wrong with a call, without repeating the call (a small model copies it back)."""
+    head, sep, tail = error.rpartition("': ")
+    detail = tail if sep and head.startswith("could not read the tool call") else error
+    return (f"your tool call is not valid JSON ({detail}). Write it again as one JSON object; "
+            'inside strings write a newline as \\n and a double quote as \\"')
+
+
+def _gave_up_repeating(text: str, call: ToolCall) -> str:
+    return text or (f"(stopped: the model kept repeating the call {call.name} "
+                    f"{json.dumps(call.arguments, ensure_ascii=False)})")

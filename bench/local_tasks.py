@@ -1,0 +1,103 @@
+"""Agent quality on the bundled model: run `agentcli run` on each task in bench/tasks/ and check it.
+
+Each task is a folder: `task.json` (the prompt, a turn limit), `repo/` (the project the agent
+works in, copied fresh for every run) and `check.py WORKSPACE ANSWER_FILE` (exit 0: solved; else
+it prints why not). Runs offline on the local model by default.
+
+    python bench/local_tasks.py                          # all tasks, local/qwen2.5-coder-1.5b
+    python bench/local_tasks.py --model local/qwen2.5-coder-0.5b 01 06
+    python bench/local_tasks.py --json results.json      # also write the figures as JSON
+
+Prints one line per task (solved or why not, seconds, turns, tool calls) and solved/total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TASKS = Path(__file__).resolve().parent / "tasks"
+DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
+
+
+def run_task(task: Path, model: str, timeout: float, keep: bool) -> dict:
+    """Run one task in a fresh copy of its repo; return what happened."""
+    spec = json.loads((task / "task.json").read_text(encoding="utf-8"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"agentcli-bench-{task.name}-"))
+    ws = tmp / "repo"
+    shutil.copytree(task / "repo", ws)
+    env = {**os.environ, "AGENTCLI_HOME": str(tmp / "library"), "AGENTCLI_FALLBACK": "none"}
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
+        env.pop(key, None)
+    cmd = [sys.executable, "-m", "agentcli", "run", spec["prompt"], "-C", str(ws), "--model", model,
+           "--output-format", "stream-json", "--max-turns", str(spec.get("max_turns", 12))]
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        out, err, code = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        err, code = f"timed out after {timeout:.0f}s", -1
+    elapsed = time.monotonic() - started
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    result = next((e for e in events if e.get("type") == "result"), {})
+    answer = result.get("result", "") if not result.get("is_error") else ""
+    calls = [e for e in events if e.get("type") == "tool_call"]
+    answer_file = tmp / "answer.txt"
+    answer_file.write_text(answer, encoding="utf-8")
+    check = subprocess.run([sys.executable, str(task / "check.py"), str(ws), str(answer_file)],
+                           capture_output=True, text=True, timeout=60)
+    why = (check.stderr.strip() or check.stdout.strip()).splitlines()
+    row = {"task": task.name, "solved": check.returncode == 0, "seconds": round(elapsed, 1),
+           "turns": result.get("num_turns"), "tool_calls": [c.get("name") for c in calls],
+           "stop_reason": result.get("stop_reason"), "exit_code": code,
+           "why": "" if check.returncode == 0 else (why[-1] if why else "check failed"),
+           "answer": answer[:300], "usage": result.get("usage")}
+    if code not in (0, 1):
+        row["why"] = row["why"] or err.strip().splitlines()[-1:]
+    if keep:
+        row["workspace"] = str(ws)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="run only tasks whose name starts with these")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per task")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep each task's workspace")
+    args = parser.parse_args(argv)
+    tasks = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
+    if args.only:
+        tasks = [t for t in tasks if any(t.name.startswith(o) for o in args.only)]
+    rows = []
+    started = time.monotonic()
+    print(f"{len(tasks)} tasks on {args.model}", flush=True)
+    for task in tasks:
+        row = run_task(task, args.model, args.timeout, args.keep)
+        rows.append(row)
+        mark = "solved" if row["solved"] else f"failed: {row['why']}"
+        print(f"{row['task']:24} {row['seconds']:7.1f}s  turns {row['turns'] or 0:>2}  "
+              f"calls {','.join(row['tool_calls']) or '-'}  {mark}", flush=True)
+    solved = sum(r["solved"] for r in rows)
+    total_s = time.monotonic() - started
+    print(f"solved {solved}/{len(rows)} with {args.model} in {total_s:.0f}s "
+          f"({total_s / max(len(rows), 1):.0f}s a task)")
+    if args.json:
+        args.json.write_text(json.dumps({"model": args.model, "solved": solved, "total": len(rows),
+                                         "seconds": round(total_s, 1), "tasks": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+# src/shop/__init__.py

@@ -1,0 +1,1 @@
+# src/shop/views/__init__.py

@@ -1,0 +1,1 @@
+# src/shop/views/cart.py

@@ -1,0 +1,7 @@
+from billing.render import InvoiceRenderer
+
+renderer = InvoiceRenderer()
+
+
+def show(invoice):
+    return renderer.render(invoice)

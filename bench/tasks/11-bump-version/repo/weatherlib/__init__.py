@@ -1,0 +1,3 @@
+"""Weather data client."""
+
+__version__ = "1.4.2"

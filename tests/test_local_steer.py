@@ -1,0 +1,206 @@
+"""How the harness steers a small model, decided from the conversation (no model needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentcli.local import steer
+from agentcli.tools import load_spec
+from agentcli.types import Message, ToolCall
+
+NAMES = {"read", "grep", "glob", "edit", "write", "shell"}
+
+
+def _call(name, args, cid="c1"):
+    return ToolCall(cid, name, args, json.dumps(args) if args is not None else "{oops")
+
+
+def _turn(call, result="ok", is_error=False):
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=result, tool_call_id=call.id, name=call.name,
+                    is_error=is_error)]
+
+
+USER = Message(role="user", content="What is TIMEOUT_SECONDS in src/app.py?")
+
+
+def test_first_turn_of_a_task_starts_with_a_call():
+    assert steer.plan([USER], NAMES) == steer.Plan(force_call=True)
+    assert steer.plan([USER], NAMES, ground_first=False) == steer.Plan()
+
+
+def test_after_a_working_call_the_model_decodes_freely():
+    msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}))]
+    assert steer.plan(msgs, NAMES) == steer.Plan()
+
+
+def test_one_unusable_call_gets_the_opener_and_two_get_the_grammar():
+    bad = _call("read", None, "b1")
+    unknown = _call("TIMEOUT_SECONDS", {"value": 60}, "b2")
+    once = [USER, *_turn(bad, "error: could not parse", True)]
+    twice = once + _turn(unknown, "error: unknown tool", True)
+    assert steer.plan(once, NAMES) == steer.Plan(force_call=True)
+    assert steer.plan(twice, NAMES) == steer.Plan(force_call=True, grammar=True)
+    # A new prompt starts afresh.
+    assert steer.plan(twice + [Message(role="user", content="next")], NAMES) == \
+        steer.Plan(force_call=True)
+
+
+def test_a_repeated_call_is_recognised_whatever_the_key_order():
+    msgs = [USER, *_turn(_call("grep", {"pattern": "x", "path": "src"}))]
+    assert steer.repeats(_call("grep", {"path": "src", "pattern": "x"}, "c2"), msgs) == "ok"
+    assert steer.repeats(_call("grep", {"pattern": "y", "path": "src"}, "c2"), msgs) is None
+    failed = [USER, *_turn(_call("grep", {"pattern": "x", "path": "**/*.py"}), "error: no such file", True)]
+    assert steer.repeats(_call("grep", {"pattern": "x", "path": "**/*.py"}, "c2"), failed) == "failed"
+    nothing = [USER, *_turn(_call("grep", {"pattern": "x"}), "no matches for 'x'")]
+    assert steer.repeats(_call("grep", {"pattern": "x"}, "c2"), nothing) == "failed"
+    note = steer.failed_repeat_note(_call("grep", {"pattern": "x", "path": "**/*.py"}), failed)
+    assert "no such file" in note and "different" in note and USER.content in note
+    # Calls from an earlier task do not count.
+    later = msgs + [Message(role="user", content="again please")]
+    assert steer.repeats(_call("grep", {"pattern": "x", "path": "src"}, "c2"), later) is None
+
+
+def test_repeat_notes_restate_the_task():
+    note = steer.repeat_note(_call("read", {"path": "a.py"}), [USER])
+    assert "read" in note and '"a.py"' in note and USER.content in note
+    insist = steer.repeat_note(_call("read", {"path": "a.py"}), [USER], insist=True)
+    assert "Do not call a tool" in insist and USER.content in insist
+
+
+def test_an_answer_before_anything_worked_is_sent_back():
+    msgs = [USER, *_turn(_call("read", {"path": "nope.py"}), "error: no such file", True)]
+    assert "None of your tool calls has worked" in steer.answer_note(msgs, "An answer.")
+    empty = [USER, *_turn(_call("grep", {"pattern": "port"}), "no matches for 'port'")]
+    assert steer.answer_note(empty, "An answer.") is not None
+    worked = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
+    assert steer.answer_note(worked, "An answer.") is None
+
+
+@pytest.mark.parametrize("prompt,call,note", [
+    ("Fix the bug in stats.py.", ("read", {"path": "stats.py"}), True),
+    ("Fix the bug in stats.py.", ("edit", {"path": "stats.py", "old": "a", "new": "b"}), False),
+    ("Fix the bug in stats.py.", ("shell", {"command": "sed -i 's/a/b/' stats.py"}), False),
+    ("Bump the version to 1.5.0.", ("shell", {"command": "grep -rn 1.4.2 ."}), True),
+    ("Which file sets the port?", ("grep", {"pattern": "port"}), False),
+    ("Can you update me on what main.py does?", ("read", {"path": "main.py"}), False),
+])
+def test_a_change_described_but_not_made_is_sent_back(prompt, call, note):
+    msgs = [Message(role="user", content=prompt), *_turn(_call(*call), "done")]
+    assert (steer.answer_note(msgs, "An answer.") is not None) is note
+
+
+def test_an_edit_or_write_of_an_unread_file_becomes_a_read_of_it():
+    edit = _call("edit", {"path": "./stats.py", "old": "x", "new": "y"}, "e1")
+    sub = steer.read_first(edit, [USER])
+    assert sub.name == "read" and sub.arguments == {"path": "./stats.py"} and sub.id == "e1"
+    read_abs = _call("read", {"path": "/work/proj/stats.py"})
+    assert steer.read_first(edit, [USER, *_turn(read_abs, "1\tx")]) is None
+    missing = _call("read", {"path": "stats.py"})  # a read that failed still told it the truth
+    assert steer.read_first(edit, [USER, *_turn(missing, "error: no such file", True)]) is None
+    assert steer.read_first(_call("read", {"path": "a"}), [USER]) is None
+    write = _call("write", {"path": "dates.py", "content": "def f(): ..."}, "w1")
+    assert steer.read_first(write, [USER]).arguments == {"path": "dates.py"}
+    failed_edit = _call("edit", {"path": "stats.py", "old": "zz", "new": "y"}, "e0")
+    assert steer.read_first(edit, [USER, *_turn(failed_edit, "error: not found", True)]) is not None
+
+
+def test_readers_are_listed_first_and_the_shell_last():
+    specs = [load_spec(n) for n in ("shell", "grep", "glob", "read", "edit", "write")]
+    assert [t.name for t in steer.order_tools(specs)] == ["read", "grep", "glob", "edit", "write",
+                                                         "shell"]
+
+
+def test_the_call_grammar_compiles_and_only_admits_known_tools():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    specs = [load_spec(n) for n in NAMES]
+    schema = steer.call_schema(specs, lean=True)
+    assert {s["properties"]["name"]["const"] for s in schema["anyOf"]} == NAMES
+    read = next(s for s in schema["anyOf"] if s["properties"]["name"]["const"] == "read")
+    assert read["properties"]["arguments"]["required"] == ["path"]
+    assert llama_cpp.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+
+
+def test_lean_schemas_keep_only_the_arguments_small_models_use_well():
+    grep = load_spec("grep")
+    assert set(grep.schema(lean=True)["properties"]) == {"pattern", "glob"}  # the whole project
+    assert grep.schema(lean=False) == grep.parameters
+    for name in NAMES:
+        spec = load_spec(name)
+        lean = spec.schema(lean=True)
+        assert set(lean["required"]) == set(spec.parameters["required"])  # nothing required is hidden
+        assert spec.lean_description and len(spec.lean_description) < len(spec.description)
+
+
+def test_a_value_no_tool_result_shows_is_sent_back():
+    grep = _call("grep", {"pattern": "port", "path": "app/server.py"})
+    msgs = [Message(role="user", content="What port does the server use?"),
+            *_turn(grep, "app/server.py:4: from config.settings import DEFAULT_PORT")]
+    note = steer.answer_note(msgs, "The default port for the web server is 8080.")
+    assert note is not None and "8080" in note and "grep for its name" in note
+    read = _call("read", {"path": "config/settings.py"}, "c2")
+    msgs += _turn(read, "3\tDEFAULT_PORT = 8042")
+    assert steer.answer_note(msgs, "The default port is 8042.") is None
+    # Small counts are not looked up anywhere; they are not flagged.
+    assert steer.answer_note(msgs, "There are 7 Python files.") is None
+
+
+def test_a_stuck_model_is_given_the_file_the_task_names():
+    task = Message(role="user", content="Running `python3 main.py` crashes; see lib/cart.py too.")
+    first = steer.read_mentioned([task])
+    assert first.name == "read" and first.arguments == {"path": "main.py"}
+    after = [task, *_turn(_call("read", {"path": "./main.py"}), "1\tfrom cart import Cart")]
+    assert steer.read_mentioned(after).arguments == {"path": "lib/cart.py"}
+    done = after + _turn(_call("read", {"path": "lib/cart.py"}, "c2"), "class Cart: ...")
+    assert steer.read_mentioned(done) is None
+    assert steer.read_mentioned([Message(role="user", content="Bump 1.4.2 to 1.5.0, e.g. here")]) is None
+
+
+def test_an_empty_answer_in_the_middle_of_a_task_is_sent_back():
+    msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
+    assert "empty" in steer.answer_note(msgs, "  ")
+    assert steer.answer_note(msgs, "It is 37.") is None
+
+
+def test_an_answer_right_after_an_edit_runs_the_command_the_task_names():
+    task = Message(role="user", content="Running `python3 main.py` crashes. Fix it.")
+    read = _turn(_call("read", {"path": "main.py"}, "r1"), "print(cart.totl())")
+    edit = _turn(_call("edit", {"path": "main.py", "old": "a", "new": "b"}, "e1"), "edited main.py")
+    run = steer.run_mentioned([task, *read, *edit])
+    assert run.name == "shell" and run.arguments == {"command": "python3 main.py"}
+    ran = _turn(_call("shell", {"command": "python3 main.py"}, "s1"), "exit code: 0\ntotal: 3.75")
+    assert steer.run_mentioned([task, *read, *edit, *ran]) is None
+    assert steer.run_mentioned([task, *read]) is None  # nothing changed yet
+    plain = Message(role="user", content="Fix the typo in main.py.")
+    assert steer.run_mentioned([plain, *read, *edit]) is None  # no command named
+
+
+def test_small_models_see_file_text_without_line_numbers_and_listings_with_counts():
+    from agentcli.local.chat import lean_result
+
+    assert lean_result("read", "     1\tdef f():\n     2\t    return 1") == "def f():\n    return 1"
+    assert lean_result("glob", "a.py\nb/c.py") == "a.py\nb/c.py\n(2 files)"
+    assert lean_result("grep", "a.py:1: x") == "a.py:1: x\n(1 matching line)"
+    assert lean_result("grep", "no matches for 'x'") == "no matches for 'x'"
+    assert lean_result("shell", "     1\tx") == "     1\tx"
+
+
+def test_an_empty_write_over_a_file_it_read_is_refused_with_the_reason():
+    read = _turn(_call("read", {"path": "stats.py"}, "r1"), "def mean(values): ...")
+    empty = _call("write", {"path": "stats.py", "content": ""}, "w1")
+    assert "would erase stats.py" in steer.refusal(empty, [USER, *read])
+    assert steer.refusal(empty, [USER]) is None  # an empty new file (an __init__.py) is fine
+    full = _call("write", {"path": "stats.py", "content": "x = 1\n"}, "w2")
+    assert steer.refusal(full, [USER, *read]) is None
+
+
+def test_a_stuck_model_with_no_file_named_reads_the_likeliest_one_from_the_outline():
+    system = "You are...\n\n# Files in the project\napp/__init__.py\napp/server.py\nconfig/settings.py\n\n# Next"
+    files = steer.outline_files(system)
+    assert files == ["app/__init__.py", "app/server.py", "config/settings.py"]
+    task = Message(role="user", content="What port does the web server listen on by default?")
+    assert steer.read_mentioned([task], files).arguments == {"path": "app/server.py"}
+    after = [task, *_turn(_call("read", {"path": "app/server.py"}), "from config.settings import X")]
+    assert steer.read_mentioned(after, files) is None  # nothing else matches the task's words
