@@ -204,3 +204,22 @@ def test_a_stuck_model_with_no_file_named_reads_the_likeliest_one_from_the_outli
     assert steer.read_mentioned([task], files).arguments == {"path": "app/server.py"}
     after = [task, *_turn(_call("read", {"path": "app/server.py"}), "from config.settings import X")]
     assert steer.read_mentioned(after, files) is None  # nothing else matches the task's words
+
+
+def test_a_failed_read_of_the_named_file_does_not_count_as_having_read_it():
+    """Seen with the 0.5B: it read the right file with a bad argument, then was handed another."""
+    bad = _turn(_call("read", {"path": "src/app.py", "required": ["path"]}),
+                "error: invalid arguments for read", is_error=True)
+    files = ["src/app.py", "src/util.py"]
+    assert steer.read_mentioned([USER, *bad], files).arguments == {"path": "src/app.py"}
+
+
+def test_once_the_named_files_are_read_no_other_file_is_pushed_on_the_model():
+    read = _turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")
+    assert steer.read_mentioned([USER, *read], ["src/app.py", "src/util.py"]) is None
+
+
+def test_an_answer_of_only_brackets_counts_as_empty():
+    msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
+    assert "empty" in steer.answer_note(msgs, "}")
+    assert "empty" in steer.answer_note(msgs, "```\n]}")

@@ -108,3 +108,11 @@ def test_bare_quotes_inside_a_string_are_escaped_as_a_last_repair():
     assert call.arguments == {"path": "t.py",
                               "old": 'def f():\n    """Doc."""\n    raise NotImplementedError',
                               "new": 'def f():\n    """Doc."""\n    return 1'}
+
+
+def test_a_stray_bracket_after_a_call_is_not_left_over_as_text():
+    """Seen with the 0.5B: one closing brace too many, which then stood as its answer."""
+    found = extract('{"name": "read", "arguments": {"path": "src/app.py"}}}', TOOLS)
+    assert [c.name for c in found.calls] == ["read"] and found.text == ""
+    kept = extract('Let me look.\n{"name": "read", "arguments": {"path": "a.py"}}', TOOLS)
+    assert kept.text == "Let me look."

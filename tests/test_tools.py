@@ -241,3 +241,12 @@ def test_edit_and_write_keep_crlf_line_endings(box, workspace):
     assert win.read_bytes() == b"a = 10\r\nb = 20\r\nb2 = 21\r\nc = 3\r\n"
     call(box, "write", path="win.py", content="x = 1\ny = 2\n")
     assert win.read_bytes() == b"x = 1\r\ny = 2\r\n"
+
+
+def test_schema_words_copied_into_a_call_are_dropped_but_real_unknown_arguments_are_not():
+    from agentcli.tools.schema import SchemaError, validate
+
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    assert validate({"path": "a.py", "required": ["path"], "type": "object"}, schema) == {"path": "a.py"}
+    with pytest.raises(SchemaError, match="unexpected argument"):
+        validate({"path": "a.py", "mode": "fast"}, schema)

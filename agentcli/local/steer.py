@@ -135,7 +135,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     task = current_task(messages)
     ok = _successful_calls(task)
     request = task_text(messages)
-    if not answer.strip() and task:
+    if not re.search(r"\w", answer) and task:  # empty, or only brackets left by a broken call
         return ("Your reply was empty. Continue the task: take the next step with a tool, or, if "
                 f"it is done, say what you found or changed.\nThe task: {request}")
     unseen = _unseen_values(answer, request, task)
@@ -226,15 +226,18 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
     outline it was shown) whose path shares the most words with the task."""
     task = current_task(messages)
     request = task_text(messages)
-    done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
-            for c in m.tool_calls if c.name in ("read", "write")}
+    done = {_norm(str((c.arguments or {}).get("path", ""))) for c in _successful_calls(task)
+            if c.name in ("read", "write")}
 
     def unread(path: str) -> bool:
         target = _norm(path)
         return not any(d == target or d.endswith("/" + target) or target.endswith("/" + d)
                        for d in done)
 
-    named = [p for p in dict.fromkeys(_PATHISH.findall(request)) if unread(p)]
+    mentioned = list(dict.fromkeys(_PATHISH.findall(request)))
+    named = [p for p in mentioned if unread(p)]
+    if mentioned and not named:
+        return None  # it has read every file the task names: another file is only a distraction
     words = {w for w in re.findall(r"[a-z0-9]{3,}", request.lower())}
     scored = sorted(((sum(1 for part in re.split(r"[/._-]", f.lower()) if len(part) >= 3 and any(
         w.startswith(part) or part.startswith(w) for w in words)), f) for f in files if unread(f)),

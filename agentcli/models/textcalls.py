@@ -81,7 +81,10 @@ def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[
         keep.append(text[pos:start])
         pos = end
     keep.append(text[pos:])
-    return Extracted(text="".join(keep).strip(), calls=calls, errors=errors)
+    rest = "".join(keep).strip()
+    if calls and not re.search(r"\w", rest):
+        rest = ""  # only the stray brackets or fences a call left behind: not words for anyone
+    return Extracted(text=rest, calls=calls, errors=errors)
 
 
 def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:

@@ -18,6 +18,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+_SCHEMA_WORDS = {"required", "type", "properties", "additionalProperties", "description", "$schema",
+                 "title"}
+
+
 class SchemaError(ValueError):
     """Arguments do not fit the schema; the message says which field and why."""
 
@@ -30,6 +34,9 @@ def validate(args: Any, schema: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in schema.get("required", []) if k not in args or args[k] is None]
     if missing:
         raise SchemaError(f"missing required argument(s): {', '.join(missing)}")
+    # Small models copy words of the schema itself into the call ("required": ["path"]): that
+    # says nothing about what they want done, so it is dropped rather than failing the call.
+    args = {k: v for k, v in args.items() if k in props or k not in _SCHEMA_WORDS}
     unknown = [k for k in args if k not in props]
     if unknown and schema.get("additionalProperties", False) is False:
         allowed = ", ".join(props) or "none"
