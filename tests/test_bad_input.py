@@ -267,3 +267,12 @@ def test_an_unforeseen_failure_is_one_line_with_the_traceback_kept(fmt, monkeypa
         assert obj["is_error"] is True and "something nobody foresaw" in obj["result"]
     else:
         assert out == ""
+
+
+def test_help_shows_flags_without_a_type_and_square_brackets_survive(cli):
+    top = cli()("--help", env={"COLUMNS": "120"})
+    assert top.returncode == 0 and "--version" in top.stdout and "<bool>" not in top.stdout
+    run = cli()("run", "--help", env={"COLUMNS": "120"})
+    assert "--unattended" in run.stdout and "<bool>" not in run.stdout and "list[" not in run.stdout
+    batch = cli()("batch", "--help", env={"COLUMNS": "120"})
+    assert "[[task]] entries" in batch.stdout

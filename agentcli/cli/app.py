@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -21,6 +22,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _plain_flags() -> None:
+    """Help shows a flag as `--force`, not `--force <bool>` (which reads as taking a value), and a
+    repeatable option as `<path>`, not `<list[Path]>`."""
+    try:
+        from typer.core import TyperOption
+
+        shown = TyperOption.display_type_rich
+    except (ImportError, AttributeError):  # another typer: its own help is fine
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        if getattr(self, "is_flag", False):
+            return None
+        text = shown(self, ctx)  # a repeatable option: <path>, not <list[Path]>
+        return re.sub(r"list\[(\w+)\]", lambda m: m.group(1).lower(), text) if text else text
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_plain_flags()
 
 
 def _version(value: bool) -> None:
