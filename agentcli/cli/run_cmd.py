@@ -79,7 +79,8 @@ def run(
         session, unattended_run, message = uopt.open_run(settings, emitter, prompt, run_options, resume,
                                                          max_turns)
     except (ModelError, ArchiveError, StartError) as err:
-        _early_error(output_format, str(err))
+        bad_flag = getattr(err, "kind", "") == "bad_name"  # a misspelt --model is a usage error
+        _early_error(output_format, str(err), code=2 if bad_flag else EXIT_FAILED)
     if stream:
         stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
                       "workspace": str(settings.workspace)})
@@ -102,7 +103,8 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED if outcome.stop_reason == "interrupted" else EXIT_FAILED)
 
 
-def _early_error(output_format: str, message: str, session_id: str | None = None) -> None:
+def _early_error(output_format: str, message: str, session_id: str | None = None,
+                 code: int = EXIT_FAILED) -> None:
     """A failure before or outside the loop: one line on stderr, and the JSON shape if asked."""
     if output_format in ("json", "stream-json"):
         obj = {"session_id": session_id, "result": message, "is_error": True, "stop_reason": "error",
@@ -110,4 +112,4 @@ def _early_error(output_format: str, message: str, session_id: str | None = None
         if output_format == "stream-json":
             obj = {"type": "result", **obj}
         print(json.dumps(obj))
-    opt.fail(message, EXIT_FAILED)
+    opt.fail(message, code)
