@@ -49,6 +49,8 @@ def run(
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
+        if sys.stdin.isatty():
+            print("agentcli: reading the prompt from the terminal; end it with Ctrl-D", file=sys.stderr)
         prompt = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     if prompt is None and not resume:
         opt.fail("Missing argument 'prompt': agentcli run PROMPT (- reads it from standard input; "
