@@ -82,6 +82,7 @@ class RunState:
     compactions: int = 0
     _segment_start: datetime | None = None
     _segment_last: datetime | None = None
+    _resuming: bool = False  # a session_resume opened the current stretch; its unattended_resume is due
     _calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -96,12 +97,7 @@ class RunState:
         ts = event.get("ts", "")
         self.last_event_id = event.get("id", self.last_event_id)
         when = parse_ts(ts)
-        if kind in ("unattended_start", "unattended_resume"):
-            self._close_segment()
-            self._segment_start = when
-            self.last_stop = None
-        if when is not None and self._segment_start is not None:
-            self._segment_last = when
+        self._time(kind, when)
         if ts:
             self.updated_ts = ts
         handler = getattr(self, f"_on_{kind}", None)
@@ -109,6 +105,23 @@ class RunState:
             handler(event, ts)
         elif kind.startswith("compact"):
             self.compactions += 1
+
+    def _time(self, kind: str, when: datetime | None) -> None:
+        """Working time, stretch by stretch. A stretch runs from a start or a resume to its last
+        event before the next resume, so the idle time between a stop (or a crash) and a resume
+        never counts. The session layer writes `session_resume` (and the results of calls the
+        crash interrupted) before `unattended_resume`: all of them are written at resume time,
+        so the first of them opens the new stretch and `unattended_resume` joins it."""
+        if kind == "session_resume" or (kind in ("unattended_start", "unattended_resume")
+                                        and not self._resuming):
+            self._close_segment()
+            self._segment_start = when
+        if kind in ("unattended_start", "unattended_resume"):
+            self.last_stop = None
+        self._resuming = kind == "session_resume" or (self._resuming and kind not in (
+            "unattended_start", "unattended_resume", "assistant", "run_end"))
+        if when is not None and self._segment_start is not None:
+            self._segment_last = when
 
     def _close_segment(self) -> None:
         if self._segment_start is not None and self._segment_last is not None:
