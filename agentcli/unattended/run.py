@@ -185,7 +185,9 @@ class UnattendedRun:
         verdict = self.stall.verdict()
         if verdict is None:
             return None
-        tried = ", ".join(verdict.tried) or "nothing"
+        # The calls of this stall episode; when it had none (the model only talked), the run's.
+        tried = ", ".join(verdict.tried) if verdict.tried else \
+            f"no tool call in those turns; in the whole run: {ledger.tried(self.state)}"
         if verdict.action == "stop":
             return Outcome("stalled", f"stalled: {verdict.detail}, even after a nudge. Tried: {tried}",
                            is_error=True)
@@ -305,10 +307,8 @@ class UnattendedRun:
     def _warn_cost(self, models: str) -> None:
         if not self._warned_cost:
             self._warned_cost = True
-            self.session.emit("notice", level="warning", text=(
-                f"the price of {models} is unknown, so --max-cost "
-                f"${self.state.limits.cost_usd:.2f} cannot be enforced; --max-tokens and --max-time "
-                "still are"))
+            self.session.emit("notice", level="warning", text=budgets.unpriced_notice(
+                models, self.state.limits))
 
     def write_progress(self) -> None:
         self.state.used.time_s = self.used().time_s
