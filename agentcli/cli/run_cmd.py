@@ -27,7 +27,9 @@ def run(
     fallback: opt.Fallback = None,
     context_window: opt.ContextWindow = None,
     max_turns: Annotated[Optional[int], typer.Option(
-        "--max-turns", help="Stop after this many model turns.", min=1)] = None,
+        "--max-turns", help="Stop after this many model turns (default for a plain run: 250; "
+                            "none with a budget flag). A plain run also stops when the model makes "
+                            "the same call with the same result 6 turns in a row.", min=1)] = None,
     output_format: Annotated[str, typer.Option(
         "--output-format", help="text | json | stream-json")] = "text",
     approval: opt.Approval = None,
