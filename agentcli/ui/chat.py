@@ -35,7 +35,9 @@ class ChatApp:
         self.settings = settings
         self.console = console or Console(highlight=False)
         self.renderer = ChatRenderer(self.console)
-        self.approval = Approval(settings.approval, ask=self._ask)
+        self.approval = Approval(settings.approval, ask=self._ask,
+                                 roots=[settings.workspace, *settings.extra_dirs],
+                                 allow_outside=settings.allow_outside)
         self.sessions = Sessions(settings, self.approval, self.renderer, self.console,
                                  on_built=lambda: self.input.call_above(self._session_ready))
         self.running = True
@@ -194,17 +196,33 @@ class ChatApp:
     def _ask(self, kind: str, detail: str) -> str:
         """The approval question, asked from inside a tool call."""
         self.renderer.pause()
+        asked_at = time.monotonic()
+        try:
+            return self._question(kind, detail)
+        finally:  # a tool line's time is the tool's, not the time the question waited
+            self.renderer.waited_s += time.monotonic() - asked_at
+
+    def _question(self, kind: str, detail: str) -> str:
+        from agentcli.approval import outside_paths
+
         question = {
             "shell": "Run this command?",
+            "shell_outside": "Run this command? It reaches outside the workspace.",
             "write": f"Write {detail}?",
             "write_outside": f"Write {detail}? It is outside the workspace.",
             "read_outside": f"Read {detail}? It is outside the workspace.",
         }.get(kind, f"Allow {kind} {detail}?")
-        if kind == "shell" and ("\n" in detail.strip() or len(detail) > self.console.width - 12):
+        if kind.startswith("shell") and ("\n" in detail.strip() or len(detail) > self.console.width - 12):
             # The tool line shows one cut line; a yes must be given to the whole command.
             self.console.print(Text(detail.strip(), style="bold"), soft_wrap=True)
+        if kind == "shell_outside":  # on its own line: the question is one line, cut to fit
+            named = outside_paths(detail, self.approval.roots)
+            self.console.print(Text("  outside the workspace: " + ", ".join(named[:5])
+                                    + (f" (+{len(named) - 5} more)" if len(named) > 5 else ""),
+                                    style="yellow"), soft_wrap=True)
         covered = scope(kind, detail).split(":", 1)[1]
-        always = {"shell": f"always allow `{covered}`"}.get(kind, f"always for {covered}")
+        always = {"shell": f"always allow `{covered}`",
+                  "shell_outside": "always allow this exact command"}.get(kind, f"always for {covered}")
         try:
             answer = self.input.ask("  " + question, f"y yes · n no · a {always}")
         except EOFError:

@@ -153,6 +153,8 @@ class ChatRenderer:
         self._label = "working"
         self._stream: MarkdownStream | None = None
         self.compacted_at: float | None = None
+        self.waited_s = 0.0  # time the current tool call spent waiting for the user's answer
+        self._said: set[str] = set()  # notices shown once per chat
 
     # -- the live region ----------------------------------------------------------------------
 
@@ -242,16 +244,24 @@ class ChatRenderer:
         if detail:
             line.append("  " + detail)
         self.console.print(line, overflow="ellipsis", no_wrap=True)
+        self.waited_s = 0.0
         if self.console.is_terminal:
             self._wait(f"running {name}")
 
     def _on_tool_result(self, call: ToolCall, result: ToolResult, elapsed_s: float = 0.0) -> None:
         self.pause()
-        self.console.print(result_lines(call, result, elapsed_s))
+        ran = (result.meta or {}).get("elapsed_s")  # the shell's own clock, where it has one
+        elapsed = ran if isinstance(ran, (int, float)) else max(0.0, elapsed_s - self.waited_s)
+        self.waited_s = 0.0
+        self.console.print(result_lines(call, result, elapsed))
         if self.console.is_terminal:
             self._wait("thinking")
 
     def _on_notice(self, text: str, level: str = "info", **_: Any) -> None:
+        if "without a sandbox" in text:  # said once a chat, not again on /clear or /resume
+            if text in self._said:
+                return
+            self._said.add(text)
         self._finish_text()
         style = {"warning": "yellow", "error": "red"}.get(level, "dim")
         self.console.print(Text(f"  {text}", style=style))
