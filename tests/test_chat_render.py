@@ -189,3 +189,17 @@ def test_a_unique_start_of_a_command_runs_it_and_an_ambiguous_one_lists_them(mon
     assert said[-1] == "/c could be /compact, /cost, /context, /clear"
     commands.dispatch(App(), "modle", "")
     assert "did you mean /model?" in said[-1]
+
+
+@pytest.mark.parametrize("data, draft, lines, rest", [
+    ("/cost\r/model anthropic/x\r", "", ["/cost", "/model anthropic/x"], ""),
+    ("/cost\n/model a\rhalf", "", ["/cost", "/model a"], "half"),
+    ("two\x1b\rlines\r", "", ["two\nlines"], ""),
+    ("ab\x7fc\x1b[Ad\r\r", "x", ["xacd"], ""),  # backspace edits, an arrow is dropped
+    ("gone\x15kept\r", "", ["kept"], ""),
+    ("line \\\rgoes on\r", "", ["line \ngoes on"], ""),
+])
+def test_type_ahead_splits_into_lines_in_order(data, draft, lines, rest):
+    from agentcli.ui.input import split_typeahead
+
+    assert split_typeahead(data, draft) == (lines, rest)

@@ -45,6 +45,9 @@ class ChatApp:
         self._last_ctrl_c = 0.0
         self._status_cache: tuple[Any, list[tuple[str, str]]] | None = None
         self._prompts = 0  # prompts read so far; a new one refreshes the status line
+        self._typed: list[str] = []  # whole lines typed while the agent worked, to run in order
+        self._draft = ""  # an unfinished line typed ahead: the next prompt starts with it
+        self._quiet = False  # the terminal is holding type-ahead (see _typeahead_held)
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             from agentcli.ui.input import TerminalInput
@@ -92,9 +95,14 @@ class ChatApp:
         while self.running:
             self._prompts += 1
             try:
-                text = self.input.read()
-                if not self.input.interactive and text.strip():
-                    self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
+                if self._typed:  # typed ahead: shown as sent, then run, one line at a time
+                    text = self._typed.pop(0)
+                    self.console.print(Text("› " + text, style="bold"))
+                else:
+                    draft, self._draft = self._draft, ""
+                    text = self.input.read(default=draft)
+                    if not self.input.interactive and text.strip():
+                        self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
                 self.submit(text)
             except KeyboardInterrupt:  # at the prompt, or between prompts
                 try:
@@ -115,12 +123,13 @@ class ChatApp:
             return
         parsed = commands.parse(text)
         try:
-            if parsed is not None:
-                commands.dispatch(self, *parsed)
-                if self.running:
-                    self.console.print()
-            else:
-                self._turn(text)
+            with self._typeahead_held():
+                if parsed is not None:
+                    commands.dispatch(self, *parsed)
+                    if self.running:
+                        self.console.print()
+                else:
+                    self._turn(text)
         except SessionUnavailable as err:
             if self.session is None:  # nothing to chat with: leave, the prompt is in history
                 self.running = False
@@ -135,14 +144,37 @@ class ChatApp:
         session = self.need_session()
         self.renderer.begin_run()
         try:
-            with _typeahead_hidden(self.input.interactive):
-                session.run(text)
+            session.run(text)
         except KeyboardInterrupt:
             # An interrupt the loop did not catch (between its steps): close what it left open.
             close_dangling_calls(session)
             self.renderer.abort("interrupted — nothing is lost; tell the model how to go on")
         except Exception as err:  # e.g. the archive cannot be written: say so, keep the chat
             self.renderer.abort(f"the turn failed: {type(err).__name__}: {err}")
+
+    @contextmanager
+    def _typeahead_held(self) -> Iterator[None]:
+        """Run a command or a turn with type-ahead held: each line typed meanwhile runs after
+        it, in order, once; an unfinished one waits in the next prompt."""
+        if self._quiet:  # nested (a command that runs a turn): the outer one holds it
+            yield
+            return
+        with _terminal_quiet(self.input.interactive) as quiet:
+            self._quiet = quiet
+            try:
+                yield
+            finally:
+                if quiet:
+                    self._take_typeahead()
+                self._quiet = False
+
+    def _take_typeahead(self) -> None:
+        if not self._quiet:
+            return
+        from agentcli.ui.input import read_typeahead, split_typeahead
+
+        lines, self._draft = split_typeahead(read_typeahead(), self._draft)
+        self._typed.extend(lines)
 
     def _ctrl_c_at_prompt(self) -> None:
         draft, self.input.last_draft = getattr(self.input, "last_draft", ""), ""
@@ -223,6 +255,7 @@ class ChatApp:
         covered = scope(kind, detail).split(":", 1)[1]
         always = {"shell": f"always allow `{covered}`",
                   "shell_outside": "always allow this exact command"}.get(kind, f"always for {covered}")
+        self._take_typeahead()  # keys typed before the question are lines, not its answer
         try:
             answer = self.input.ask("  " + question, f"y yes · n no · a {always}")
         except EOFError:
@@ -294,11 +327,12 @@ class ChatApp:
 
 
 @contextmanager
-def _typeahead_hidden(enabled: bool) -> Iterator[None]:
-    """While the agent works, keys typed ahead are neither echoed into its output nor lost:
-    they wait for the next prompt. Ctrl-C still interrupts (ISIG stays on)."""
+def _terminal_quiet(enabled: bool) -> Iterator[bool]:
+    """While the agent works, keys typed ahead are not echoed into its output and wait unread,
+    Enter kept as Enter (no CR-to-NL translation, which the prompt would take for Ctrl-J).
+    Ctrl-C still interrupts (ISIG stays on). Yields whether the terminal was set so."""
     if not enabled:
-        yield
+        yield False
         return
     try:
         import termios
@@ -306,12 +340,15 @@ def _typeahead_hidden(enabled: bool) -> Iterator[None]:
         fd = sys.stdin.fileno()
         old = termios.tcgetattr(fd)
         new = list(old)
+        new[0] &= ~termios.ICRNL
         new[3] &= ~(termios.ECHO | termios.ICANON)
+        new[6] = list(new[6])
+        new[6][termios.VMIN], new[6][termios.VTIME] = 1, 0
         termios.tcsetattr(fd, termios.TCSANOW, new)
     except Exception:
-        yield
+        yield False
         return
     try:
-        yield
+        yield True
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
