@@ -182,6 +182,23 @@ def test_piped_input_runs_a_transcript(server, cli, workspace, tmp_path):
     assert "model calls" in proc.stdout
 
 
+def test_a_piped_transcript_is_neither_padded_nor_wrapped(server, cli, workspace, tmp_path):
+    long_line = "tests/test_parse.py ...." + " " * 60 + "[100%]"
+    srv = server([
+        Turn(tool_calls=[{"name": "shell", "arguments": {"command": f"echo '{long_line}'"}}]),
+        Turn(text="# Result\n\n" + "All the tests pass now, " * 6 + "done.\n\n---\n\nBye.")])
+    proc = cli(srv, AGENTCLI_DATA_DIR=str(tmp_path / "data"))(
+        "chat", "-C", str(workspace), "--model", "anthropic/m", "--approval", "auto",
+        input="run the tests\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert not [ln for ln in lines if ln != ln.rstrip()]  # no padding
+    assert "    " + long_line in lines  # the tool's output line kept whole
+    assert "Result" in lines  # a heading flush left
+    assert any(ln.startswith("All the tests pass now,") and ln.endswith("done.") for ln in lines)
+    assert max(len(ln) for ln in lines) < 200
+
+
 def test_chat_with_a_first_prompt_sends_it_and_stays_open(server, open_chat):
     srv = server([Turn(text="First answer."), Turn(text="Second answer.")])
     chat = open_chat(srv, "what is this project?")

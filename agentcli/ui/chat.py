@@ -21,7 +21,7 @@ from agentcli import __version__
 from agentcli.approval import Approval, scope
 from agentcli.config import Settings
 from agentcli.ui import commands
-from agentcli.ui.render import ChatRenderer
+from agentcli.ui.render import ChatRenderer, chat_console
 from agentcli.ui.sessions import Sessions, SessionUnavailable, close_dangling_calls, epoch
 from agentcli.ui.status import money, status_parts
 
@@ -33,7 +33,7 @@ class ChatApp:
 
     def __init__(self, settings: Settings, console: Console | None = None):
         self.settings = settings
-        self.console = console or Console(highlight=False)
+        self.console = console or chat_console()
         self.renderer = ChatRenderer(self.console)
         self.approval = Approval(settings.approval, ask=self._ask,
                                  roots=[settings.workspace, *settings.extra_dirs],
@@ -193,7 +193,7 @@ class ChatApp:
         old_id = self.need_session().id
         new = self.sessions.switch(None)
         self.renderer.compacted_at = None
-        self.console.print(Rule(style="dim"))
+        self.console.print(self._rule())
         self.say(f"new conversation ({new.id}); the last one is kept: /resume {old_id}")
 
     def resume(self, prefix: str | None) -> None:
@@ -204,7 +204,7 @@ class ChatApp:
         if sid == current:
             self.say("that is this session", "yellow")
             return
-        self.console.print(Rule(f"resuming {sid}", style="dim"))
+        self.console.print(self._rule(f"resuming {sid}"))
         compacted = self._show_earlier(sid)
         self.sessions.switch(sid)
         self.renderer.compacted_at = compacted
@@ -216,9 +216,15 @@ class ChatApp:
 
         path = self.library().session_dir(sid) / ARCHIVE_NAME
         turns, compacted = replay(self.console, read_events(path))
-        self.console.print(Rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · session {sid}",
-                                style="dim"))
+        self.console.print(self._rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · "
+                                      f"session {sid}"))
         return epoch(compacted)
+
+    def _rule(self, title: str = "") -> Any:
+        """A dividing line: the terminal's width, or a short one in a piped transcript."""
+        if self.console.is_terminal:
+            return Rule(title, style="dim")
+        return Text(f"── {title} ──" if title else "─" * 40, style="dim")
 
     # -- talking to the user ------------------------------------------------------------------
 

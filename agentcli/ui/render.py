@@ -26,6 +26,48 @@ DIFF_LINES = 40
 REFRESH_S = 0.05  # the streamed tail is redrawn at most this often
 
 
+PLAIN_WIDTH = 1000  # a piped transcript is not wrapped at 80 columns: lines stay whole
+
+
+class _TrimmedLines:
+    """A text stream that drops the spaces rich pads lines with, for output that is not a
+    terminal (a transcript, a log), where they are only noise."""
+
+    def __init__(self, out: Any):
+        self.out = out
+        self.pending = ""
+        self.encoding = getattr(out, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        if lines:
+            self.out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:  # a line left open on purpose (a question waiting for its answer)
+            self.out.write(self.pending)
+            self.pending = ""
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
+def chat_console(out: Any = None) -> Console:
+    """The chat's console: rich's own on a terminal; elsewhere no padding and no hard wrap."""
+    import sys
+
+    out = out or sys.stdout
+    if out.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, file=_TrimmedLines(out), width=PLAIN_WIDTH)
+
+
 class _Waiting:
     """A spinner with a label and the seconds since it started."""
 
