@@ -69,6 +69,15 @@ def test_grep_finds_lines_with_paths_and_numbers(box):
     assert r.content == "src/app.py:4: TIMEOUT_SECONDS = 37"
 
 
+def test_grep_is_smart_case_unless_told(box):
+    """A lowercase word finds it in any case (how people search); a capital, or ignore_case=false,
+    means exactly that case."""
+    assert "TIMEOUT_SECONDS = 37" in call(box, "grep", pattern="timeout").content
+    assert call(box, "grep", pattern="Timeout").content.startswith("no matches")
+    assert call(box, "grep", pattern="timeout", ignore_case=False).content.startswith("no matches")
+    assert "TIMEOUT_SECONDS" in call(box, "grep", pattern="Timeout", ignore_case=True).content
+
+
 def test_grep_no_match_is_not_an_error(box):
     r = call(box, "grep", pattern="NOT_ANYWHERE_AT_ALL")
     assert not r.is_error and "no matches" in r.content

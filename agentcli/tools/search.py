@@ -73,8 +73,10 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError(f"no such file or folder: {args.get('path')}")
     max_results = max(1, int(args.get("max_results") or DEFAULT_MAX_RESULTS))
     argv = ["--json", "--no-config", "--no-require-git", "--max-columns", str(MAX_LINE_CHARS * 4)]
-    if args.get("ignore_case"):
-        argv.append("--ignore-case")
+    # Like `rg --smart-case`: an all-lowercase pattern matches any case (`port` finds
+    # DEFAULT_PORT), a pattern with a capital matches exactly; ignore_case decides when given.
+    case = args.get("ignore_case")
+    argv.append("--smart-case" if case is None else "--ignore-case" if case else "--case-sensitive")
     if args.get("context"):
         argv += ["--context", str(min(max(0, int(args["context"])), 20))]
     if args.get("glob"):
