@@ -141,6 +141,8 @@ def test_every_library_file_passes_through_the_redaction_hook(server, workspace,
     monkeypatch.setattr(Library, "for_workspace", classmethod(with_redactor))
     session = Session.create(Settings(workspace=workspace, model="openai/m", context_window=16384,
                                       fallback=[]))
+    # Enough conversation before the last request that a summary makes the window smaller.
+    session.run("some background first: " + " ".join(f"fact {i} about the project." for i in range(400)))
     outcome = session.run(f"print the key {secret} please")
     assert outcome.result == f"printed {secret}"  # the model's own view is not redacted
     assert session.compact("keep the key") is not None

@@ -78,3 +78,21 @@ def test_a_runaway_stream_is_capped_on_disk_with_a_marker_and_its_tail_kept():
     assert data.startswith(b"x\nx\n")
     assert re.search(rb"\[\.\.\. [\d,]+ bytes cut: the output passed the 1 MiB", data)
     assert data.endswith(b"x\nTHE-END\n")
+
+
+def test_a_large_output_is_redacted_block_by_block_on_its_way_to_the_library(tmp_path, workspace):
+    from types import SimpleNamespace
+
+    from agentcli.library import Library
+
+    token = "ghp_" + "R4nd0mT0k3n" * 4  # built from pieces, as in test_secrets.py
+    host = SimpleNamespace(archive=SimpleNamespace(count=6), dir=tmp_path / "lib" / "sessions" / "s",
+                           library=Library(tmp_path / "lib"), workspace=Workspace(workspace),
+                           model=SimpleNamespace(context_window=200_000))
+    box = ToolBox(CORE_TOOLS, ToolContext(Workspace(workspace), library=host))
+    command = f"for i in $(seq 1 40000); do echo \"$i {token}\"; done"
+    r = box.dispatch(ToolCall(id="t", name="shell", arguments={"command": command}))
+    assert r.meta["full_output"] == "spill/e000007.txt" and 'memory_read(event="e000007"' in r.content
+    full = (host.dir / "spill" / "e000007.txt").read_text()
+    assert token not in full and token not in r.content
+    assert full.count("[REDACTED:github-token]") == 40000 and "\n40000 [REDACTED" in full
