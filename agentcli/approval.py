@@ -5,6 +5,14 @@
 - ask: read-only commands and writes inside the workspace run; other shell commands, and
   reads or writes outside the workspace, ask y/n/always through the front end's `ask`
   callback (chat default).
+
+A shell command that names a path outside the workspace (an absolute path, `~`, `..`, `$HOME`)
+is never taken as read-only: `ask` asks (kind `shell_outside`); `auto` refuses it where no
+sandbox contains the command (`sandboxed` False), and lets the sandbox contain it where one
+does. This reads the command line only; what a program does inside is the sandbox's to stop.
+
+A refusal that is no person's answer (read-only mode; nobody there to ask) raises `Refused`
+with what really happened, so the model is never told "the user declined".
 """
 
 from __future__ import annotations
@@ -12,7 +20,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable
+
+from agentcli.tools.context import ToolError
 
 MODES = ("ask", "auto", "readonly")
 
@@ -26,8 +37,19 @@ READ_ONLY = {
 }
 _SPLIT = re.compile(r"\|\||&&|[;|\n]")
 _WRITE_REDIRECT = re.compile(r"(?<![0-9&])>(?!&)|>>|\d>(?!&|/dev/null)")
+# Paths a command may name without touching anything of the user's.
+_HARMLESS = {"/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero",
+             "/dev/random", "/dev/urandom", "/dev/fd/0", "/dev/fd/1", "/dev/fd/2"}
+# A program run by its full path from a system folder is a program, not the user's data.
+_SYSTEM_PROGRAMS = ("/usr/", "/bin/", "/sbin/", "/opt/")
+_HOME_VARS = re.compile(r"^\$\{?(HOME|TMPDIR|OLDPWD)\}?(/|$)")
+_REDIRECT_PREFIX = re.compile(r"^\d*(?:&>>?|>>?|<<?|>\|)")
 
 Asker = Callable[[str, str], str]  # (kind, detail) -> "y" | "n" | "always"
+
+
+class Refused(ToolError):
+    """Not run, and no person said no: the message says why (read-only mode, no one to ask)."""
 
 
 def is_read_only(command: str) -> bool:
@@ -53,29 +75,118 @@ def is_read_only(command: str) -> bool:
     return True
 
 
+def outside_paths(command: str, roots: Iterable[Path | str] | None) -> list[str]:
+    """The paths a command line names that lie outside `roots` (the first is where it runs).
+    With `roots` None (not known), every absolute or home path counts as outside.
+
+    A heuristic on the words of the line: absolute paths whose first folder exists (so "/api/v1"
+    in a grep pattern is not a path), `~…`, `$HOME…`, and relative paths climbing out with `..`.
+    """
+    root_list = [os.path.realpath(r) for r in roots] if roots is not None else None
+    found: list[str] = []
+    for part in _SPLIT.split(command):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            words = part.split()
+        for i, word in enumerate(words):
+            for path in _path_words(word):
+                if path in found or path in _HARMLESS:
+                    continue
+                if i == 0 and path.startswith(_SYSTEM_PROGRAMS):
+                    continue
+                if _is_outside(path, root_list):
+                    found.append(path)
+    return found
+
+
+def _path_words(word: str) -> list[str]:
+    """The candidate paths in one shell word: itself (less a redirect), and `--opt=PATH`'s value."""
+    word = _REDIRECT_PREFIX.sub("", word)
+    out = [word]
+    if "=" in word:
+        out.append(word.split("=", 1)[1])
+    return [w for w in out if w]
+
+
+def _is_outside(path: str, roots: list[str] | None) -> bool:
+    if _HOME_VARS.match(path):
+        path = _HOME_VARS.sub(lambda m: (os.environ.get(m.group(1)) or "/").rstrip("/") + m.group(2),
+                              path, count=1) or "/"
+    if path.startswith("~"):
+        path = os.path.expanduser(path)
+        if path.startswith("~"):  # ~otheruser that does not exist: still someone's home
+            return True
+    if path.startswith("/"):
+        first = path.lstrip("/").split("/", 1)[0]
+        if first and not os.path.exists("/" + first):
+            return False  # "/api/v1", "/s/a/b/": a pattern, not a path on this machine
+        if roots is None:
+            return True
+        full = path
+    elif path == ".." or path.startswith("../") or "/../" in path or path.endswith("/.."):
+        if roots is None:
+            return os.path.normpath(path).startswith("..")
+        full = os.path.join(roots[0], path)
+    else:
+        return False
+    real = os.path.realpath(os.path.normpath(full))
+    return not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
 class Approval:
-    """The user's approval policy, called by tools as `approve(kind, detail)`."""
+    """The user's approval policy, called by tools as `approve(kind, detail)`.
+
+    `roots` are the folders commands may name (the workspace first, then `--add-dir` ones);
+    None: not known, and any absolute path counts as outside. `sandboxed`: whether shell
+    commands run in a sandbox (None: not known, the outside rule of `auto` is left to it).
+    """
 
     def __init__(self, mode: str = "auto", ask: Asker | None = None,
-                 allow: set[str] | None = None):
+                 allow: set[str] | None = None, roots: list[Path] | None = None,
+                 sandboxed: bool | None = None, allow_outside: bool = False):
         if mode not in MODES:
             raise ValueError(f"unknown approval mode {mode!r}; use one of {', '.join(MODES)}")
         self.mode = mode
         self.ask = ask
         self.always: set[str] = set(allow or ())
+        self.roots = roots
+        self.sandboxed = sandboxed
+        self.allow_outside = allow_outside
 
     def __call__(self, kind: str, detail: str) -> bool:
+        if kind == "shell" and not self.allow_outside:
+            outside = outside_paths(detail, self.roots)
+            if outside:
+                return self._shell_outside(detail, outside)
         if kind == "shell" and is_read_only(detail):
             return True
         if self.mode == "readonly":
-            return False
+            raise Refused("not run: approval is readonly, which allows no writes and only "
+                          "commands that read (the user can change it with /permissions)")
         if self.mode == "auto" or (kind == "write" and self.mode == "ask"):
             return True
-        key = _key(kind, detail)
+        return self._ask(kind, detail, _key(kind, detail))
+
+    def _shell_outside(self, command: str, outside: list[str]) -> bool:
+        names = ", ".join(outside[:3]) + (" …" if len(outside) > 3 else "")
+        if self.mode == "auto":
+            if self.sandboxed is not False:  # the sandbox keeps everything outside read-only
+                return True
+            raise Refused(f"not run: it names {names}, outside the workspace; approval auto runs "
+                          "only commands inside it, and there is no sandbox here to contain it. "
+                          "Work inside the workspace (or the user can switch to /permissions ask)")
+        if self.mode == "readonly" and not is_read_only(command):
+            raise Refused("not run: approval is readonly, which allows no writes and only "
+                          "commands that read (the user can change it with /permissions)")
+        return self._ask("shell_outside", command, f"shell_outside:{command.strip()}")
+
+    def _ask(self, kind: str, detail: str, key: str) -> bool:
         if key in self.always:
             return True
         if self.ask is None:
-            return False
+            raise Refused(f"not run: approval is {self.mode} and this needs a yes, but there is "
+                          "no terminal to ask (--approval auto lets such commands run)")
         answer = self.ask(kind, detail)
         if answer == "always":
             self.always.add(key)
@@ -103,11 +214,14 @@ def _within(path: str, folder: str) -> bool:
 
 def scope(kind: str, detail: str) -> str:
     """What an "always" answer covers: the program (and subcommand) of a shell command, the
-    folder of a path outside the workspace, else the exact detail."""
+    exact command when it names paths outside, the folder of a path outside the workspace,
+    else the exact detail."""
     return _key(kind, detail)
 
 
 def _key(kind: str, detail: str) -> str:
+    if kind == "shell_outside":
+        return f"{kind}:{detail.strip()}"
     if kind.endswith("_outside"):
         return f"{kind}:{os.path.dirname(detail)}"
     if kind != "shell":

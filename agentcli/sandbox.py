@@ -1,6 +1,7 @@
 """Running `shell` commands under bubblewrap: the workspace writable, the rest read-only, no network.
 
-`--sandbox auto` (the default) uses it in headless runs when `bwrap` is installed and works here;
+`--sandbox auto` (the default) uses it, in headless runs and in the chat, where `bwrap` is
+installed and works;
 `on` insists on it (a one-line error where it cannot be had); `off` runs commands directly. In
 the sandbox, the workspace and folders added with `--add-dir` are writable, the library inside
 the workspace stays read-only (it is append-only and agentcli's own), `/tmp` is a private empty
@@ -148,13 +149,18 @@ def resolve_mode(mode: str | None) -> str:
 
 def choose(mode: str | None, *, headless: bool) -> tuple[Sandbox | None, str | None]:
     """(the sandbox to use or None, a notice for the user or None). Raises SandboxError when
-    the sandbox is required (`on`) and cannot be had."""
+    the sandbox is required (`on`) and cannot be had. `headless` shapes the notice only: the
+    chat and headless runs get the same sandbox."""
     chosen = resolve_mode(mode)
-    if chosen == "off" or (chosen == "auto" and not headless):
+    if chosen == "off":
         return None, None
     path, why = probe()
     if path is not None:
         return Sandbox(path), None
     if chosen == "on":
         raise SandboxError(f"--sandbox on: {why}; or run with --sandbox off")
-    return None, f"shell commands run without a sandbox: {why} (or pass --sandbox off)"
+    if headless:
+        return None, f"shell commands run without a sandbox: {why} (or pass --sandbox off)"
+    return None, (f"shell commands run without a sandbox: {why}. Only the approval mode guards "
+                  "them: commands naming paths outside the workspace ask (ask) or are refused "
+                  "(auto); --sandbox off hides this notice")

@@ -138,17 +138,18 @@ class ChatTerm:
 
 
 def open_chat_fixture(tmp_path: Path, workspace: Path):
-    """Yields `start(srv, *args, model=..., approval=...)` -> ChatTerm; all are closed after."""
+    """Yields `start(srv, *args, model=..., env=...)` -> ChatTerm; all are closed after.
+    `command=""` opens the chat as bare `agentcli [OPTIONS]`."""
     started: list[ChatTerm] = []
 
     def start(srv: ScriptedServer | None, *args: str, model: str | None = "anthropic/test-model",
               rows: int = 40, cols: int = 120, cwd: Path | None = None, command: str = "chat",
-              wait_ready: bool = True) -> ChatTerm:
-        argv = [command, "-C", str(workspace)]
+              wait_ready: bool = True, env: dict[str, str] | None = None) -> ChatTerm:
+        argv = [command, "-C", str(workspace)] if command else ["-C", str(workspace)]
         if model:
             argv += ["--model", model]
-        term = ChatTerm(argv + list(args), chat_env(srv, tmp_path / "home"), cwd or workspace,
-                        rows=rows, cols=cols)
+        term = ChatTerm(argv + list(args), {**chat_env(srv, tmp_path / "home"), **(env or {})},
+                        cwd or workspace, rows=rows, cols=cols)
         started.append(term)
         if wait_ready:
             term.ready()

@@ -48,7 +48,8 @@ def test_usage_errors_are_one_line_with_a_pointer_to_help(args, needle, cli):
 ])
 def test_bad_model_names_are_one_line(model, needle, cli, workspace):
     proc = cli()("run", "x", "-C", str(workspace), "--model", model)
-    assert proc.returncode != 0
+    # A name that cannot be a model is a usage error (2), like any bad flag; a missing key is 1.
+    assert proc.returncode == (1 if "KEY" in needle else 2)
     assert needle in _one_line_error(proc)
 
 
@@ -294,3 +295,12 @@ def test_sessions_clears_empty_folders_of_old_failed_starts_but_not_a_starting_o
         proc = cli()("sessions", "-C", str(workspace))
         assert proc.returncode == 0 and "no sessions yet" in proc.stdout
         assert not stale.exists() and starting.exists()
+
+
+def test_help_shows_flags_without_a_type_and_square_brackets_survive(cli):
+    top = cli()("--help", env={"COLUMNS": "120"})
+    assert top.returncode == 0 and "--version" in top.stdout and "<bool>" not in top.stdout
+    run = cli()("run", "--help", env={"COLUMNS": "120"})
+    assert "--unattended" in run.stdout and "<bool>" not in run.stdout and "list[" not in run.stdout
+    batch = cli()("batch", "--help", env={"COLUMNS": "120"})
+    assert "[[task]] entries" in batch.stdout

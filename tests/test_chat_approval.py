@@ -3,8 +3,12 @@ outside the workspace; the answer reaches the model; `readonly` and `auto` do no
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
+from agentcli.sandbox import probe
 from agentcli.testing.scripted_server import Turn
 from chat_pty import open_chat_fixture
 
@@ -133,3 +137,78 @@ def test_piped_answers_work_without_a_terminal(server, cli, workspace, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Run this command?" in proc.stdout and "declined" in proc.stdout
     assert not (workspace / "made-by-agent").exists()
+
+
+needs_bwrap = pytest.mark.skipif(probe()[0] is None, reason="no working bubblewrap")
+
+
+def _outside_folder(tmp_path):
+    folder = tmp_path / "elsewhere" / "myproj"
+    folder.mkdir(parents=True)
+    (folder / "scen.json").write_text('{"keep": true}\n')
+    return folder
+
+
+@needs_bwrap
+def test_auto_runs_shell_in_the_sandbox_so_nothing_outside_changes(server, open_chat, workspace,
+                                                                  tmp_path):
+    outside = _outside_folder(tmp_path)
+    srv = server(_shell_then_answer(f"rm -rf {outside}; echo hi > {outside.parent}/x; touch made"))
+    chat = open_chat(srv, "--approval", "auto")
+    chat.line("clean up")
+    seen = chat.ready()
+    assert "Run this command?" not in seen
+    assert (outside / "scen.json").exists() and not (outside.parent / "x").exists()
+    assert (workspace / "made").exists()  # the workspace itself is writable
+
+
+def test_auto_without_a_sandbox_refuses_a_command_naming_a_path_outside(server, open_chat,
+                                                                       workspace, tmp_path):
+    outside = _outside_folder(tmp_path)
+    bin_dir = tmp_path / "bin"  # bash, but no bwrap
+    bin_dir.mkdir()
+    os.symlink("/bin/bash", bin_dir / "bash")
+    srv = server(_shell_then_answer(f"rm -rf {outside}", "echo x > made"))
+    chat = open_chat(srv, "--approval", "auto", env={"PATH": str(bin_dir)})
+    chat.line("clean up")
+    seen = chat.ready()
+    assert seen.count("without a sandbox") == 1 and "bwrap is not installed" in seen
+    assert (outside / "scen.json").exists() and (workspace / "made").exists()
+    told = srv.requests[2].tool_results()[0]
+    assert "not run: it names" in told and str(outside) in told and "declined" not in told
+    chat.line("/clear")  # the notice is said once a chat, not again for the new session
+    assert "without a sandbox" not in chat.ready()
+
+
+def test_ask_asks_before_a_read_only_command_that_reads_outside(server, open_chat, tmp_path):
+    outside = _outside_folder(tmp_path)
+    srv = server(_shell_then_answer(f"cat /etc/hostname {outside}/scen.json | head -3", "ls src"))
+    chat = open_chat(srv)
+    chat.line("look around")
+    chat.expect(f"outside the workspace: /etc/hostname, {outside}/scen.json")
+    chat.expect("Run this command? It reaches outside the workspace.")
+    chat.send("n")
+    seen = chat.ready()
+    assert "declined" in seen and "Run this command?" not in seen  # `ls src` did not ask
+    assert "the user declined to run" in srv.requests[1].tool_results()[0]
+
+
+def test_readonly_tells_the_model_it_is_the_mode_not_the_user(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv, "--approval", "readonly")
+    chat.line("make a file")
+    seen = chat.ready()
+    assert "not run: approval is readonly" in seen and "declined" not in seen
+    told = srv.requests[1].tool_results()[0]
+    assert "not run: approval is readonly" in told and "declined" not in told
+
+
+def test_a_tool_line_times_the_tool_not_the_wait_for_a_yes(server, open_chat, workspace):
+    srv = server(_shell_then_answer("touch made-by-agent"))
+    chat = open_chat(srv)
+    chat.line("make a file")
+    chat.expect("Run this command?")
+    chat.settle(2.5)  # the user thinks it over
+    chat.send("y")
+    seen = chat.ready()
+    assert "exit 0" in seen and not re.search(r"exit 0 · [1-9]\d*\.\ds", seen)

@@ -142,6 +142,26 @@ def test_compact_summarises_and_the_status_line_says_when(server, open_chat):
     assert "pineapple" in str(srv.requests[-1].messages)  # through the summary
 
 
+def test_a_command_typed_during_compact_runs_after_it(server, open_chat):
+    def respond(req):
+        if "Write the updated summary now" in req.last_user_text():
+            return Turn(text="Summary: " + " ".join(["noted"] * 30), chunk_delay=0.05)
+        return Turn(text="Noted.")
+
+    srv = server(respond)
+    chat = open_chat(srv)
+    for prompt in ("remember the word pineapple", "and the number 42"):
+        chat.line(prompt)
+        chat.ready()
+    chat.line("/compact")
+    chat.expect("compact")
+    chat.send("/model openai/other-model\r")
+    seen = chat.ready()
+    assert seen.index("compacted the context") < seen.index("› /model openai/other-model")
+    chat.line("/model")
+    assert "model: openai/other-model" in chat.ready()
+
+
 def test_memory_finds_words_from_an_earlier_session(server, open_chat):
     srv = server([Turn(text="Noted.")])
     first = open_chat(srv)

@@ -174,6 +174,21 @@ def test_sessions_are_listed_newest_first_without_empty_ones(tmp_path: Path):
     assert rows[1]["turns"] == 2 and rows[1]["first_request"] == "question 0"
 
 
+def test_the_session_last_active_comes_first_not_the_one_started_last(tmp_path: Path):
+    import os
+
+    from agentcli.library import Library
+
+    library = Library(tmp_path / "lib")
+    old, new = "20250101-100000-aaaa", "20250102-100000-bbbb"
+    for sid in (old, new):
+        _archive_with_turns(library.session_dir(sid) / "events.jsonl", 1)
+    # The older session was resumed and used after the newer one was left.
+    os.utime(library.session_dir(new) / "events.jsonl", (1_000_000, 1_000_000))
+    os.utime(library.session_dir(old) / "events.jsonl", (2_000_000, 2_000_000))
+    assert [r["id"] for r in recent_sessions(library)] == [old, new]
+
+
 def test_a_unique_start_of_a_command_runs_it_and_an_ambiguous_one_lists_them(monkeypatch):
     said: list[str] = []
     ran: list[str] = []
@@ -189,3 +204,17 @@ def test_a_unique_start_of_a_command_runs_it_and_an_ambiguous_one_lists_them(mon
     assert said[-1] == "/c could be /compact, /cost, /context, /clear"
     commands.dispatch(App(), "modle", "")
     assert "did you mean /model?" in said[-1]
+
+
+@pytest.mark.parametrize("data, draft, lines, rest", [
+    ("/cost\r/model anthropic/x\r", "", ["/cost", "/model anthropic/x"], ""),
+    ("/cost\n/model a\rhalf", "", ["/cost", "/model a"], "half"),
+    ("two\x1b\rlines\r", "", ["two\nlines"], ""),
+    ("ab\x7fc\x1b[Ad\r\r", "x", ["xacd"], ""),  # backspace edits, an arrow is dropped
+    ("gone\x15kept\r", "", ["kept"], ""),
+    ("line \\\rgoes on\r", "", ["line \ngoes on"], ""),
+])
+def test_type_ahead_splits_into_lines_in_order(data, draft, lines, rest):
+    from agentcli.ui.input import split_typeahead
+
+    assert split_typeahead(data, draft) == (lines, rest)

@@ -145,7 +145,8 @@ def test_typed_ahead_text_waits_for_the_next_prompt(server, open_chat):
     chat.line("first")
     chat.expect("slow slow")
     chat.send("typed ahead")
-    chat.ready()
+    seen = chat.expect("› typed ahead")  # back in the prompt, not sent, not echoed mid-answer
+    assert "typed ahead" not in seen[:-len("› typed ahead")]
     chat.send("\r")
     chat.expect("second")
     assert srv.requests[-1].last_user_text() == "typed ahead"
@@ -181,6 +182,23 @@ def test_piped_input_runs_a_transcript(server, cli, workspace, tmp_path):
     assert "model calls" in proc.stdout
 
 
+def test_a_piped_transcript_is_neither_padded_nor_wrapped(server, cli, workspace, tmp_path):
+    long_line = "tests/test_parse.py ...." + " " * 60 + "[100%]"
+    srv = server([
+        Turn(tool_calls=[{"name": "shell", "arguments": {"command": f"echo '{long_line}'"}}]),
+        Turn(text="# Result\n\n" + "All the tests pass now, " * 6 + "done.\n\n---\n\nBye.")])
+    proc = cli(srv, AGENTCLI_DATA_DIR=str(tmp_path / "data"))(
+        "chat", "-C", str(workspace), "--model", "anthropic/m", "--approval", "auto",
+        input="run the tests\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert not [ln for ln in lines if ln != ln.rstrip()]  # no padding
+    assert "    " + long_line in lines  # the tool's output line kept whole
+    assert "Result" in lines  # a heading flush left
+    assert any(ln.startswith("All the tests pass now,") and ln.endswith("done.") for ln in lines)
+    assert max(len(ln) for ln in lines) < 200
+
+
 def test_chat_with_a_first_prompt_sends_it_and_stays_open(server, open_chat):
     srv = server([Turn(text="First answer."), Turn(text="Second answer.")])
     chat = open_chat(srv, "what is this project?")
@@ -188,3 +206,32 @@ def test_chat_with_a_first_prompt_sends_it_and_stays_open(server, open_chat):
     chat.line("and then?")
     assert "Second answer." in chat.ready()
     assert srv.requests[0].last_user_text() == "what is this project?"
+
+
+def test_every_line_typed_ahead_runs_in_order_once(server, open_chat):
+    srv = server([Turn(text=" ".join(["slow"] * 40), chunk_delay=0.05), Turn(text="on the new model")])
+    chat = open_chat(srv)
+    chat.line("first")
+    chat.expect("slow slow")
+    chat.send("/cost\r/model openai/other-model\rwhich model now?\r")
+    seen = chat.ready()
+    # Not echoed into the answer: each line shows only once it runs, after the answer.
+    answer_end = seen.rindex("slow")
+    assert "/cost" not in seen[:answer_end] and "/model" not in seen[:answer_end]
+    cost, model = seen.index("› /cost"), seen.index("› /model openai/other-model")
+    prompt = seen.index("› which model now?")
+    assert answer_end < cost < seen.index("model calls") < model < prompt
+    assert "on the new model" in seen[prompt:]
+    assert seen.count("› /cost") == 1 and seen.count("› /model openai/other-model") == 1
+    last = srv.requests[-1]
+    assert len(srv.requests) == 2 and last.provider == "openai"
+    assert last.last_user_text() == "which model now?"
+
+
+def test_bare_agentcli_takes_the_chats_options(server, open_chat, workspace):
+    srv = server([Turn(text="answered by the model asked for")])
+    chat = open_chat(srv, "--approval", "auto", command="", model="openai/other-model")
+    assert "openai/other-model" in chat.text and "approval: auto" in chat.text
+    chat.line("hi")
+    assert "answered by the model asked for" in chat.ready()
+    assert srv.requests[-1].provider == "openai" and srv.requests[-1].body["model"] == "other-model"

@@ -190,3 +190,21 @@ def test_report_command_json_and_default_folder(cli, tmp_path):
 def test_report_command_on_a_missing_folder_is_one_line(cli, tmp_path):
     proc = cli()("reproduce", "report", str(tmp_path / "nope"))
     assert proc.returncode == 2 and proc.stderr.strip() == f"agentcli: error: no such folder: {tmp_path / 'nope'}"
+
+
+def test_report_command_leaves_a_folder_that_is_no_reproduction_and_a_foreign_report_alone(cli, tmp_path):
+    """`reproduce report` run in a project root must not replace the project's own REPORT.md."""
+    mine = "# Quarterly report\n\nHand written.\n"
+    (tmp_path / "REPORT.md").write_text(mine)
+    proc = cli()("reproduce", "report", cwd=tmp_path)
+    assert proc.returncode == 2 and "is not a reproduction" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    make(tmp_path, {"C1": entry(4.0)})
+    proc = cli()("reproduce", "report", str(tmp_path))
+    assert proc.returncode == 2 and "was not written by agentcli" in proc.stderr and "--force" in proc.stderr
+    assert (tmp_path / "REPORT.md").read_text() == mine
+    proc = cli()("reproduce", "report", "--force", "--no-figure", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Paper vs reproduced" in (tmp_path / "REPORT.md").read_text()
+    again = cli()("reproduce", "report", "--no-figure", str(tmp_path))  # its own report: rewritten
+    assert again.returncode == 0, again.stderr

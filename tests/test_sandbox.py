@@ -128,13 +128,14 @@ def test_bad_sandbox_mode_is_a_one_line_error(cli, workspace):
 def test_choose_follows_the_mode_and_the_front_end(monkeypatch):
     monkeypatch.delenv("AGENTCLI_SANDBOX", raising=False)
     assert choose("off", headless=True) == (None, None)
-    assert choose("auto", headless=False) == (None, None)  # interactive: the user approves commands
+    assert choose("off", headless=False) == (None, None)
     monkeypatch.setenv("AGENTCLI_SANDBOX", "off")
     assert choose(None, headless=True) == (None, None)
     with pytest.raises(SandboxError):
         choose("sometimes", headless=True)
-    box, notice = choose("auto", headless=True)
-    assert (box is not None) == (BWRAP is not None) and (notice is None) == (BWRAP is not None)
+    for headless in (True, False):  # the chat gets the same sandbox as headless runs
+        box, notice = choose("auto", headless=headless)
+        assert (box is not None) == (BWRAP is not None) and (notice is None) == (BWRAP is not None)
 
 
 @needs_bwrap

@@ -97,7 +97,13 @@ def test_sigkill_mid_run_then_resume_finishes_with_one_ledger_and_history(server
     assert "resumed (the process ended before the run did: killed or crashed)" in progress
     assert progress.count("## Done") == 1 and "status: **done**" in progress
     used = result["unattended"]["used"]
-    assert used["turns"] == killed_at + 2 and used["time_s"] >= 2
+    assert used["turns"] == killed_at + 2
+    # The killed process's stretch counts up to its last record (not up to the resume).
+    from agentcli.unattended.state import parse_ts
+
+    at = kinds.index("session_resume")
+    stretch = (parse_ts(events[at - 1]["ts"]) - parse_ts(events[kinds.index("unattended_start")]["ts"]))
+    assert stretch.total_seconds() <= used["time_s"]
     assert result["unattended"]["limits"]["time_s"] == 600 and result["unattended"]["resumes"] == 1
     report = (folder / "REPORT.md").read_text()
     assert "Resumed 1 time(s)" in report and "**Done**" in report
@@ -133,3 +139,26 @@ def test_a_spent_time_budget_stays_spent_on_resume_until_raised(server, cli, rep
     more, proc = cli(srv).json("run", "--resume", first["session_id"], "-C", str(repo), "--max-time", "5m")
     assert more["stop_reason"] == "done", proc.stderr
     assert more["unattended"]["used"]["time_s"] >= 3 and more["unattended"]["resumes"] == 2
+
+
+@pytest.mark.slow
+def test_the_time_between_a_stop_and_a_resume_is_not_working_time(server, cli, repo):  # noqa: F811
+    # The user test: a run stops on --max-time, the person comes back later and resumes with a
+    # bigger budget; the hours (here seconds) in between must not have eaten it.
+    def responder(req) -> Turn:
+        if any(t.startswith(RESUMED) for t in user_texts(req)):
+            return Turn(tool_calls=[{"name": "finish", "arguments": {"status": "done", "summary": "ok"}}])
+        n = req.assistant_turns
+        return Turn(tool_calls=[{"name": "shell", "arguments": {"command": f"sleep 1; echo {n}"}}])
+
+    srv = server(responder)
+    first, _ = cli(srv).json("run", "x", "-C", str(repo), "--model", "openai/m", "--max-time", "2s")
+    assert first["stop_reason"] == "time"
+    worked = first["unattended"]["used"]["time_s"]
+    time.sleep(8)
+    calls = len(srv.requests)
+    again, proc = cli(srv).json("run", "--resume", first["session_id"], "-C", str(repo), "--max-time", "8s")
+    assert again["stop_reason"] == "done", proc.stderr
+    assert len(srv.requests) > calls
+    used = again["unattended"]["used"]["time_s"]
+    assert worked - 1 <= used < worked + 6  # the first stretch plus the resumed one, not the pause

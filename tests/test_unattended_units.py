@@ -192,6 +192,39 @@ def test_state_folds_budgets_ledger_and_time_across_a_resume(tmp_path):
     assert any("resumed (SIGKILL)" in o.text for o in state.observations)
 
 
+def _fold(events: list[tuple[str, int]]) -> RunState:
+    """RunState folded from (type, second) events, one minute after 2025-01-01T00:00."""
+    state = RunState()
+    for n, (kind, second) in enumerate(events):
+        state.apply({"id": f"e{n:06d}", "type": kind,
+                     "ts": f"2025-01-01T00:{second // 60:02d}:{second % 60:02d}.000Z"})
+    return state
+
+
+def test_the_idle_time_before_a_resume_is_not_working_time():
+    # Stopped on time after 10 s; resumed 30 s later: the session layer writes session_resume
+    # (and interrupted results) before unattended_resume, all at resume time.
+    state = _fold([("session_start", 0), ("unattended_start", 0), ("assistant", 4), ("tool_result", 9),
+                   ("run_end", 10), ("checkpoint", 10),
+                   ("session_resume", 40), ("tool_result", 40), ("unattended_resume", 41)])
+    assert state.closed_time_s == 10
+    assert state.last_stop is None and state.resumes == 1
+    # The new stretch runs from the resume; a second resume after a crash (no run_end) closes it
+    # at its last event.
+    state2 = _fold([("unattended_start", 0), ("assistant", 10), ("run_end", 10),
+                    ("session_resume", 40), ("unattended_resume", 41), ("assistant", 45),
+                    ("tool_call", 47),
+                    ("session_resume", 59 * 60), ("unattended_resume", 59 * 60 + 1)])
+    assert state2.closed_time_s == 10 + 7
+
+
+def test_the_stop_reason_before_a_resume_is_kept_for_the_resume_message():
+    state = _fold([("unattended_start", 0), ("run_end", 10), ("session_resume", 40)])
+    state.apply({"id": "x", "type": "run_end", "stop_reason": "time", "ts": "2025-01-01T00:00:10.000Z"})
+    state.apply({"id": "y", "type": "session_resume", "ts": "2025-01-01T00:00:50.000Z"})
+    assert state.last_stop == "time"  # what UnattendedRun.resume says the run had stopped on
+
+
 def test_archive_tail_reads_only_new_complete_lines(tmp_path):
     path = tmp_path / "events.jsonl"
     archive = Archive(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -12,6 +13,8 @@ import traceback
 import typer
 
 from agentcli import __version__
+from agentcli.cli import chat_cmd
+from agentcli.cli import options as opt
 
 app = typer.Typer(
     name="agentcli",
@@ -21,6 +24,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _plain_flags() -> None:
+    """Help shows a flag as `--force`, not `--force <bool>` (which reads as taking a value), and a
+    repeatable option as `<path>`, not `<list[Path]>`."""
+    try:
+        from typer.core import TyperOption
+
+        shown = TyperOption.display_type_rich
+    except (ImportError, AttributeError):  # another typer: its own help is fine
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        if getattr(self, "is_flag", False):
+            return None
+        text = shown(self, ctx)  # a repeatable option: <path>, not <list[Path]>
+        return re.sub(r"list\[(\w+)\]", lambda m: m.group(1).lower(), text) if text else text
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_plain_flags()
 
 
 def _version(value: bool) -> None:
@@ -34,12 +59,25 @@ def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    directory: opt.Directory = None,
+    model: opt.ModelName = None,
+    base_url: opt.BaseUrl = None,
+    fallback: opt.Fallback = None,
+    context_window: opt.ContextWindow = None,
+    approval: opt.Approval = None,
+    library: opt.LibraryDir = None,
+    add_dir: opt.AddDir = None,
+    allow_outside: opt.AllowOutside = False,
+    sandbox: chat_cmd.Sandbox = None,
+    resume_id: chat_cmd.ResumeId = None,
 ) -> None:
-    """With no command, open an interactive chat in the current folder."""
+    """With no command, open an interactive chat in the current folder; the chat's options
+    (--model, -C, --approval, --sandbox, --resume, …) work here too."""
+    options = {k: v for k, v in locals().items() if k not in ("ctx", "version")}
     if ctx.invoked_subcommand is None:
-        from agentcli.cli import chat_cmd
-
-        chat_cmd.chat_default()
+        chat_cmd.chat_default(**options)
+    elif any(v not in (None, False) for v in options.values()):
+        opt.fail(f"put the options after the command: agentcli {ctx.invoked_subcommand} [OPTIONS]")
 
 
 def _register() -> None:
@@ -123,4 +161,6 @@ def _one_line_usage(exc: Exception) -> str:
     message = " ".join(str(exc.format_message() if hasattr(exc, "format_message") else exc).split())
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None)
+    if command and getattr(ctx, "parent", None) is None:  # the bare command
+        return f"{message} (see `{command} --help`; `{command} --version` prints the version)"
     return f"{message} (see `{command} --help`)" if command else message

@@ -20,7 +20,7 @@ _STYLES = {"done": "green", "running": "cyan", "queued": "dim", "blocked": "yell
 
 def batch(
     tasks_file: Annotated[Path, typer.Argument(
-        help="A TOML file of [[task]] entries (see docs/unattended.md).")],
+        help="A TOML file of \\[\\[task]] entries (see docs/unattended.md).")],
     parallel: Annotated[int, typer.Option(
         "--parallel", "-p", help="Tasks to run at the same time.", min=1)] = 1,
     directory: opt.Directory = None,

@@ -13,6 +13,13 @@ from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
 
+Sandbox = Annotated[Optional[str], typer.Option(
+    "--sandbox", help="auto | on | off: run shell commands under bubblewrap (workspace writable, "
+                      "the rest read-only, /tmp private, no network). auto: on where bwrap works.")]
+ResumeId = Annotated[Optional[str], typer.Option(
+    "--resume", "-r", help="Reopen an earlier chat: an id or its start, or 'latest' for the one "
+                           "last active.")]
+
 
 def chat(
     prompt: Annotated[Optional[str], typer.Argument(
@@ -26,17 +33,18 @@ def chat(
     library: opt.LibraryDir = None,
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
+    sandbox: Sandbox = None,
+    resume_id: ResumeId = None,
 ) -> None:
-    settings = opt.build_settings(
-        directory=directory, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="ask", library=library,
-        add_dir=add_dir, allow_outside=allow_outside, headless=False)
-    _open(settings, first_prompt=prompt)
+    settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
+                         add_dir, allow_outside, sandbox)
+    resume = None if resume_id is None else ("" if resume_id in ("", "latest") else resume_id)
+    _open(settings, first_prompt=prompt, resume=resume)
 
 
 def resume(
     session_id: Annotated[Optional[str], typer.Argument(
-        help="The session to continue (an id or its start); default: the latest.")] = None,
+        help="The session to continue (an id or its start); default: the one last active.")] = None,
     directory: opt.Directory = None,
     model: opt.ModelName = None,
     base_url: opt.BaseUrl = None,
@@ -46,21 +54,30 @@ def resume(
     library: opt.LibraryDir = None,
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
+    sandbox: Sandbox = None,
 ) -> None:
-    settings = opt.build_settings(
-        directory=directory, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="ask", library=library,
-        add_dir=add_dir, allow_outside=allow_outside, headless=False)
+    settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
+                         add_dir, allow_outside, sandbox)
     _open(settings, resume=session_id or "")
 
 
-def chat_default() -> None:
-    """`agentcli` with no command: a chat in the current folder with the defaults."""
-    settings = opt.build_settings(
-        directory=None, model=None, base_url=None, fallback=None, context_window=None,
-        approval=None, default_approval="ask", library=None, add_dir=None, allow_outside=False,
-        headless=False)
-    _open(settings)
+# The chat's options, for bare `agentcli` (the root command's callback takes the same ones).
+CHAT_OPTIONS = ("directory", "model", "base_url", "fallback", "context_window", "approval",
+                "library", "add_dir", "allow_outside", "sandbox", "resume_id")
+
+
+def chat_default(**options) -> None:
+    """`agentcli` with no command: a chat in the current folder (or -C), with the chat's options."""
+    chat(prompt=None, **{name: options.get(name, False if name == "allow_outside" else None)
+                         for name in CHAT_OPTIONS})
+
+
+def _settings(directory, model, base_url, fallback, context_window, approval, library, add_dir,
+              allow_outside, sandbox):
+    return opt.build_settings(
+        directory=directory, model=model, base_url=base_url, fallback=fallback,
+        context_window=context_window, approval=approval, default_approval="ask", library=library,
+        add_dir=add_dir, allow_outside=allow_outside, headless=False, sandbox=sandbox)
 
 
 def _open(settings, first_prompt: str | None = None, resume: str | None = None) -> None:

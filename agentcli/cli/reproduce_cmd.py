@@ -59,6 +59,8 @@ def reproduce(
     approval: opt.Approval = None,
     library: opt.LibraryDir = None,
     no_figure: Annotated[bool, typer.Option("--no-figure", help="report: skip the PNG figure.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="report: write REPORT.md even over one agentcli did not write.")] = False,
     output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
 ) -> None:
     """Reproduce a paper in three checked phases (claims, plan, build and run), then write
@@ -76,7 +78,7 @@ def reproduce(
     if target == "report":
         if resume:
             opt.fail("--resume does not go with 'report'")
-        _report(folder or workdir or Path.cwd(), output_format, figure=not no_figure)
+        _report(folder or workdir or Path.cwd(), output_format, figure=not no_figure, force=force)
         return
     if folder is not None:
         opt.fail(f"unexpected argument {str(folder)!r} (only 'report' takes a folder)")
@@ -156,12 +158,19 @@ def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rou
         raise typer.Exit(EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_FAILED)
 
 
-def _report(folder: Path, output_format: str, *, figure: bool) -> None:
-    from agentcli.reproduce.report import build
+def _report(folder: Path, output_format: str, *, figure: bool, force: bool = False) -> None:
+    from agentcli.reproduce import REPORT, STATE_DIR
+    from agentcli.reproduce.report import HEADER, build
 
     folder = folder.expanduser()
     if not folder.is_dir():
         opt.fail(f"no such folder: {folder}")
+    if not force and not any((folder / name).exists() for name in (*_OCCUPIED, STATE_DIR)):
+        opt.fail(f"{folder} is not a reproduction (no {', '.join(_OCCUPIED)}): give its folder, "
+                 "e.g. agentcli reproduce report reproduce-<paper>")
+    existing = folder / REPORT
+    if not force and existing.is_file() and HEADER not in existing.read_text(errors="replace")[:4000]:
+        opt.fail(f"{existing} was not written by agentcli; it is left as it is (--force replaces it)")
     try:
         report = build(folder, figure=figure)
     except OSError as err:

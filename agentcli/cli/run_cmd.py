@@ -27,7 +27,9 @@ def run(
     fallback: opt.Fallback = None,
     context_window: opt.ContextWindow = None,
     max_turns: Annotated[Optional[int], typer.Option(
-        "--max-turns", help="Stop after this many model turns.", min=1)] = None,
+        "--max-turns", help="Stop after this many model turns (default for a plain run: 250; "
+                            "none with a budget flag). A plain run also stops when the model makes "
+                            "the same call with the same result 6 turns in a row.", min=1)] = None,
     output_format: Annotated[str, typer.Option(
         "--output-format", help="text | json | stream-json")] = "text",
     approval: opt.Approval = None,
@@ -49,6 +51,8 @@ def run(
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if prompt == "-":
+        if sys.stdin.isatty():
+            print("agentcli: reading the prompt from the terminal; end it with Ctrl-D", file=sys.stderr)
         prompt = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     if prompt is None and not resume:
         opt.fail("Missing argument 'prompt': agentcli run PROMPT (- reads it from standard input; "
@@ -79,7 +83,8 @@ def run(
         session, unattended_run, message = uopt.open_run(settings, emitter, prompt, run_options, resume,
                                                          max_turns)
     except (ModelError, ArchiveError, StartError) as err:
-        _early_error(output_format, str(err))
+        bad_flag = getattr(err, "kind", "") == "bad_name"  # a misspelt --model is a usage error
+        _early_error(output_format, str(err), code=2 if bad_flag else EXIT_FAILED)
     if stream:
         stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
                       "workspace": str(settings.workspace)})
@@ -102,7 +107,8 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED if outcome.stop_reason == "interrupted" else EXIT_FAILED)
 
 
-def _early_error(output_format: str, message: str, session_id: str | None = None) -> None:
+def _early_error(output_format: str, message: str, session_id: str | None = None,
+                 code: int = EXIT_FAILED) -> None:
     """A failure before or outside the loop: one line on stderr, and the JSON shape if asked."""
     if output_format in ("json", "stream-json"):
         obj = {"session_id": session_id, "result": message, "is_error": True, "stop_reason": "error",
@@ -110,4 +116,4 @@ def _early_error(output_format: str, message: str, session_id: str | None = None
         if output_format == "stream-json":
             obj = {"type": "result", **obj}
         print(json.dumps(obj))
-    opt.fail(message, EXIT_FAILED)
+    opt.fail(message, code)

@@ -57,6 +57,7 @@ def open_run(settings, emitter, prompt: str | None, run_options, resume: str | N
     """(session, unattended run or None, the message to run with), for a new run or `--resume`.
     Resuming an unattended session continues that run: same goal, budgets (raised by any budget
     flag given), ledger and branch. Raises StartError, ModelError or ArchiveError (one line)."""
+    from agentcli.policy import Policy
     from agentcli.session import Session
     from agentcli.unattended import start as unattended
 
@@ -83,8 +84,9 @@ def open_run(settings, emitter, prompt: str | None, run_options, resume: str | N
         if prompt is None:
             raise unattended.StartError("the prompt is empty (needed to resume a session that is "
                                         "not an unattended run)")
-        return Session.resume(settings, resume, emitter), None, prompt
+        return Session.resume(settings, resume, emitter, policy=Policy.headless(max_turns)), None, prompt
     if run_options is not None:
         session, run = unattended.start(settings, emitter, prompt or "", run_options)
         return session, run, prompt or ""
-    return Session.create(settings, emitter), None, prompt or ""
+    # A plain run has a turn limit even without --max-turns: nobody may be watching it.
+    return Session.create(settings, emitter, policy=Policy.headless(max_turns)), None, prompt or ""

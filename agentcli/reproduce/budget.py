@@ -113,9 +113,7 @@ class PhasePolicy(Policy):
         used = self.used(session)
         if self.limits.cost_usd and used.cost_usd is None and "cost" not in self.warned:
             self.warned.add("cost")
-            session.emit("notice", level="warning", text=(
-                f"the price of {', '.join(sorted(self.before.unpriced)) or session.model.name} is "
-                "unknown, so --max-cost cannot be enforced; "
-                "--max-tokens and --max-time still are"))
+            models = ", ".join(sorted(self.before.unpriced)) or session.model.name
+            session.emit("notice", level="warning", text=budgets.unpriced_notice(models, self.limits))
         over = spent(self.limits, used)
         return Outcome(over[0], over[1], is_error=True) if over else None

@@ -239,11 +239,14 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+# The line every REPORT.md agentcli writes carries: one without it is somebody else's file.
+HEADER = "Written by `agentcli reproduce report`"
+
+
 def render(workdir: Path, report: Report) -> str:
     """REPORT.md's text."""
     out = [f"# Reproduction report: {report.title}", ""]
-    out.append("Written by `agentcli reproduce report` from claims.json and results.json; "
-               "deterministic, no model involved.")
+    out.append(HEADER + " from claims.json and results.json; deterministic, no model involved.")
     out += ["", f"**{report.summary()}.**" if report.rows else f"**{report.summary()}.**", ""]
     if not report.complete:
         out += ["This reproduction is **incomplete**: see [What is missing](#what-is-missing).", ""]

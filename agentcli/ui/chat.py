@@ -21,7 +21,7 @@ from agentcli import __version__
 from agentcli.approval import Approval, scope
 from agentcli.config import Settings
 from agentcli.ui import commands
-from agentcli.ui.render import ChatRenderer
+from agentcli.ui.render import ChatRenderer, chat_console
 from agentcli.ui.sessions import Sessions, SessionUnavailable, close_dangling_calls, epoch
 from agentcli.ui.status import money, status_parts
 
@@ -33,9 +33,11 @@ class ChatApp:
 
     def __init__(self, settings: Settings, console: Console | None = None):
         self.settings = settings
-        self.console = console or Console(highlight=False)
+        self.console = console or chat_console()
         self.renderer = ChatRenderer(self.console)
-        self.approval = Approval(settings.approval, ask=self._ask)
+        self.approval = Approval(settings.approval, ask=self._ask,
+                                 roots=[settings.workspace, *settings.extra_dirs],
+                                 allow_outside=settings.allow_outside)
         self.sessions = Sessions(settings, self.approval, self.renderer, self.console,
                                  on_built=lambda: self.input.call_above(self._session_ready))
         self.running = True
@@ -43,6 +45,9 @@ class ChatApp:
         self._last_ctrl_c = 0.0
         self._status_cache: tuple[Any, list[tuple[str, str]]] | None = None
         self._prompts = 0  # prompts read so far; a new one refreshes the status line
+        self._typed: list[str] = []  # whole lines typed while the agent worked, to run in order
+        self._draft = ""  # an unfinished line typed ahead: the next prompt starts with it
+        self._quiet = False  # the terminal is holding type-ahead (see _typeahead_held)
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             from agentcli.ui.input import TerminalInput
@@ -90,9 +95,14 @@ class ChatApp:
         while self.running:
             self._prompts += 1
             try:
-                text = self.input.read()
-                if not self.input.interactive and text.strip():
-                    self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
+                if self._typed:  # typed ahead: shown as sent, then run, one line at a time
+                    text = self._typed.pop(0)
+                    self.console.print(Text("› " + text, style="bold"))
+                else:
+                    draft, self._draft = self._draft, ""
+                    text = self.input.read(default=draft)
+                    if not self.input.interactive and text.strip():
+                        self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
                 self.submit(text)
             except KeyboardInterrupt:  # at the prompt, or between prompts
                 try:
@@ -113,12 +123,13 @@ class ChatApp:
             return
         parsed = commands.parse(text)
         try:
-            if parsed is not None:
-                commands.dispatch(self, *parsed)
-                if self.running:
-                    self.console.print()
-            else:
-                self._turn(text)
+            with self._typeahead_held():
+                if parsed is not None:
+                    commands.dispatch(self, *parsed)
+                    if self.running:
+                        self.console.print()
+                else:
+                    self._turn(text)
         except SessionUnavailable as err:
             if self.session is None:  # nothing to chat with: leave, the prompt is in history
                 self.running = False
@@ -133,14 +144,37 @@ class ChatApp:
         session = self.need_session()
         self.renderer.begin_run()
         try:
-            with _typeahead_hidden(self.input.interactive):
-                session.run(text)
+            session.run(text)
         except KeyboardInterrupt:
             # An interrupt the loop did not catch (between its steps): close what it left open.
             close_dangling_calls(session)
             self.renderer.abort("interrupted — nothing is lost; tell the model how to go on")
         except Exception as err:  # e.g. the archive cannot be written: say so, keep the chat
             self.renderer.abort(f"the turn failed: {type(err).__name__}: {err}")
+
+    @contextmanager
+    def _typeahead_held(self) -> Iterator[None]:
+        """Run a command or a turn with type-ahead held: each line typed meanwhile runs after
+        it, in order, once; an unfinished one waits in the next prompt."""
+        if self._quiet:  # nested (a command that runs a turn): the outer one holds it
+            yield
+            return
+        with _terminal_quiet(self.input.interactive) as quiet:
+            self._quiet = quiet
+            try:
+                yield
+            finally:
+                if quiet:
+                    self._take_typeahead()
+                self._quiet = False
+
+    def _take_typeahead(self) -> None:
+        if not self._quiet:
+            return
+        from agentcli.ui.input import read_typeahead, split_typeahead
+
+        lines, self._draft = split_typeahead(read_typeahead(), self._draft)
+        self._typed.extend(lines)
 
     def _ctrl_c_at_prompt(self) -> None:
         draft, self.input.last_draft = getattr(self.input, "last_draft", ""), ""
@@ -159,7 +193,7 @@ class ChatApp:
         old_id = self.need_session().id
         new = self.sessions.switch(None)
         self.renderer.compacted_at = None
-        self.console.print(Rule(style="dim"))
+        self.console.print(self._rule())
         self.say(f"new conversation ({new.id}); the last one is kept: /resume {old_id}")
 
     def resume(self, prefix: str | None) -> None:
@@ -170,7 +204,7 @@ class ChatApp:
         if sid == current:
             self.say("that is this session", "yellow")
             return
-        self.console.print(Rule(f"resuming {sid}", style="dim"))
+        self.console.print(self._rule(f"resuming {sid}"))
         compacted = self._show_earlier(sid)
         self.sessions.switch(sid)
         self.renderer.compacted_at = compacted
@@ -182,9 +216,15 @@ class ChatApp:
 
         path = self.library().session_dir(sid) / ARCHIVE_NAME
         turns, compacted = replay(self.console, read_events(path))
-        self.console.print(Rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · session {sid}",
-                                style="dim"))
+        self.console.print(self._rule(f"{turns} earlier turn{'s' if turns != 1 else ''} · "
+                                      f"session {sid}"))
         return epoch(compacted)
+
+    def _rule(self, title: str = "") -> Any:
+        """A dividing line: the terminal's width, or a short one in a piped transcript."""
+        if self.console.is_terminal:
+            return Rule(title, style="dim")
+        return Text(f"── {title} ──" if title else "─" * 40, style="dim")
 
     # -- talking to the user ------------------------------------------------------------------
 
@@ -194,17 +234,34 @@ class ChatApp:
     def _ask(self, kind: str, detail: str) -> str:
         """The approval question, asked from inside a tool call."""
         self.renderer.pause()
+        asked_at = time.monotonic()
+        try:
+            return self._question(kind, detail)
+        finally:  # a tool line's time is the tool's, not the time the question waited
+            self.renderer.waited_s += time.monotonic() - asked_at
+
+    def _question(self, kind: str, detail: str) -> str:
+        from agentcli.approval import outside_paths
+
         question = {
             "shell": "Run this command?",
+            "shell_outside": "Run this command? It reaches outside the workspace.",
             "write": f"Write {detail}?",
             "write_outside": f"Write {detail}? It is outside the workspace.",
             "read_outside": f"Read {detail}? It is outside the workspace.",
         }.get(kind, f"Allow {kind} {detail}?")
-        if kind == "shell" and ("\n" in detail.strip() or len(detail) > self.console.width - 12):
+        if kind.startswith("shell") and ("\n" in detail.strip() or len(detail) > self.console.width - 12):
             # The tool line shows one cut line; a yes must be given to the whole command.
             self.console.print(Text(detail.strip(), style="bold"), soft_wrap=True)
+        if kind == "shell_outside":  # on its own line: the question is one line, cut to fit
+            named = outside_paths(detail, self.approval.roots)
+            self.console.print(Text("  outside the workspace: " + ", ".join(named[:5])
+                                    + (f" (+{len(named) - 5} more)" if len(named) > 5 else ""),
+                                    style="yellow"), soft_wrap=True)
         covered = scope(kind, detail).split(":", 1)[1]
-        always = {"shell": f"always allow `{covered}`"}.get(kind, f"always for {covered}")
+        always = {"shell": f"always allow `{covered}`",
+                  "shell_outside": "always allow this exact command"}.get(kind, f"always for {covered}")
+        self._take_typeahead()  # keys typed before the question are lines, not its answer
         try:
             answer = self.input.ask("  " + question, f"y yes · n no · a {always}")
         except EOFError:
@@ -276,11 +333,12 @@ class ChatApp:
 
 
 @contextmanager
-def _typeahead_hidden(enabled: bool) -> Iterator[None]:
-    """While the agent works, keys typed ahead are neither echoed into its output nor lost:
-    they wait for the next prompt. Ctrl-C still interrupts (ISIG stays on)."""
+def _terminal_quiet(enabled: bool) -> Iterator[bool]:
+    """While the agent works, keys typed ahead are not echoed into its output and wait unread,
+    Enter kept as Enter (no CR-to-NL translation, which the prompt would take for Ctrl-J).
+    Ctrl-C still interrupts (ISIG stays on). Yields whether the terminal was set so."""
     if not enabled:
-        yield
+        yield False
         return
     try:
         import termios
@@ -288,12 +346,15 @@ def _typeahead_hidden(enabled: bool) -> Iterator[None]:
         fd = sys.stdin.fileno()
         old = termios.tcgetattr(fd)
         new = list(old)
+        new[0] &= ~termios.ICRNL
         new[3] &= ~(termios.ECHO | termios.ICANON)
+        new[6] = list(new[6])
+        new[6][termios.VMIN], new[6][termios.VTIME] = 1, 0
         termios.tcsetattr(fd, termios.TCSANOW, new)
     except Exception:
-        yield
+        yield False
         return
     try:
-        yield
+        yield True
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)

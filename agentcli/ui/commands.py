@@ -151,7 +151,7 @@ def _memory(app: ChatApp, arg: str) -> None:
     app.say(f"read one in full: agentcli memory show {first.session_id}:{first.event_id}", "dim")
 
 
-@command("sessions", "/sessions", "sessions in this workspace, newest first")
+@command("sessions", "/sessions", "sessions in this workspace, last active first")
 def _sessions(app: ChatApp, arg: str) -> None:
     from agentcli.ui.history import recent_sessions
 

@@ -17,10 +17,23 @@ ANSWER_LINES = 12
 
 
 def recent_sessions(library: Any, limit: int = 20) -> list[dict[str, Any]]:
-    """The library's session summaries, newest first, leaving out sessions with no prompt."""
+    """The library's session summaries, the one last active first (not the one started last:
+    a resumed session is the one the user just left), leaving out sessions with no prompt."""
     from agentcli.library.sessions import list_sessions
 
-    return [r for r in reversed(list_sessions(library)) if r.get("turns")][:limit]
+    rows = [r for r in list_sessions(library) if r.get("turns")]
+    rows.sort(key=lambda r: (_last_active(library, r), r.get("id", "")), reverse=True)
+    return rows[:limit]
+
+
+def _last_active(library: Any, row: dict[str, Any]) -> float:
+    """When the session last wrote to its archive (epoch seconds)."""
+    from agentcli.library.archive import ARCHIVE_NAME
+
+    try:
+        return (library.session_dir(row["id"]) / ARCHIVE_NAME).stat().st_mtime
+    except (OSError, KeyError):
+        return 0.0
 
 
 def replay(console: Console, events: Iterable[dict[str, Any]],

@@ -50,7 +50,7 @@ class PlainInput:
     def call_above(self, func: Callable[[], object]) -> None:
         """Nothing to print above: there is no prompt waiting without a terminal."""
 
-    def read(self) -> str:
+    def read(self, default: str = "") -> str:
         line = sys.stdin.readline()
         if not line:
             raise EOFError
@@ -122,12 +122,13 @@ class TerminalInput:
         except RuntimeError:  # the prompt ended meanwhile
             pass
 
-    def read(self) -> str:
-        """The next prompt. Ctrl-C raises KeyboardInterrupt; a cleared draft is kept in the
-        history (`last_draft` says what it was) so ↑ brings it back."""
+    def read(self, default: str = "") -> str:
+        """The next prompt, holding `default` (a line typed ahead, not finished). Ctrl-C raises
+        KeyboardInterrupt; a cleared draft is kept in the history (`last_draft` says what it
+        was) so ↑ brings it back."""
         self.last_draft = ""
         try:
-            return self.session.prompt([("class:prompt", "› ")])
+            return self.session.prompt([("class:prompt", "› ")], default=default)
         except KeyboardInterrupt:
             draft = self.session.default_buffer.text
             if draft.strip():
@@ -142,7 +143,6 @@ class TerminalInput:
         from prompt_toolkit.layout import Layout, Window
         from prompt_toolkit.layout.controls import FormattedTextControl
 
-        _flush_typeahead()
         kb = KeyBindings()
         for key, answer in ANSWER_KEYS.items():
             for k in (key, key.upper()):
@@ -158,14 +158,58 @@ class TerminalInput:
         return app.run()
 
 
-def _flush_typeahead() -> None:
-    """Keys typed while the agent worked must not answer a question asked afterwards."""
-    try:
-        import termios
+def split_typeahead(data: str, draft: str = "") -> tuple[list[str], str]:
+    """Keys typed while the agent worked, as (whole lines, in order; the unfinished rest).
+    Enter ends a line; Alt-Enter is a newline inside it; Backspace and Ctrl-U edit it; other
+    control keys and escape sequences (arrows) are dropped: nothing typed ahead is lost or
+    run twice, and no key answers a question."""
+    lines: list[str] = []
+    line = draft
+    i = 0
+    while i < len(data):
+        ch = data[i]
+        i += 1
+        if ch == "\x1b":
+            if i < len(data) and data[i] in "\r\n":  # Alt-Enter
+                line += "\n"
+                i += 1
+            elif i < len(data) and data[i] in "[O":  # CSI / SS3: skip to its final byte
+                i += 1
+                while i < len(data) and not ("@" <= data[i] <= "~"):
+                    i += 1
+                i += 1
+            continue
+        if ch in "\r\n":
+            if line.endswith("\\"):  # a trailing backslash continues the line, as at the prompt
+                line = line[:-1] + "\n"
+            else:
+                if line.strip():
+                    lines.append(line)
+                line = ""
+        elif ch in "\x7f\x08":
+            line = line[:-1]
+        elif ch == "\x15":
+            line = ""
+        elif ch == "\t" or ch >= " ":
+            line += ch
+    return lines, line
 
-        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
-    except Exception:
+
+def read_typeahead() -> str:
+    """Whatever waits unread on stdin (the terminal must be out of line mode), decoded."""
+    import select
+
+    data = b""
+    try:
+        fd = sys.stdin.fileno()
+        while select.select([fd], [], [], 0)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, ValueError):
         pass
+    return data.decode("utf-8", errors="replace")
 
 
 def _bindings():

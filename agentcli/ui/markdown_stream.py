@@ -13,17 +13,46 @@ from __future__ import annotations
 import re
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import Markdown
+from rich.markdown import Heading, HorizontalRule, Markdown
 from rich.segment import Segment
+from rich.text import Text
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 CODE_THEME = "monokai"
 
 
+class _Heading(Heading):
+    """Headings as rich draws them, but flush left where the output is not a terminal (a piped
+    transcript has no width to centre in)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if console.is_terminal:
+            yield from super().__rich_console__(console, options)
+        else:
+            text = self.text.copy()
+            text.justify = "left"
+            yield text
+
+
+class _Rule(HorizontalRule):
+    """A `---` rule: the terminal's width, or a short one in a piped transcript."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if console.is_terminal:
+            yield from super().__rich_console__(console, options)
+        else:
+            yield Text("-" * 40)
+            yield Text()
+
+
+class _Markdown(Markdown):
+    elements = {**Markdown.elements, "heading_open": _Heading, "hr": _Rule}
+
+
 def markdown(text: str) -> Markdown:
     """The one place answers become rich Markdown, so every view renders them alike."""
-    return Markdown(text, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
+    return _Markdown(text, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
 
 
 class BlockScanner:

@@ -26,6 +26,48 @@ DIFF_LINES = 40
 REFRESH_S = 0.05  # the streamed tail is redrawn at most this often
 
 
+PLAIN_WIDTH = 1000  # a piped transcript is not wrapped at 80 columns: lines stay whole
+
+
+class _TrimmedLines:
+    """A text stream that drops the spaces rich pads lines with, for output that is not a
+    terminal (a transcript, a log), where they are only noise."""
+
+    def __init__(self, out: Any):
+        self.out = out
+        self.pending = ""
+        self.encoding = getattr(out, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        if lines:
+            self.out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:  # a line left open on purpose (a question waiting for its answer)
+            self.out.write(self.pending)
+            self.pending = ""
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
+def chat_console(out: Any = None) -> Console:
+    """The chat's console: rich's own on a terminal; elsewhere no padding and no hard wrap."""
+    import sys
+
+    out = out or sys.stdout
+    if out.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, file=_TrimmedLines(out), width=PLAIN_WIDTH)
+
+
 class _Waiting:
     """A spinner with a label and the seconds since it started."""
 
@@ -153,6 +195,8 @@ class ChatRenderer:
         self._label = "working"
         self._stream: MarkdownStream | None = None
         self.compacted_at: float | None = None
+        self.waited_s = 0.0  # time the current tool call spent waiting for the user's answer
+        self._said: set[str] = set()  # notices shown once per chat
 
     # -- the live region ----------------------------------------------------------------------
 
@@ -242,16 +286,24 @@ class ChatRenderer:
         if detail:
             line.append("  " + detail)
         self.console.print(line, overflow="ellipsis", no_wrap=True)
+        self.waited_s = 0.0
         if self.console.is_terminal:
             self._wait(f"running {name}")
 
     def _on_tool_result(self, call: ToolCall, result: ToolResult, elapsed_s: float = 0.0) -> None:
         self.pause()
-        self.console.print(result_lines(call, result, elapsed_s))
+        ran = (result.meta or {}).get("elapsed_s")  # the shell's own clock, where it has one
+        elapsed = ran if isinstance(ran, (int, float)) else max(0.0, elapsed_s - self.waited_s)
+        self.waited_s = 0.0
+        self.console.print(result_lines(call, result, elapsed))
         if self.console.is_terminal:
             self._wait("thinking")
 
     def _on_notice(self, text: str, level: str = "info", **_: Any) -> None:
+        if "without a sandbox" in text:  # said once a chat, not again on /clear or /resume
+            if text in self._said:
+                return
+            self._said.add(text)
         self._finish_text()
         style = {"warning": "yellow", "error": "red"}.get(level, "dim")
         self.console.print(Text(f"  {text}", style=style))

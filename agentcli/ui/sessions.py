@@ -60,9 +60,13 @@ class Sessions:
 
         policy = Policy(settings.max_turns)
         if resume_id is not None:
-            return Session.resume(settings, resume_id, self.emitter, approval=self.approval,
-                                  policy=policy)
-        return Session.create(settings, self.emitter, approval=self.approval, policy=policy)
+            session = Session.resume(settings, resume_id, self.emitter, approval=self.approval,
+                                     policy=policy)
+        else:
+            session = Session.create(settings, self.emitter, approval=self.approval, policy=policy)
+        # Without a sandbox, `auto` refuses commands that name paths outside the workspace.
+        self.approval.sandboxed = "sandbox" in session.tool_ctx.services
+        return session
 
     def start(self, resume_id: str | None) -> bool:
         """Build the first session in the background. False if it failed at once (said why)."""
@@ -134,7 +138,7 @@ class Sessions:
         return new
 
     def pick(self, prefix: str, exclude: str | None = None) -> str | None:
-        """The session id to resume: the one `prefix` names, or the newest with a prompt (not
+        """The session id to resume: the one `prefix` names, or the one last active with a prompt (not
         `exclude`). None, after saying why, when there is none."""
         from agentcli.library import LibraryError
         from agentcli.ui.history import recent_sessions

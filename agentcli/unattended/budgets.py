@@ -192,3 +192,15 @@ def used_text(limits: Limits, used: Used) -> str:
 def wrap_up(limits: Limits, used: Used) -> bool:
     """Whether some budget is nearly spent, so the model should commit to finishing."""
     return any(share >= 1 - WRAP_UP_SHARE for share in shares(limits, used).values())
+
+
+def unpriced_notice(models: str, limits: Limits) -> str:
+    """The one-line warning when --max-cost is set but a model's price is unknown: it names only
+    the budgets that really are enforced."""
+    enforced = [flag for flag, value in (("--max-time", limits.time_s), ("--max-tokens", limits.tokens),
+                                         ("--max-turns", limits.turns)) if value]
+    head = f"the price of {models} is unknown, so --max-cost ${limits.cost_usd or 0:.2f} cannot be enforced"
+    if not enforced:
+        return f"{head}, and no other budget is set (add --max-time or --max-tokens to bound the run)"
+    still = enforced[0] if len(enforced) == 1 else ", ".join(enforced[:-1]) + " and " + enforced[-1]
+    return f"{head}; {still} {'is' if len(enforced) == 1 else 'are'} still enforced"

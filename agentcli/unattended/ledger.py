@@ -101,6 +101,22 @@ def commit_body(st: RunState, session_id: str) -> str:
     return "\n".join(lines)
 
 
+def tried(st: RunState, limit: int = 8) -> str:
+    """What the run has tried so far, from the archive: its commonest tool calls, its commits and
+    the last test run, e.g. "shell `pytest -q` ×3, edit `calc.py`; 1 commit; last test run …"."""
+    calls = [f"{name} ×{n}" if n > 1 else name for name, n in st.calls.most_common(limit)]
+    others = len(st.calls) - len(calls)
+    if others > 0:
+        calls.append(f"{others} other call(s)")
+    parts = [", ".join(calls)] if calls else []
+    if st.commits:
+        parts.append(f"{len(st.commits)} commit(s)")
+    last = last_tests(st)
+    if last:
+        parts.append(f"last test run `{last['command']}`: {last['summary']}")
+    return "; ".join(parts) or "no tool call at all"
+
+
 def last_tests(st: RunState) -> dict[str, Any] | None:
     """The latest test run the harness saw: {command, summary, passed, ...}."""
     if not st.tests:

@@ -26,7 +26,8 @@ from agentcli.tools import ToolBox
 from agentcli.types import Usage
 from agentcli.unattended import budgets, ledger
 from agentcli.unattended.budgets import Limits, Used
-from agentcli.unattended.checks import CheckResult, Criterion, run_check, run_criterion
+from agentcli.unattended.checks import Criterion
+from agentcli.unattended.finish import judge, parse_marker
 from agentcli.unattended.gitwork import Checkpoints, GitError, fingerprint, head, subject
 from agentcli.unattended.report import render_report
 from agentcli.unattended.signals import install_signals, outage_scale
@@ -41,8 +42,6 @@ UNATTENDED_TOOLS = ["progress", "finish"]
 OUTAGE_WAITS = (30, 60, 120, 240, 480, 600, 600, 600)
 # Tools that cannot change files: after a turn of only these, the files need no new fingerprint.
 _READ_ONLY = {"read", "grep", "glob", "progress", "memory_search", "memory_read"}
-_MARKER = re.compile(r"^[\W_]*(?:(done|task (?:is )?(?:done|complete|completed))|blocked\s*[:\-—]\s*(.+?))"
-                     r"[\W_]*$", re.IGNORECASE)
 PROGRESS_NAME, REPORT_NAME = ledger.PROGRESS_NAME, "REPORT.md"
 
 
@@ -54,17 +53,6 @@ class RunOptions:
     checks: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     stall_turns: int = 6
-
-
-def parse_marker(text: str) -> tuple[str, str] | None:
-    """("done", "") or ("blocked", reason) from the last line of a reply, else None."""
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    if not lines:
-        return None
-    m = _MARKER.match(lines[-1].strip())
-    if not m:
-        return None
-    return ("blocked", m.group(2).strip()) if m.group(2) else ("done", "")
 
 
 def _fill(name: str, **values: str) -> str:
@@ -89,7 +77,7 @@ class UnattendedRun:
         self._turn_done = False
         self._files: str | None = None
         self._head: str | None = None
-        self._refused: set[str] = set()
+        self.refused: set[str] = set()  # done refused once after these failing test runs
         self._warned_cost = False
         self._last_text = ""
         # Set by the front end that started the run, again on every resume (they are code, not
@@ -197,7 +185,9 @@ class UnattendedRun:
         verdict = self.stall.verdict()
         if verdict is None:
             return None
-        tried = ", ".join(verdict.tried) or "nothing"
+        # The calls of this stall episode; when it had none (the model only talked), the run's.
+        tried = ", ".join(verdict.tried) if verdict.tried else \
+            f"no tool call in those turns; in the whole run: {ledger.tried(self.state)}"
         if verdict.action == "stop":
             return Outcome("stalled", f"stalled: {verdict.detail}, even after a nudge. Tried: {tried}",
                            is_error=True)
@@ -241,48 +231,7 @@ class UnattendedRun:
 
     def finish(self, status: str, summary: str, evidence: str, via: str = "tool") -> tuple[bool, str]:
         """Accept or refuse the model's declaration; (accepted, what to tell the model)."""
-        archive = self.session.archive
-        if status == "blocked":
-            with deadline.shield():
-                archive.append("finish", status=status, summary=summary, evidence=evidence,
-                               accepted=True, via=via)
-            return True, "Recorded: blocked. The run ends after this turn."
-        results: list[CheckResult] = []
-        for command in self.state.all_checks():
-            result = run_check(command, self.session.tool_ctx)
-            with deadline.shield():
-                archive.append("check", **result.to_event())
-            results.append(result)
-        for criterion in self.criteria:
-            result = run_criterion(criterion)
-            with deadline.shield():
-                archive.append("check", **result.to_event())
-            results.append(result)
-        failed = [r for r in results if not r.passed]
-        why = ""
-        if failed:
-            why = "; ".join(f"`{r.command}` did not pass ({r.summary})" for r in failed)
-            tail = failed[0].output[-2500:]
-            what = "Output" if failed[0].exit_code is not None else "What is wrong"
-            note = (f"finish refused: {why}. {what} of `{failed[0].command}` (end):\n{tail}\n"
-                    "Fix the cause and call finish again, or call finish with status \"blocked\" "
-                    "if you cannot.")
-        else:
-            last = ledger.last_tests(self.state)
-            key = f"{last['command']}\0{last['summary']}" if last and not last["passed"] else ""
-            if key and key not in self._refused and not results:
-                self._refused.add(key)
-                why = f"the last test run, `{last['command']}`, failed ({last['summary']})"
-                note = (f"finish refused: {why}. Run the tests again to show they pass; if that "
-                        "failure is expected, call finish again and say why in `evidence`.")
-        with deadline.shield():
-            archive.append("finish", status=status, summary=summary, evidence=evidence,
-                           accepted=not why, why=why or None, via=via,
-                           checks=[r.to_event() for r in results])
-        if why:
-            return False, note
-        passed = f" Checks passed: {', '.join(f'`{r.command}`' for r in results)}." if results else ""
-        return True, f"Recorded: done.{passed} The run ends after this turn."
+        return judge(self, status, summary, evidence, via)
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -358,10 +307,8 @@ class UnattendedRun:
     def _warn_cost(self, models: str) -> None:
         if not self._warned_cost:
             self._warned_cost = True
-            self.session.emit("notice", level="warning", text=(
-                f"the price of {models} is unknown, so --max-cost "
-                f"${self.state.limits.cost_usd:.2f} cannot be enforced; --max-tokens and --max-time "
-                "still are"))
+            self.session.emit("notice", level="warning", text=budgets.unpriced_notice(
+                models, self.state.limits))
 
     def write_progress(self) -> None:
         self.state.used.time_s = self.used().time_s

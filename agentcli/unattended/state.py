@@ -21,6 +21,8 @@ Event types written by the unattended run:
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from agentcli.models.catalog import cost_usd
 from agentcli.types import Usage
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.observe import observe
+from agentcli.unattended.stall import describe
 
 LEDGER_LISTS = ("in_progress", "next", "blockers")
 
@@ -80,8 +83,10 @@ class RunState:
     last_error: dict[str, Any] | None = None
     last_stop: str | None = None  # stop_reason of the last run_end; None while a segment runs
     compactions: int = 0
+    calls: Counter[str] = field(default_factory=Counter)  # every tool call of the run, in a few words
     _segment_start: datetime | None = None
     _segment_last: datetime | None = None
+    _resuming: bool = False  # a session_resume opened the current stretch; its unattended_resume is due
     _calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -96,12 +101,7 @@ class RunState:
         ts = event.get("ts", "")
         self.last_event_id = event.get("id", self.last_event_id)
         when = parse_ts(ts)
-        if kind in ("unattended_start", "unattended_resume"):
-            self._close_segment()
-            self._segment_start = when
-            self.last_stop = None
-        if when is not None and self._segment_start is not None:
-            self._segment_last = when
+        self._time(kind, when)
         if ts:
             self.updated_ts = ts
         handler = getattr(self, f"_on_{kind}", None)
@@ -109,6 +109,23 @@ class RunState:
             handler(event, ts)
         elif kind.startswith("compact"):
             self.compactions += 1
+
+    def _time(self, kind: str, when: datetime | None) -> None:
+        """Working time, stretch by stretch. A stretch runs from a start or a resume to its last
+        event before the next resume, so the idle time between a stop (or a crash) and a resume
+        never counts. The session layer writes `session_resume` (and the results of calls the
+        crash interrupted) before `unattended_resume`: all of them are written at resume time,
+        so the first of them opens the new stretch and `unattended_resume` joins it."""
+        if kind == "session_resume" or (kind in ("unattended_start", "unattended_resume")
+                                        and not self._resuming):
+            self._close_segment()
+            self._segment_start = when
+        if kind in ("unattended_start", "unattended_resume"):
+            self.last_stop = None
+        self._resuming = kind == "session_resume" or (self._resuming and kind not in (
+            "unattended_start", "unattended_resume", "assistant", "run_end"))
+        if when is not None and self._segment_start is not None:
+            self._segment_last = when
 
     def _close_segment(self) -> None:
         if self._segment_start is not None and self._segment_last is not None:
@@ -148,6 +165,8 @@ class RunState:
         call = e.get("call") or {}
         if call.get("id"):
             self._calls[call["id"]] = call
+        if call.get("name") not in ("progress", "finish"):  # the ledger says those itself
+            self.calls[describe(call)] += 1
 
     def _on_tool_result(self, e: dict[str, Any], ts: str) -> None:
         call_id = (e.get("message") or {}).get("tool_call_id")
@@ -165,11 +184,18 @@ class RunState:
                                           "exit_code": obs["exit_code"]}
 
     def _on_ledger(self, e: dict[str, Any], ts: str) -> None:
+        """The latest report wins: `done` items leave the lists they were on (in progress, next,
+        blockers), and a list the update gives replaces the old one."""
         update = e.get("update") or {}
+        finished = [str(t) for t in update.get("done") or []]
+        if update.get("milestone"):
+            finished.append(str(update["milestone"]))
         for text in update.get("done") or []:
             self.done.append(Item(ts, text))
         if update.get("milestone"):
             self.done.append(Item(ts, f"milestone: {update['milestone']}"))
+        for key in LEDGER_LISTS:
+            self.lists[key] = [i for i in self.lists[key] if not any(same_step(i.text, d) for d in finished)]
         for key in LEDGER_LISTS:
             if key in update and update[key] is not None:
                 self.lists[key] = [Item(ts, t) for t in update[key]]
@@ -189,6 +215,8 @@ class RunState:
     def _on_finish(self, e: dict[str, Any], ts: str) -> None:
         if e.get("accepted"):
             self.finish = {k: e.get(k) for k in ("status", "summary", "evidence")} | {"ts": ts}
+            if e.get("status") == "done":  # nothing is in progress once the task is done
+                self.lists["in_progress"] = []
             self._observe(ts, f"finish: {e.get('status')} accepted")
         else:
             self._observe(ts, f"finish: {e.get('status')} refused: {e.get('why')}")
@@ -230,6 +258,36 @@ class RunState:
 
     def all_checks(self) -> list[str]:
         return list(dict.fromkeys(self.checks))
+
+
+# Words that say little about which step an item is ("fix the parser" / "fixed parser": same step).
+_FILLER = frozenset("a an the to of in on for and or with by from at is are was be it its this that "
+                    "now all fix fixed make made run ran add added do did done get got write wrote "
+                    "written update updated step".split())
+
+
+def _words(text: str) -> frozenset[str]:
+    out = set()
+    for word in re.findall(r"[a-z0-9_]+", text.lower()):
+        if word in _FILLER:
+            continue
+        for suffix in ("ing", "ed", "es", "s"):
+            if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        if word not in _FILLER:
+            out.add(word)
+    return frozenset(out)
+
+
+def same_step(a: str, b: str) -> bool:
+    """Whether two ledger items name the same step, loosely: the same words once tense, plurals
+    and filler words are set aside, or most of them."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return a.strip().lower() == b.strip().lower()
+    small, big = sorted((wa, wb), key=len)
+    return small <= big and len(small) >= 2 or len(wa & wb) / len(wa | wb) > 0.5
 
 
 class ArchiveTail:
