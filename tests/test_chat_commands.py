@@ -146,7 +146,8 @@ def test_a_command_typed_during_compact_runs_after_it(server, open_chat):
     def respond(req):
         if "Write the updated summary now" in req.last_user_text():
             return Turn(text="Summary: " + " ".join(["noted"] * 30), chunk_delay=0.05)
-        return Turn(text="Noted.")
+        # Long enough answers that a summary makes the window smaller, so /compact does run.
+        return Turn(text="Noted. " + " ".join(f"Point {i} of a long answer." for i in range(200)))
 
     srv = server(respond)
     chat = open_chat(srv)
