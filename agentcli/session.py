@@ -137,7 +137,11 @@ class Session:
         session = cls(settings, emit, session_id=session_id, library=library,
                       chain=chain, approval=approval or Approval(settings.approval),
                       policy=policy or Policy(settings.max_turns))
-        model = chain.switch_to(primary)  # the model asked for must work: fail now, in one line
+        try:
+            model = chain.switch_to(primary)  # the model asked for must work: fail now, in one line
+        except BaseException:
+            library.discard_session(session_id)  # a failed start leaves no empty session folder
+            raise
         if why:
             emit("notice", text=f"model: {model.name} ({why})", level="info")
         session.tool_ctx.lean = model.lean

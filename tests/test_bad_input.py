@@ -270,6 +270,33 @@ def test_an_unforeseen_failure_is_one_line_with_the_traceback_kept(fmt, monkeypa
         assert out == ""
 
 
+def test_failed_starts_leave_no_session_folders_behind(cli, workspace):
+    run = cli()
+    for model in ["anthropic/claude-x", "openai/gpt-x", "bogus/zzz"]:  # no key; unknown provider
+        proc = run("run", "hi", "-C", str(workspace), "--model", model)
+        assert proc.returncode != 0
+        _one_line_error(proc)
+    sessions = workspace / ".agentcli" / "sessions"
+    assert not sessions.exists() or list(sessions.iterdir()) == []
+    listed = run("sessions", "-C", str(workspace))
+    assert listed.returncode == 0 and "no sessions yet" in listed.stdout
+
+
+def test_sessions_clears_empty_folders_of_old_failed_starts_but_not_a_starting_one(cli, workspace):
+    import fcntl
+
+    sessions = workspace / ".agentcli" / "sessions"
+    stale, starting = sessions / "20200101-000000-dead", sessions / "20200101-000001-live"
+    for folder in (stale, starting):
+        folder.mkdir(parents=True)
+        (folder / ".lock").touch()
+    with open(starting / ".lock", "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a process between lock and first event
+        proc = cli()("sessions", "-C", str(workspace))
+        assert proc.returncode == 0 and "no sessions yet" in proc.stdout
+        assert not stale.exists() and starting.exists()
+
+
 def test_help_shows_flags_without_a_type_and_square_brackets_survive(cli):
     top = cli()("--help", env={"COLUMNS": "120"})
     assert top.returncode == 0 and "--version" in top.stdout and "<bool>" not in top.stdout

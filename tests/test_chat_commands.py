@@ -125,7 +125,8 @@ def _summarising(answer: str = "Noted."):
 
 
 def test_compact_summarises_and_the_status_line_says_when(server, open_chat):
-    srv = server(_summarising())
+    # Answers long enough that a summary makes the window smaller (else /compact does nothing).
+    srv = server(_summarising("Noted. " + " ".join(f"Point {i} of a long answer." for i in range(200))))
     chat = open_chat(srv)
     for prompt in ("remember the word pineapple", "and the number 42", "and the colour teal"):
         chat.line(prompt)
@@ -145,7 +146,8 @@ def test_a_command_typed_during_compact_runs_after_it(server, open_chat):
     def respond(req):
         if "Write the updated summary now" in req.last_user_text():
             return Turn(text="Summary: " + " ".join(["noted"] * 30), chunk_delay=0.05)
-        return Turn(text="Noted.")
+        # Long enough answers that a summary makes the window smaller, so /compact does run.
+        return Turn(text="Noted. " + " ".join(f"Point {i} of a long answer." for i in range(200)))
 
     srv = server(respond)
     chat = open_chat(srv)
@@ -220,3 +222,15 @@ def test_resume_of_an_unknown_session_is_one_line(server, open_chat):
     chat = open_chat(server([Turn(text="x")]), "no-such-session", command="resume", wait_ready=False)
     assert chat.exit_code() == 1
     assert "agentcli: error: no session" in chat.text or "no sessions yet" in chat.text
+
+
+def test_compact_on_a_one_exchange_chat_says_there_is_too_little_and_makes_no_call(server, open_chat):
+    srv = server(_summarising())
+    chat = open_chat(srv)
+    chat.line("hello")
+    chat.ready()
+    calls = len(srv.requests)
+    chat.line("/compact")
+    seen = chat.ready()
+    assert "nothing to compact" in seen and "compacted the context" not in seen
+    assert len(srv.requests) == calls

@@ -141,6 +141,8 @@ def test_every_library_file_passes_through_the_redaction_hook(server, workspace,
     monkeypatch.setattr(Library, "for_workspace", classmethod(with_redactor))
     session = Session.create(Settings(workspace=workspace, model="openai/m", context_window=16384,
                                       fallback=[]))
+    # Enough conversation before the last request that a summary makes the window smaller.
+    session.run("some background first: " + " ".join(f"fact {i} about the project." for i in range(400)))
     outcome = session.run(f"print the key {secret} please")
     assert outcome.result == f"printed {secret}"  # the model's own view is not redacted
     assert session.compact("keep the key") is not None
@@ -152,3 +154,40 @@ def test_every_library_file_passes_through_the_redaction_hook(server, workspace,
     for path in written:
         assert secret not in path.read_text(errors="replace"), path
     assert "[REDACTED]" in (session.dir / "requests.md").read_text()
+
+
+def test_an_event_that_is_not_there_is_an_error_for_the_model_and_for_a_person(server, cli, workspace):
+    sid = grep_session(server, cli, workspace)
+    run = cli()
+    missing = run("memory", "show", "e999999", "-C", str(workspace))
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.startswith(f"agentcli: error: no event e999999 in session {sid} (its events are e000001-e")
+    nohit = run("memory", "search", "no-such-words-anywhere", "-C", str(workspace))
+    assert "--regex" in nohit.stdout and "regex=true" not in nohit.stdout
+
+    def respond(req):
+        if not req.tool_results():
+            return Turn(tool_calls=[{"name": "memory_read", "arguments": {"event": "e999999"}},
+                                    {"name": "memory_search", "arguments": {"query": "zzqqxx-nothing"}}])
+        return Turn(text="ok")
+
+    srv = server(respond)
+    result, proc = cli(srv).json("run", "look", "-C", str(workspace), "--model", "openai/m")
+    assert proc.returncode == 0, proc.stderr
+    folder = workspace / ".agentcli" / "sessions" / result["session_id"]
+    read, search = [e["message"] for e in read_events(folder / "events.jsonl") if e["type"] == "tool_result"]
+    assert read["is_error"] and read["content"].startswith("error: no event e999999 in session")
+    assert "regex=true" in search["content"] and not search.get("is_error")
+
+
+def test_paging_hints_name_the_flags_on_the_command_line(server, cli, workspace):
+    command = "seq 1 3000 | sed 's/^/row /'"  # large enough to page, small enough to stay inline
+    srv = server(lambda req: Turn(tool_calls=[{"name": "shell", "arguments": {"command": command}}])
+                 if not req.tool_results() else Turn(text="ok"))
+    result, proc = cli(srv).json("run", "rows", "-C", str(workspace), "--model", "openai/m")
+    assert proc.returncode == 0, proc.stderr
+    folder = workspace / ".agentcli" / "sessions" / result["session_id"]
+    eid = next(e["id"] for e in read_events(folder / "events.jsonl") if e["type"] == "tool_result")
+    shown = cli()("memory", "show", eid, "--lines", "2", "-C", str(workspace))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.rstrip().endswith("read on with --offset 3]") and "offset=" not in shown.stdout

@@ -176,7 +176,9 @@ def test_manual_compaction_sends_the_instructions_and_says_when_there_is_nothing
         if SUMMARY_MARKER in req.system:
             return Turn(text="## Goal\nSummarised as asked: " + req.last_user_text()[-200:])
         done = len(req.tool_results())
-        return Turn(tool_calls=[{"name": "read", "arguments": {"path": "src/app.py"}}]) \
+        # Enough reasoning in the window that a summary makes it smaller.
+        notes = " ".join(f"step {done} weighs option {i} against the timeout." for i in range(150))
+        return Turn(text=notes, tool_calls=[{"name": "read", "arguments": {"path": "src/app.py"}}]) \
             if done < 3 else Turn(text="done")
 
     srv, session = api_session(respond)
@@ -191,3 +193,40 @@ def test_manual_compaction_sends_the_instructions_and_says_when_there_is_nothing
     assert session.context.summary.startswith("[Context summary #1.")
     assert "## The user's latest request (verbatim, e000002)" in session.context.summary
     assert session.context_breakdown()["summary"] > 0
+
+
+def test_compact_on_a_short_chat_changes_nothing_and_costs_no_call(api_session):
+    from agentcli.library.compaction import SUMMARY_MARKER
+
+    srv, session = api_session(lambda req: Turn(text="Summary: " + "words " * 300)
+                               if SUMMARY_MARKER in req.system else Turn(text="Hello! How can I help?"))
+    notices = []
+    session.emit.observers.append(lambda e: notices.append(e.data.get("text")) if e.kind == "notice" else None)
+    session.run("hi there")
+    before, requests, window = session.context_tokens(), len(srv.requests), list(session.context.messages)
+    assert session.compact() is None
+    assert "nothing to compact" in notices[-1] and "too little" in notices[-1]
+    assert len(srv.requests) == requests  # no summary call was made
+    assert session.context_tokens() == before and session.context.messages == window
+
+
+def test_a_summary_longer_than_what_it_replaces_is_not_kept(api_session):
+    from agentcli.library.compaction import SUMMARY_MARKER
+
+    def respond(req):
+        if SUMMARY_MARKER in req.system:
+            return Turn(text="## Goal\n" + "a very long summary line\n" * 2000)
+        return Turn(tool_calls=[{"name": "read", "arguments": {"path": "src/app.py"}}]) \
+            if len(req.tool_results()) < 30 else Turn(text="done")
+
+    srv, session = api_session(respond)
+    session.run("read app.py many times")
+    for entry in session.context.entries:
+        entry.message.content += " padding" * 40  # make what would leave the window worth a summary
+        entry._tokens = None
+    session.context.version += 1
+    before = session.context_tokens()
+    session.compact()
+    assert any(SUMMARY_MARKER in r.system for r in srv.requests)  # it was worth asking...
+    assert session.context_tokens() <= before  # ...but the long answer did not grow the window
+    assert session.context.summary is None and session.compactor.summary is None

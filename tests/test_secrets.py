@@ -165,3 +165,41 @@ def test_reproduction_reports_are_redacted(tmp_path, monkeypatch):
     text = (tmp_path / "REPORT.md").read_text()
     assert "hf-planted-value-123456" not in text and KEYS["openai-key"] not in text
     assert "HF_TOKEN=[REDACTED:$HF_TOKEN] python run.py" in text and "[REDACTED:openai-key]" in text
+
+
+@pytest.mark.parametrize("sandbox", ["off", "on"])
+def test_commands_the_model_runs_do_not_see_the_providers_keys(server, cli, workspace, sandbox):
+    from agentcli.sandbox import probe
+
+    if sandbox == "on" and probe()[0] is None:
+        pytest.skip("no working bubblewrap here")
+    names = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY", "AGENTCLI_FALLBACK",
+             "MY_PROJECT_SETTING", "AZURE_OPENAI_API_KEY"]
+    command = "; ".join(f"echo {n}=${{{n}:-unset}}" for n in names)
+
+    def respond(req):
+        if not req.tool_results():
+            return Turn(tool_calls=[{"name": "shell", "arguments": {"command": command}}])
+        return Turn(text=req.tool_results()[-1])
+
+    srv = server(respond)
+    env = {"GROQ_API_KEY": "gsk_" + "x" * 20, "MY_PROJECT_SETTING": "kept-as-is",
+           "AZURE_OPENAI_API_KEY": "az" * 12}
+    result, proc = cli(srv, **env).json("run", "show env", "-C", str(workspace), "--model",
+                                        "openai/m", "--sandbox", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    out = result["result"]
+    for name in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY", "AGENTCLI_FALLBACK",
+                 "AZURE_OPENAI_API_KEY"]:
+        assert f"{name}=unset" in out, out
+    assert "MY_PROJECT_SETTING=kept-as-is" in out
+
+
+def test_a_user_can_pass_a_provider_variable_through_on_purpose():
+    from agentcli.sandbox import child_env
+
+    env = child_env({"OPENAI_API_KEY": "k" * 20, "ANTHROPIC_BASE_URL": "http://x", "PATH": "/bin",
+                     "AGENTCLI_PASS_ENV": "openai_api_key", "GITHUB_TOKEN": "t" * 20})
+    assert env["OPENAI_API_KEY"] == "k" * 20 and "ANTHROPIC_BASE_URL" not in env
+    assert env["PATH"] == "/bin" and env["GITHUB_TOKEN"] == "t" * 20  # not a model provider's
+    assert env["PAGER"] == "cat" and "AGENTCLI_PASS_ENV" not in env

@@ -65,7 +65,7 @@ def show_cmd(
 ) -> None:
     """Show a session's index, its latest summary, or events in full (default: the newest session)."""
     from agentcli.library import LibraryError
-    from agentcli.library.search import read_events
+    from agentcli.library.search import NoEvent, read_events
 
     lib = library_for(directory, library)
     is_event = bool(target and _EVENT.match(target))
@@ -79,7 +79,9 @@ def show_cmd(
     folder = lib.session_dir(sid)
     if is_event:
         try:
-            print(read_events(lib, sid, target, offset=offset, limit=lines, max_chars=10**9))
+            print(read_events(lib, sid, target, offset=offset, limit=lines, max_chars=10**9, cli=True))
+        except NoEvent as exc:
+            opt.fail(str(exc), 1)
         except ValueError as exc:
             opt.fail(str(exc))
         return

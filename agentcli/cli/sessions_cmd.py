@@ -34,6 +34,7 @@ def sessions(
     from agentcli.library.sessions import list_sessions
 
     lib = library_for(directory, library)
+    lib.prune_empty_sessions()  # folders of failed starts by older versions
     found = list(reversed(list_sessions(lib)))
     if limit:
         found = found[:limit]

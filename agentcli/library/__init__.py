@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 from datetime import datetime
@@ -169,6 +170,44 @@ class Library:
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+    def discard_session(self, session_id: str) -> None:
+        """Release `session_id` and, if nothing was recorded in it (a start that failed), remove
+        its folder, so failed starts leave nothing behind. A session with events is kept."""
+        folder = self.session_dir(session_id)
+        try:
+            recorded = (folder / ARCHIVE_NAME).stat().st_size > 0
+        except OSError:
+            recorded = False
+        if not recorded:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.unlock_session(session_id)
+
+    def prune_empty_sessions(self) -> int:
+        """Remove folders of sessions that never recorded an event and that no live process
+        holds (left by failed starts of older versions); returns how many went."""
+        if not self.sessions_dir.is_dir() or fcntl is None:
+            return 0
+        removed = 0
+        for folder in self.sessions_dir.iterdir():
+            if not folder.is_dir() or (folder / ARCHIVE_NAME).exists() or folder.name in self._session_locks:
+                continue
+            try:
+                fd = os.open(folder / SESSION_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue  # a session starting right now
+            try:
+                if not (folder / ARCHIVE_NAME).exists():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+            finally:
+                os.close(fd)
+        return removed
 
     def update_root_index(self, session_id: str, line: str) -> None:
         """Put `line` for `session_id` into the shared INDEX.md (one line per session)."""

@@ -9,6 +9,10 @@ When the next request would pass the budget's limit (or the user asks with /comp
   3. the window becomes: system prompt (AGENTS.md re-read) + summary + head of INDEX.md +
      the most recent turns verbatim, trimmed deterministically until it fits (as a last
      resort a message too large on its own is cut in the window: step "trim").
+A compaction never grows the window: when what would leave it is too little for a summary
+(plus the index head) to be smaller, no summary is asked for (a notice says so and nothing
+changes, unless the window must be trimmed to fit), and a summary that comes back longer than
+what it replaces is not kept.
 Each compaction appends a `compaction` boundary to the archive that is enough to rebuild the
 window on resume. Between compactions nothing in the window changes, so the request prefix
 stays byte-identical for prompt caches.
@@ -117,7 +121,9 @@ class Compactor:
         # 1. placeholders for old tool results
         trimmed = [elide(e) for e in entries[:keep]] + entries[keep:]
         changed = any(a is not b for a, b in zip(trimmed, entries))
-        ctx.replace(trimmed, ctx.summary)
+        if len(trimmed) != len(ctx.entries) or any(a is not b for a, b in zip(trimmed, ctx.entries)):
+            ctx.replace(trimmed, ctx.summary)
+        version = ctx.version  # the provider's count of this window stays good while it is kept
         if reason in ("window", "smaller window") and changed and self.tokens() <= budget.target:
             return self._finish("placeholders", reason, budget, before, dropped=[])
 
@@ -135,6 +141,12 @@ class Compactor:
                        level="info")
                 return None
             dropped, kept = trimmed[:starts[-1]], trimmed[starts[-1]:]
+        # A summary, the index head and the latest request replace what leaves the window: when
+        # that is more than what leaves, compacting would grow the window (and cost a call).
+        trimmed_tokens = self.tokens()
+        if self._gain(dropped, kept, budget) <= max(200, trimmed_tokens // 50):
+            return self._too_little(reason, budget, before, changed)
+        saved = (ctx.summary, self.summary, self.n, self.covered_to)
         text, failure = self._summarize(dropped, instructions, budget)
         step = "summary"
         if failure is not None:
@@ -146,7 +158,36 @@ class Compactor:
         ctx.replace(kept, self._head(text, dropped, kept, budget.index_chars))
         if self.tokens() > budget.limit:
             self._squeeze(budget, dropped)
+        if self.tokens() >= trimmed_tokens:  # the summary came out long: never grow the window
+            ctx.replace(trimmed, saved[0])
+            ctx.version = version  # the same window as before the attempt
+            self.summary, self.n, self.covered_to = saved[1:]
+            return self._too_little(reason, budget, before, changed)
         return self._finish(step, reason, budget, before, dropped=dropped, failure=failure)
+
+    def _gain(self, dropped: list[Entry], kept: list[Entry], budget: Budget) -> int:
+        """Tokens a summary of `dropped` would save, guessed before asking for it: what leaves
+        (and the old summary head) less the new head with a summary as long as the last one."""
+        ctx = self.host.context
+        covered = self.covered_to
+        allowance = min(budget.summary, max(200, estimate(self.summary or "")))
+        head = estimate(self._head("", dropped, kept, budget.index_chars)) + allowance
+        self.covered_to = covered  # _head records the span; this was only a guess
+        leaving = sum(e.tokens for e in dropped) + (estimate(ctx.summary) if ctx.summary else 0)
+        return leaving - head
+
+    def _too_little(self, reason: str, budget: Budget, before: int, changed: bool) -> dict[str, Any] | None:
+        """Too little leaves the window for a summary to make it smaller: trim if it must fit,
+        keep the placeholders if they saved something, else say so and change nothing."""
+        if self.tokens() > budget.limit:
+            self._squeeze(budget, [])
+            return self._finish("trim", reason, budget, before, dropped=[])
+        if changed:
+            return self._finish("placeholders", reason, budget, before, dropped=[])
+        self.host.emit("notice", level="info", text=(
+            f"nothing to compact: too little would leave the window ({self.tokens():,} tokens) "
+            "for a summary to make it smaller"))
+        return None
 
     def _summarize(self, dropped: list[Entry], instructions: str | None,
                    budget: Budget) -> tuple[str, str | None]:

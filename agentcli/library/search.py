@@ -238,7 +238,7 @@ def format_hits(hits: list[Hit], query: str, current: str | None = None, *, cli:
     """Hits as the memory tool (or, with `cli`, `agentcli memory search`) prints them."""
     if not hits:
         return (f"no events match {query!r}. Try fewer or other words, a distinctive name or "
-                "number, or regex=true.")
+                f"number, or {'--regex' if cli else 'regex=true'}.")
     out = [f"{len(hits)} event(s) match {query!r}, best first:"]
     for h in hits:
         where = "this session" if h.session_id == current else f"session {h.session_id}"
@@ -267,9 +267,16 @@ def parse_range(spec: str) -> tuple[int, int]:
     return first, last
 
 
+class NoEvent(ValueError):
+    """The session has no event with the id (or in the range) asked for."""
+
+
 def read_events(library, session_id: str, spec: str, *, offset: int = 1, limit: int | None = None,
-                max_chars: int = 12_000) -> str:
-    """Events `spec` of a session in full; one long event is paged by line (`offset`, `limit`)."""
+                max_chars: int = 12_000, cli: bool = False) -> str:
+    """Events `spec` of a session in full; one long event is paged by line (`offset`, `limit`).
+    A result kept in a spill file (a command's large output) is paged through that file. Hints
+    name the tool's arguments, or with `cli` the flags of `agentcli memory show`. Raises
+    ValueError for a malformed id, NoEvent when the session has no such event."""
     first, last = parse_range(spec)
     if last - first >= 200:
         last = first + 199
@@ -281,19 +288,27 @@ def read_events(library, session_id: str, spec: str, *, offset: int = 1, limit: 
             calls[c.get("id")] = c
     events = [e for e in events if first <= int(str(e.get("id", "e0")).lstrip("e") or 0) <= last]
     if not events:
-        return f"no event {spec} in session {session_id}"
+        count = _last_id(path)
+        raise NoEvent(f"no event {spec} in session {session_id}" +
+                      (f" (its events are e000001-e{count:06d})" if count else " (it has no events)"))
     if len(events) == 1:
-        return _one(events[0], calls, offset, limit, max_chars)
+        full = _full_output(library, session_id, events[0])
+        if full is not None:
+            return _page_file(full, _header(events[0], calls), offset, limit, max_chars, cli)
+        return _one(events[0], calls, offset, limit, max_chars, cli)
     out: list[str] = []
     used = 0
     for i, e in enumerate(events):
         block = _header(e, calls) + "\n" + event_text(e)
         if used + len(block) > max_chars and out:
-            out.append(f"[stopped for length; read on with event=\"{e['id']}-e{last:06d}\", or "
-                       f"one event at a time]")
+            more = f"{e['id']}-e{last:06d}"
+            out.append(f"[stopped for length; read on with " +
+                       (f"`agentcli memory show {more}`" if cli else f"event=\"{more}\"") +
+                       ", or one event at a time]")
             break
         if len(block) > max_chars:
-            block = block[:max_chars] + f"\n[… cut; read it alone with event=\"{e['id']}\"]"
+            block = block[:max_chars] + "\n[… cut; read it alone with " + \
+                (f"`agentcli memory show {e['id']}`]" if cli else f"event=\"{e['id']}\"]")
         out.append(block)
         used += len(block)
     return "\n\n".join(out)
@@ -309,7 +324,7 @@ def _header(event: dict[str, Any], calls: dict[str, Any]) -> str:
 
 
 def _one(event: dict[str, Any], calls: dict[str, Any], offset: int, limit: int | None,
-         max_chars: int) -> str:
+         max_chars: int, cli: bool = False) -> str:
     text = event_text(event)
     header = _header(event, calls)
     if len(text) <= max_chars and offset <= 1 and limit is None:
@@ -328,5 +343,58 @@ def _one(event: dict[str, Any], calls: dict[str, Any], offset: int, limit: int |
         used += len(entry) + 1
         n += 1
     tail = "" if n >= len(lines) else \
-        f"\n[lines {offset}-{n} of {len(lines)}; read on with offset={n + 1}]"
+        f"\n[lines {offset}-{n} of {len(lines)}; read on with {_offset_hint(n + 1, cli)}]"
     return header + "\n" + "\n".join(out) + tail
+
+
+def _offset_hint(line: int, cli: bool) -> str:
+    return f"--offset {line}" if cli else f"offset={line}"
+
+
+def _last_id(path: Path) -> int:
+    """The number of the archive's last event (0 if none), read from its end."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 65536))
+            lines = f.read().splitlines()
+    except OSError:
+        return 0
+    for raw in reversed(lines):
+        m = re.match(rb'\{"id": "e(\d+)"', raw)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+def _full_output(library, session_id: str, event: dict[str, Any]) -> Path | None:
+    """The spill file holding a result in full when the archive holds only its view."""
+    rel = (event.get("meta") or {}).get("full_output") if event.get("type") == "tool_result" else None
+    if not isinstance(rel, str) or ".." in Path(rel).parts:
+        return None
+    path = library.session_dir(session_id) / rel
+    return path if path.is_file() else None
+
+
+def _page_file(path: Path, header: str, offset: int, limit: int | None, max_chars: int,
+               cli: bool) -> str:
+    """Lines of a (possibly huge) file from `offset`, numbered, read without loading it whole."""
+    offset = max(1, offset)
+    out: list[str] = []
+    used, n, total, more = 0, 0, 0, False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for total, line in enumerate(f, 1):
+            if total < offset:
+                continue
+            entry = f"{total:>6}\t{line.rstrip(chr(10))}"
+            if (used + len(entry) > max_chars and out) or (limit is not None and len(out) >= limit):
+                more = True
+                break
+            out.append(entry[:max_chars])
+            used += len(entry) + 1
+            n = total
+    note = f"(the full output, from {path.name} in the session's spill folder)"
+    if not out:
+        return f"{header}\n{note}\noffset {offset} is past the end ({total} lines)"
+    tail = f"\n[lines {offset}-{n}; read on with {_offset_hint(n + 1, cli)}]" if more else ""
+    return f"{header}\n{note}\n" + "\n".join(out) + tail

@@ -7,6 +7,7 @@ the model can page through it by line, and ripgrep reports useful line numbers.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,3 +96,151 @@ def spill(library, session_dir: Path, event_id: str, content: str, window: int,
     library.write_text(path, content)
     where = display or str(path)
     return Spilled(preview(content, event_id, window, where), path, content.count("\n") + 1)
+
+
+# -- a command's output kept in full -------------------------------------------------------------
+# `shell` captures stdout and stderr to temp files; when they are too large to go into the
+# archive as they are, the whole text is streamed (redacted) into spill/<event id>.txt and the
+# result the model gets is a head+tail view that names the file and the lines it leaves out.
+
+_BLOCK = 1 << 20  # bytes redacted at a time: memory stays flat whatever the output's size
+
+
+@dataclass
+class Target:
+    """Where the result of the tool call running now goes: its event id and spill file."""
+
+    library: object
+    path: Path
+    event_id: str
+    display: str
+    window: int
+
+    @property
+    def relative(self) -> str:
+        return f"{SPILL_DIR}/{self.path.name}"
+
+
+def result_target(host) -> Target | None:
+    """The spill target for the tool result being made now, when `host` is a session (its
+    tool_call is recorded, so the result is the archive's next event); None otherwise."""
+    archive, folder = getattr(host, "archive", None), getattr(host, "dir", None)
+    if archive is None or folder is None:
+        return None
+    eid = f"e{archive.count + 1:06d}"
+    path = spill_path(folder, eid)
+    workspace = getattr(host, "workspace", None)
+    return Target(host.library, path, eid, workspace.display(path) if workspace else str(path),
+                  host.model.context_window)
+
+
+@dataclass
+class Section:
+    """One stream inside a full-output file: its title line, and where its text lies."""
+
+    name: str
+    first_line: int  # line number (1-based) of the stream's first line in the file
+    lines: int
+    start: int  # byte offsets of its text in the file
+    end: int
+
+
+def write_full(target: Target, header: str, streams: list[tuple[str, object]]) -> list[Section]:
+    """Write `header` and each (name, binary file) stream under a `name:` line to the target's
+    file, redacted block by block; return where each stream's text went."""
+    import codecs
+    import os
+    import tempfile
+
+    target.path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.path.name}.", dir=target.path.parent)
+    sections: list[Section] = []
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(_encode(target.library.clean(header.rstrip("\n") + "\n")))
+            line = header.rstrip("\n").count("\n") + 2
+            for name, src in streams:
+                out.write(f"{name}:\n".encode())
+                line += 1
+                start, lines, last = out.tell(), 0, b"\n"
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                src.seek(0)
+                carry = ""
+                while True:
+                    block = src.read(_BLOCK)
+                    text = carry + decoder.decode(block, final=not block)
+                    cut = len(text) if not block else _safe_cut(text)
+                    piece, carry = text[:cut], text[cut:]
+                    if piece:
+                        data = _encode(target.library.clean(piece))
+                        out.write(data)
+                        lines += data.count(b"\n")
+                        last = data[-1:]
+                    if not block:
+                        break
+                if last != b"\n":
+                    out.write(b"\n")
+                    lines += 1
+                sections.append(Section(name, line, lines, start, out.tell()))
+                line += lines
+        os.replace(tmp, target.path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return sections
+
+
+def _safe_cut(text: str) -> int:
+    """Where to end a block: after its last newline, and before a private key block that the
+    next block may close, so redaction sees every secret whole."""
+    cut = text.rfind("\n") + 1
+    if cut <= 0 or len(text) - cut > _BLOCK:
+        return len(text)  # one enormous line: cut anywhere
+    begin = text.rfind("-----BEGIN ", 0, cut)
+    if begin > 0 and text.find("-----END ", begin, cut) < 0 and cut - begin < _BLOCK // 2:
+        cut = text.rfind("\n", 0, begin) + 1 or cut
+    return cut
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", errors="replace")
+
+
+def full_view(target: Target, header: str, sections: list[Section], max_chars: int) -> str:
+    """The result as the model sees it: each stream's head and tail within `max_chars` in all,
+    around a marker naming the lines left out and how to page through them."""
+    shares = [2, 1] if len(sections) == 2 else [1]
+    parts = [header.rstrip("\n")]
+    budget = max(600, max_chars - len(header) - 80 * len(sections))
+    with open(target.path, "rb") as f:
+        for section, share in zip(sections, shares):
+            room = budget * share // sum(shares)
+            f.seek(section.start)
+            if section.end - section.start <= room:
+                body = f.read(section.end - section.start).decode("utf-8", "replace")
+                parts.append(f"{section.name}:\n" + body.rstrip("\n"))
+                continue
+            head_room, tail_room = int(room * 0.6), room - int(room * 0.6)
+            head = _snap(f.read(head_room).decode("utf-8", "replace"), end=True)
+            f.seek(section.end - tail_room)
+            tail = _snap(f.read(tail_room).decode("utf-8", "replace"), end=False)
+            head_lines, tail_lines = head.count("\n"), tail.count("\n")
+            first = section.first_line + head_lines
+            last = section.first_line + section.lines - 1 - tail_lines
+            cut = section.end - section.start - len(head.encode()) - len(tail.encode())
+            marker = (f"[... {section.name} lines {first:,}-{last:,} of the full output "
+                      f"({cut:,} bytes) not shown. Nothing is lost: the whole output is event "
+                      f"{target.event_id} in the library ({target.display}); page through it with "
+                      f"memory_read(event=\"{target.event_id}\", offset={first}) ...]\n")
+            parts.append(f"{section.name}:\n" + head + marker + tail.rstrip("\n"))
+    return "\n".join(parts)
+
+
+def _snap(text: str, *, end: bool) -> str:
+    """A head ending at a line end, or a tail starting at a line start (unless one line)."""
+    if end:
+        nl = text.rfind("\n")
+        return text[: nl + 1] if nl >= 0 else text + "…\n"
+    nl = text.find("\n")
+    return text[nl + 1:] if 0 <= nl < len(text) - 1 else "…" + text

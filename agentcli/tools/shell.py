@@ -1,23 +1,36 @@
-"""`shell`: run a bash command in the workspace, capture exit code and output, enforce a timeout."""
+"""`shell`: run a bash command in the workspace, capture exit code and output, enforce a timeout.
+
+Output is streamed to temp files (at most HARD_CAP bytes a stream), never held whole in memory.
+In a session, output up to INLINE_MAX goes into the result as it is (the session previews and
+spills it if the window needs); larger output is written in full to the session's spill/ folder
+and the result is a head+tail view naming the file and the event to page through.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from typing import Any
 
+from agentcli.library.spill import result_target, threshold_tokens, full_view, write_full
+from agentcli.sandbox import child_env
 from agentcli.tools.context import ToolContext, ToolError
-from agentcli.tools.output import cap
+from agentcli.tools.output import StreamCapture, cap
 from agentcli.types import ToolResult
 
 DEFAULT_TIMEOUT = 120
 MAX_TIMEOUT = 3600
-# Output beyond this is cut in the middle. Lean models get less.
+# Without a session library, output beyond this is cut in the middle. Lean models get less.
 MAX_CHARS, LEAN_MAX_CHARS = 30_000, 6_000
-# Bytes read back from each stream at most: a command may print gigabytes to its temp file.
+# Bytes kept of each stream; past it only the last 64 KiB are kept, so no command fills the disk.
+HARD_CAP = 50 * 2**20
+# Output up to this many bytes goes into the result (and the archive) as it is.
+INLINE_MAX = 128 * 1024
+# How long to wait for a pipe to close after bash has exited (a background child may hold it).
+_GRACE_S = 0.5
+# Bytes read back from each stream at most when there is no library to keep the rest.
 _READ_LIMIT = 4 * 1024 * 1024
 
 
@@ -39,14 +52,15 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if sandbox is not None:
         argv = sandbox.wrap(argv, ctx.workspace)
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                argv, cwd=ctx.workspace.root, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True, env=_env(ctx),
-            )
-        except OSError as exc:
-            raise ToolError(f"could not start bash: {exc}") from exc
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=ctx.workspace.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, env=child_env(),
+        )
+    except OSError as exc:
+        raise ToolError(f"could not start bash: {exc}") from exc
+    out, err = StreamCapture(proc.stdout, HARD_CAP), StreamCapture(proc.stderr, HARD_CAP)
+    try:
         timed_out = False
         try:
             code = proc.wait(timeout=timeout_left)
@@ -60,27 +74,55 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             proc.wait()
             raise
         elapsed = time.monotonic() - started
-        stdout, stderr = _read(out), _read(err)
+        sizes = out.finish(_GRACE_S), err.finish(_GRACE_S)
+        header = f"exit code: {code}" if not timed_out else \
+            f"timed out after {timeout_left:.0f}s; the command and its children were killed"
+        meta = {"exit_code": None if timed_out else code, "timed_out": timed_out,
+                "elapsed_s": round(elapsed, 3), "command": command}
+        target = result_target(ctx.library)
+        if target is not None and sum(sizes) > INLINE_MAX:
+            content = _spilled(target, header, [("stdout", out, sizes[0]), ("stderr", err, sizes[1])],
+                               ctx, meta)
+        else:
+            content = _inline(header, _read(out.file), _read(err.file),
+                              None if target else (LEAN_MAX_CHARS if ctx.lean else MAX_CHARS))
+    finally:
+        out.close()
+        err.close()
+    return ToolResult(content, is_error=timed_out, meta=meta)
 
-    limit = LEAN_MAX_CHARS if ctx.lean else MAX_CHARS
-    parts = [f"exit code: {code}" if not timed_out else
-             f"timed out after {timeout_left:.0f}s; the command and its children were killed"]
+
+def _inline(header: str, stdout: str, stderr: str, limit: int | None) -> str:
+    parts = [header]
     if stdout:
-        parts.append("stdout:\n" + cap(stdout, limit))
+        parts.append("stdout:\n" + (cap(stdout, limit) if limit else stdout))
     if stderr:
-        parts.append("stderr:\n" + cap(stderr, limit // 2))
+        parts.append("stderr:\n" + (cap(stderr, limit // 2) if limit else stderr))
     if not stdout and not stderr:
         parts.append("(no output)")
-    meta = {"exit_code": None if timed_out else code, "timed_out": timed_out,
-            "elapsed_s": round(elapsed, 3), "command": command}
-    return ToolResult("\n".join(parts), is_error=timed_out, meta=meta)
+    return "\n".join(parts)
 
 
-def _env(ctx: ToolContext) -> dict[str, str]:
-    env = dict(os.environ)
-    # Keep programs from waiting on a pager or an editor nobody will see.
-    env.update({"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "EDITOR": "true"})
-    return env
+def _spilled(target, header: str, streams, ctx: ToolContext, meta: dict[str, Any]) -> str:
+    """Keep the whole output in the library and return the view of it the model gets."""
+    present = [(name, cap_.file) for name, cap_, size in streams if size]
+    # Small enough that the session never spills the view again (that would name another file).
+    limit = min(LEAN_MAX_CHARS if ctx.lean else MAX_CHARS, 2 * threshold_tokens(target.window))
+    try:
+        sections = write_full(target, header, present)
+    except OSError as exc:  # a full disk must not lose the result itself
+        view = _inline(header, _read(streams[0][1].file), _read(streams[1][1].file), limit)
+        return view + f"\n[the full output could not be kept in the library: {exc.strerror or exc}]"
+    meta.update(full_output=target.relative, output_bytes=sum(size for _, _, size in streams),
+                output_lines=sum(s.lines for s in sections))
+    view = full_view(target, header, sections, limit)
+    for name, capture, _ in streams:
+        if capture.cut:  # the model must not take the kept part for all of it
+            meta[f"{name}_bytes_cut"] = capture.cut
+            view += (f"\n[{name} passed the {HARD_CAP // 2**20} MiB agentcli keeps of a stream: "
+                     f"{capture.cut:,} bytes after that were not kept; its last "
+                     f"{capture.dropped - capture.cut:,} bytes were, and end the view above]")
+    return view
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
