@@ -259,3 +259,10 @@ def test_schema_words_copied_into_a_call_are_dropped_but_real_unknown_arguments_
     assert validate({"path": "a.py", "required": ["path"], "type": "object"}, schema) == {"path": "a.py"}
     with pytest.raises(SchemaError, match="unexpected argument"):
         validate({"path": "a.py", "mode": "fast"}, schema)
+
+
+def test_grep_for_a_phrase_that_is_not_there_suggests_one_word_of_it(box):
+    r = call(box, "grep", pattern="timeout in seconds value")
+    assert r.content.startswith("no matches") and "e.g. 'timeout'" in r.content
+    assert "search for one word" not in call(box, "grep", pattern="zzz_nothing").content
+    assert "search for one word" not in call(box, "grep", pattern=r"def (\w+) x").content

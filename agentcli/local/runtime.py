@@ -130,7 +130,10 @@ class Engine:
         self.chat_template: str | None = meta.get("tokenizer.chat_template")
         self._starting: dict[str, list[int]] = {}
         self.eos_ids = {self.llama.token_eos()}
-        for piece in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
+        # A turn also ends where the model starts the next one (<|im_start|>): what follows would
+        # be it writing the user's or the tool's part, and the marker itself is no answer.
+        for piece in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|im_start|>",
+                      "<start_of_turn>", "<end_of_turn>"):
             ids = self.tokenize(piece)
             if len(ids) == 1:
                 self.eos_ids.add(ids[0])

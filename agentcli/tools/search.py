@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,8 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if note:
         lines.insert(0, note)
     if matches == 0:
-        return ToolResult("\n".join(lines + [f"no matches for {pattern!r}"]), meta={"matches": 0})
+        return ToolResult("\n".join(lines + [f"no matches for {pattern!r}{_phrase_hint(pattern)}"]),
+                          meta={"matches": 0})
     if matches > shown:
         lines.append(f"[{matches - shown} more matching lines not shown; narrow the search "
                      f"with path, glob or a more specific pattern]")
@@ -147,3 +149,13 @@ def _rg_error(stderr: str) -> str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS] + " […line cut]"
+
+
+def _phrase_hint(pattern: str) -> str:
+    """For a search that looked for a sentence: code rarely holds the words of a question in a
+    row, so point at one distinctive word of it."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", pattern)
+    if " " not in pattern.strip() or len(words) < 2 or re.search(r"[\\()\[\]|*+?{}^$]", pattern):
+        return ""
+    word = max(words, key=len)
+    return f" (that whole phrase appears nowhere; search for one word of it, e.g. {word.lower()!r})"
