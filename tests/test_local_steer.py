@@ -223,3 +223,16 @@ def test_an_answer_of_only_brackets_counts_as_empty():
     msgs = [USER, *_turn(_call("read", {"path": "src/app.py"}), "4\tTIMEOUT_SECONDS = 37")]
     assert "empty" in steer.answer_note(msgs, "}")
     assert "empty" in steer.answer_note(msgs, "```\n]}")
+
+
+def test_an_answer_after_a_change_that_failed_and_was_never_redone_is_sent_back():
+    task = Message(role="user", content="Rename get_usr to get_user everywhere.")
+    failed = _turn(_call("edit", {"path": "app.py", "old": "get_usr", "new": "get_user"}, "e1"),
+                   "error: `old` appears 2 times in app.py; set replace_all to true", is_error=True)
+    other = _turn(_call("edit", {"path": "report.py", "old": "get_usr", "new": "get_user"}, "e2"),
+                  "edited report.py")
+    note = steer.answer_note([task, *failed, *other], "Renamed in app.py and report.py.")
+    assert "change to app.py failed" in note and "replace_all" in note
+    redone = _turn(_call("edit", {"path": "app.py", "old": "get_usr", "new": "get_user",
+                                  "replace_all": True}, "e3"), "edited app.py")
+    assert steer.answer_note([task, *failed, *other, *redone], "Renamed in both.") is None

@@ -149,7 +149,24 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
                 f"\nThe task: {request}")
     if ok and change_pending(messages):
         return CHANGE_NOTE + f"\nThe task: {request}"
+    broken = _unrepaired_changes(task)
+    if broken:
+        path, error = broken[0]
+        return (f"Your change to {path} failed and was not made: {error[:300]}\nMake that change "
+                f"now (read the file again if you need its exact text), then answer.\nThe task: {request}")
     return None
+
+
+def _unrepaired_changes(task: list[Message]) -> list[tuple[str, str]]:
+    """Files whose last edit or write in this task failed: (path, the error)."""
+    errors = {m.tool_call_id: m.content for m in task if m.role == "tool" and m.is_error}
+    last: dict[str, str | None] = {}
+    for m in task:
+        for c in m.tool_calls if m.role == "assistant" else ():
+            path = (c.arguments or {}).get("path")
+            if c.name in CHANGE_TOOLS and isinstance(path, str):
+                last[_norm(path)] = errors.get(c.id)
+    return [(p, e.removeprefix("error: ")) for p, e in last.items() if e]
 
 
 # Values small models like to make up: numbers of three or more digits, versions, decimals.
