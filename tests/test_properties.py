@@ -4,6 +4,7 @@ hold for any input a model can send, not only the ones we thought of."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -64,7 +65,9 @@ def test_a_call_written_in_any_style_is_found_exactly(before, name, args, after,
     found = extract(f"{before}\n{wrapped}\n{after}", TOOLS)
     assert [(c.name, c.arguments) for c in found.calls] == [(name, args)]
     assert found.errors == []
-    assert found.text == f"{before}\n\n{after}".strip()
+    prose = f"{before}\n\n{after}".strip()
+    # Nothing but brackets and fences beside a call is what a broken call left behind: dropped.
+    assert found.text == ("" if re.fullmatch(r"[\s\[\]{}()`,;:]*", prose) else prose)
 
 
 @given(PROSE, st.text(min_size=1, max_size=20).filter(lambda n: n not in TOOLS and "<tool_call" not in n),

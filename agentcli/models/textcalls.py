@@ -82,7 +82,7 @@ def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[
         pos = end
     keep.append(text[pos:])
     rest = "".join(keep).strip()
-    if calls and not re.search(r"\w", rest):
+    if calls and re.fullmatch(r"[\s\[\]{}()`,;:]*", rest):
         rest = ""  # only the stray brackets or fences a call left behind: not words for anyone
     return Extracted(text=rest, calls=calls, errors=errors)
 
