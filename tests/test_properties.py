@@ -4,8 +4,8 @@ hold for any input a model can send, not only the ones we thought of."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import tempfile
 from pathlib import Path
 
