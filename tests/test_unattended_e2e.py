@@ -248,6 +248,7 @@ def test_sigterm_stops_cleanly_with_a_report(server, cli, repo):
     out, err = proc.communicate(timeout=30)
     result = json.loads(out.strip().splitlines()[-1])
     assert result["stop_reason"] == "interrupted" and "SIGTERM" in result["result"], err
+    assert proc.returncode == 143  # what a shell shows for SIGTERM, after the clean stop
     assert (session_dir(result, repo) / "REPORT.md").exists()
 
 

@@ -19,9 +19,10 @@ from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
 from agentcli.cli import unattended_opts as uopt
+from agentcli.cli.run_cmd import exit_code
 
 FORMATS = ("text", "json")
-EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+EXIT_FAILED = 1
 # Files that mark a folder as holding a reproduction already.
 _OCCUPIED = ("PAPER.md", "claims.json", "PLAN.md", "results.json")
 
@@ -155,7 +156,7 @@ def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rou
         print(f"{work / 'REPORT.md'}: {result.report.summary()}")
     if not result.ok:
         print(f"agentcli: stopped ({result.stop_reason}): {result.message}", file=sys.stderr)
-        raise typer.Exit(EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_FAILED)
+        raise typer.Exit(exit_code(result.stop_reason, result.message or ""))
 
 
 def _report(folder: Path, output_format: str, *, figure: bool, force: bool = False) -> None:

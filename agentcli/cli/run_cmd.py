@@ -14,7 +14,7 @@ from agentcli.cli import unattended_opts as uopt
 
 FORMATS = ("text", "json", "stream-json")
 # Exit codes: 0 a final answer; 1 the run stopped without one; 2 bad usage; 130 interrupted.
-EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143  # 128 + SIGINT, 128 + SIGTERM
 
 
 def run(
@@ -104,7 +104,15 @@ def run(
         print(outcome.result)
     if outcome.is_error:
         print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}", file=sys.stderr)
-        raise typer.Exit(EXIT_INTERRUPTED if outcome.stop_reason == "interrupted" else EXIT_FAILED)
+        raise typer.Exit(exit_code(outcome.stop_reason, outcome.result))
+
+
+def exit_code(stop_reason: str, message: str) -> int:
+    """1 for a failure; for a stop from outside, what a shell shows for the signal: 130 for
+    Ctrl-C, 143 for SIGTERM (the clean stop still wrote its records)."""
+    if stop_reason != "interrupted":
+        return EXIT_FAILED
+    return EXIT_TERMINATED if "SIGTERM" in message else EXIT_INTERRUPTED
 
 
 def _early_error(output_format: str, message: str, session_id: str | None = None,
