@@ -261,8 +261,12 @@ def test_schema_words_copied_into_a_call_are_dropped_but_real_unknown_arguments_
         validate({"path": "a.py", "mode": "fast"}, schema)
 
 
-def test_grep_for_a_phrase_that_is_not_there_suggests_one_word_of_it(box):
-    r = call(box, "grep", pattern="timeout in seconds value")
-    assert r.content.startswith("no matches") and "e.g. 'timeout'" in r.content
-    assert "search for one word" not in call(box, "grep", pattern="zzz_nothing").content
-    assert "search for one word" not in call(box, "grep", pattern=r"def (\w+) x").content
+def test_grep_for_a_phrase_that_is_not_there_shows_lines_with_its_words(box):
+    """Models search for the words of a question; code holds the words, not the sentence."""
+    r = call(box, "grep", pattern="what is the timeout in seconds")
+    assert not r.is_error and r.content.startswith("no matches for 'what is the timeout in seconds'")
+    assert "lines with any of the words timeout, seconds" in r.content
+    assert "src/app.py:4: TIMEOUT_SECONDS = 37" in r.content
+    assert "any of the words" not in call(box, "grep", pattern="zzz_nothing").content
+    assert "any of the words" not in call(box, "grep", pattern=r"def (\w+) timeout").content
+    assert "any of the words" not in call(box, "grep", pattern="nothing here either").content

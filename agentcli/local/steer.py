@@ -192,11 +192,12 @@ def change_pending(messages: list[Message]) -> bool:
 def _successful_calls(task: list[Message]) -> list[ToolCall]:
     """Calls that worked and told the model something (a search that found nothing did not)."""
     ok_ids = {m.tool_call_id for m in task if m.role == "tool" and not m.is_error
-              and not m.content.startswith(_EMPTY_RESULTS)}
+              and (not m.content.startswith(_EMPTY_RESULTS) or _WORD_HITS in m.content)}
     return [c for m in task if m.role == "assistant" for c in m.tool_calls if c.id in ok_ids]
 
 
 _EMPTY_RESULTS = ("no matches", "no files match", "(empty file)")
+_WORD_HITS = "(that phrase is nowhere; lines with any of the words"  # grep found its words
 
 
 def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:

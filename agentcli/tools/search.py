@@ -73,15 +73,17 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if not target.exists():
         raise ToolError(f"no such file or folder: {args.get('path')}")
     max_results = max(1, int(args.get("max_results") or DEFAULT_MAX_RESULTS))
-    argv = ["--json", "--no-config", "--no-require-git", "--max-columns", str(MAX_LINE_CHARS * 4)]
+    base = ["--json", "--no-config", "--no-require-git", "--max-columns", str(MAX_LINE_CHARS * 4)]
     # Like `rg --smart-case`: an all-lowercase pattern matches any case (`port` finds
     # DEFAULT_PORT), a pattern with a capital matches exactly; ignore_case decides when given.
     case = args.get("ignore_case")
-    argv.append("--smart-case" if case is None else "--ignore-case" if case else "--case-sensitive")
+    case_flag = "--smart-case" if case is None else "--ignore-case" if case else "--case-sensitive"
+    extra: list[str] = []
     if args.get("context"):
-        argv += ["--context", str(min(max(0, int(args["context"])), 20))]
+        extra += ["--context", str(min(max(0, int(args["context"])), 20))]
     if args.get("glob"):
-        argv += ["--glob", args["glob"]]
+        extra += ["--glob", args["glob"]]
+    argv = base + [case_flag] + extra
     tail = ["--regexp", pattern, "--", str(target)]
     proc = run_rg(argv + tail, ctx.workspace.root, ctx.time_left(RG_TIMEOUT) or 1)
     note = ""
@@ -94,11 +96,37 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                       ctx.time_left(RG_TIMEOUT) or 1)
         note = f"[{_rg_error(stderr)}; searched for the literal text instead]"
 
+    lines, matches, shown, files = _hits(proc.stdout, ctx, max_results)
+    if note:
+        lines.insert(0, note)
+    if matches == 0:
+        lines.append(f"no matches for {pattern!r}")
+        words = _phrase_words(pattern)
+        if words:
+            # A sentence is rarely in the code word for word; its words often are. Show where.
+            wide = run_rg(base + ["--ignore-case"] + extra + ["--regexp", "|".join(words), "--", str(target)],
+                          ctx.workspace.root, ctx.time_left(RG_TIMEOUT) or 1)
+            more, found, _, _ = _hits(wide.stdout, ctx, PHRASE_WORD_HITS)
+            if found:
+                lines.append(f"(that phrase is nowhere; lines with any of the words {', '.join(words)}:)")
+                lines += more
+                if found > len(more):
+                    lines.append(f"[{found - len(more)} more lines with those words not shown]")
+        return ToolResult("\n".join(lines), meta={"matches": 0})
+    if matches > shown:
+        lines.append(f"[{matches - shown} more matching lines not shown; narrow the search "
+                     f"with path, glob or a more specific pattern]")
+    meta = {"matches": matches, "files": sorted(files)[:50]}
+    return ToolResult("\n".join(lines), meta=meta)
+
+
+def _hits(stdout: bytes, ctx: ToolContext, max_results: int) -> tuple[list[str], int, int, set[str]]:
+    """rg's JSON as `path:line: text` lines (context lines as `path-line- text`): (the lines,
+    matches, matches shown, files with a match)."""
     lines: list[str] = []
-    matches = 0
-    shown = 0
+    matches = shown = 0
     files: set[str] = set()
-    for kind, path, number, text in rg_json_hits(proc.stdout):
+    for kind, path, number, text in rg_json_hits(stdout):
         rel = ctx.workspace.display(Path(path))
         if kind == "match":
             matches += 1
@@ -109,16 +137,22 @@ def grep(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             lines.append(f"{rel}:{number}: {_clip(text)}")
         elif shown < max_results:
             lines.append(f"{rel}-{number}- {_clip(text)}")
-    if note:
-        lines.insert(0, note)
-    if matches == 0:
-        return ToolResult("\n".join(lines + [f"no matches for {pattern!r}{_phrase_hint(pattern)}"]),
-                          meta={"matches": 0})
-    if matches > shown:
-        lines.append(f"[{matches - shown} more matching lines not shown; narrow the search "
-                     f"with path, glob or a more specific pattern]")
-    meta = {"matches": matches, "files": sorted(files)[:50]}
-    return ToolResult("\n".join(lines), meta=meta)
+    return lines, matches, shown, files
+
+
+PHRASE_WORD_HITS = 20
+# Words of a question that say nothing about where to look.
+_COMMON = {"the", "and", "for", "with", "what", "does", "that", "this", "from", "into", "are", "was",
+           "how", "where", "which", "when", "who", "why", "its", "has", "have", "not", "can", "all",
+           "any", "there", "their", "them", "then", "than", "our", "you", "your"}
+
+
+def _phrase_words(pattern: str) -> list[str]:
+    """The distinctive words of a pattern that is a plain phrase (no regex syntax), else []."""
+    if " " not in pattern.strip() or re.search(r"[\\()\[\]|*+?{}^$.]", pattern):
+        return []
+    words = [w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", pattern)]
+    return list(dict.fromkeys(w for w in words if w not in _COMMON))[:6]
 
 
 def glob(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -150,12 +184,3 @@ def _rg_error(stderr: str) -> str:
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS] + " […line cut]"
 
-
-def _phrase_hint(pattern: str) -> str:
-    """For a search that looked for a sentence: code rarely holds the words of a question in a
-    row, so point at one distinctive word of it."""
-    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", pattern)
-    if " " not in pattern.strip() or len(words) < 2 or re.search(r"[\\()\[\]|*+?{}^$]", pattern):
-        return ""
-    word = max(words, key=len)
-    return f" (that whole phrase appears nowhere; search for one word of it, e.g. {word.lower()!r})"
