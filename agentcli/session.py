@@ -134,8 +134,10 @@ class Session:
         names = [primary] + _fallbacks(primary, settings.fallback)
         chain = FailoverChain(names, lambda n: _build(n, primary, settings),
                               cooldown_s=settings.cooldown_s)
-        session = cls(settings, emit, session_id=session_id, library=library,
-                      chain=chain, approval=approval or Approval(settings.approval),
+        approval = approval or Approval(settings.approval, allow_outside=settings.allow_outside,
+                                        roots=[settings.workspace, *settings.extra_dirs])
+        session = cls(settings, emit, session_id=session_id, library=library, chain=chain,
+                      approval=approval,
                       policy=policy or Policy(settings.max_turns))
         try:
             model = chain.switch_to(primary)  # the model asked for must work: fail now, in one line
@@ -147,6 +149,8 @@ class Session:
         session.tool_ctx.lean = model.lean
         if box is not None:
             session.tool_ctx.services["sandbox"] = box
+        if not settings.headless:  # a chat without a sandbox: `auto` refuses commands naming
+            approval.sandboxed = box is not None  # paths outside (headless auto runs them all)
         if notice:
             emit("notice", text=notice, level="warning")
         return session

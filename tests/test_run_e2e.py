@@ -210,3 +210,23 @@ def test_anthropic_requests_mark_the_stable_prefix_and_conversation_for_caching(
     # The second request starts with the first one's system prompt and tools, byte for byte.
     assert json.dumps(first.body["system"]) == json.dumps(second.body["system"])
     assert json.dumps(first.body["tools"]) == json.dumps(second.body["tools"])
+
+
+def test_readonly_runs_a_reading_command_on_an_absolute_path_inside_the_workspace(server, cli, workspace):
+    """The workspace (and --add-dir folders) are inside, whether a command names them relative or
+    absolute; only what lies beyond them needs a yes that a headless run cannot get."""
+    inside = workspace / "src" / "app.py"
+
+    def respond(req):
+        if req.assistant_turns == 0:
+            return Turn(tool_calls=[{"name": "shell", "arguments": {"command": f"cat {inside}"}}])
+        if req.assistant_turns == 1:
+            return Turn(tool_calls=[{"name": "shell", "arguments": {"command": "cat /etc/hostname"}}])
+        return Turn(text="Results: " + " | ".join(req.tool_results()))
+
+    result, proc = cli(server(respond)).json("run", "read", "-C", str(workspace), "--model",
+                                             "openai/m", "--approval", "readonly", "--sandbox", "off")
+    assert proc.returncode == 0, proc.stderr
+    first, second = result["result"].removeprefix("Results: ").split(" | ")
+    assert "TIMEOUT_SECONDS = 37" in first
+    assert second.startswith("error: not run") and "no terminal to ask" in second

@@ -64,8 +64,6 @@ class Sessions:
                                      policy=policy)
         else:
             session = Session.create(settings, self.emitter, approval=self.approval, policy=policy)
-        # Without a sandbox, `auto` refuses commands that name paths outside the workspace.
-        self.approval.sandboxed = "sandbox" in session.tool_ctx.services
         return session
 
     def start(self, resume_id: str | None) -> bool:
