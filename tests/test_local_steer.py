@@ -236,3 +236,27 @@ def test_an_answer_after_a_change_that_failed_and_was_never_redone_is_sent_back(
     redone = _turn(_call("edit", {"path": "app.py", "old": "get_usr", "new": "get_user",
                                   "replace_all": True}, "e3"), "edited app.py")
     assert steer.answer_note([task, *failed, *other, *redone], "Renamed in both.") is None
+
+
+def test_only_a_checking_command_the_task_asks_for_is_run_for_the_model():
+    read = _turn(_call("read", {"path": "main.py"}, "r1"), "print(cart.totl())")
+    edit = _turn(_call("edit", {"path": "main.py", "old": "a", "new": "b"}, "e1"), "edited main.py")
+
+    def run_for(prompt):
+        call = steer.run_mentioned([Message(role="user", content=prompt), *read, *edit])
+        return call.arguments["command"] if call else None
+
+    assert run_for("Make `python3 -m pytest -q tests` pass.") == "python3 -m pytest -q tests"
+    assert run_for("`npm test` fails; fix it.") == "npm test"
+    assert run_for("Fix the bug, but don't run `python3 deploy.py`.") is None
+    assert run_for("Fix it, then `./deploy.sh` and `make deploy`.") is None
+    assert run_for("Fix it; `shred -u key.pem` is not for you.") is None
+    assert run_for("Fix it so `python3 main.py; rm -rf build` works.") is None  # chained: not run
+
+
+def test_a_question_is_no_change_request_whatever_verbs_it_holds():
+    read = _turn(_call("read", {"path": "Makefile"}), "build: ...")
+    for prompt in ("Explain what the `make` target does", "Show where we set the timeout",
+                   "Which function should I change to add a user"):
+        assert not steer.change_pending([Message(role="user", content=prompt), *read])
+    assert steer.change_pending([Message(role="user", content="Set the timeout to 30"), *read])

@@ -180,10 +180,15 @@ def _unseen_values(answer: str, request: str, task: list[Message]) -> list[str]:
     return [v for v in dict.fromkeys(_VALUE.findall(answer)) if v not in seen]
 
 
+# A prompt that opens like a question asks to be told something, whatever verbs it holds.
+_QUESTION = re.compile(r"^\s*(?:please\s+)?(?:what|where|which|who|why|how|when|is|are|does|do|can|"
+                       r"could|explain|show|list|tell|describe|find|count|summari[sz]e)\b", re.I)
+
+
 def change_pending(messages: list[Message]) -> bool:
     """The task asks for a change and no call in it has changed a file yet."""
     request = task_text(messages)
-    if not _CHANGE.search(request) or request.rstrip().endswith("?"):
+    if not _CHANGE.search(request) or request.rstrip().endswith("?") or _QUESTION.match(request):
         return False
     return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
@@ -276,7 +281,12 @@ def outline_files(system: str) -> list[str]:
     return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
 
 
-_COMMAND = re.compile(r"`((?:python3?|pytest|node|npm|npx|bash|sh|make|go|cargo|ruby|\./)[^`\n]*)`")
+# Commands that check work (run a script or the tests), as the task writes them in backticks. Only
+# these are run for the model: the harness must never run a deploy, a publish or a delete.
+_COMMAND = re.compile(r"`((?:python3?\s+(?:-m\s+pytest\b|-m\s+unittest\b|[\w./-]+\.py\b)|pytest\b|"
+                      r"node\s+[\w./-]+\.m?js\b|(?:npm|yarn|pnpm)\s+(?:run\s+)?test\b|go\s+test\b|"
+                      r"cargo\s+test\b|make\s+(?:test|check)\b|ruby\s+[\w./-]+\.rb\b)[^`\n;&|>]*)`")
+_NEGATED = re.compile(r"(?:don't|do not|never|without|avoid|not)\W+(?:\w+\W+){0,3}$", re.I)
 
 
 def run_mentioned(messages: list[Message]) -> ToolCall | None:
@@ -284,7 +294,8 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     ran: a small model that answers right after an edit has not checked it, so the harness
     runs it and shows the model the result."""
     task = current_task(messages)
-    commands = _COMMAND.findall(task_text(messages))
+    request = task_text(messages)
+    commands = [m.group(1) for m in _COMMAND.finditer(request) if not _NEGATED.search(request[:m.start()])]
     ok = _successful_calls(task)
     edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
     if not commands or not edits:
