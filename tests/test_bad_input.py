@@ -254,7 +254,8 @@ def test_an_unforeseen_failure_is_one_line_with_the_traceback_kept(fmt, monkeypa
     monkeypatch.setattr(app_mod, "app", boom)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("AGENTCLI_DEBUG", raising=False)
-    monkeypatch.setattr(sys, "argv", ["agentcli", "run", "--output-format", fmt, "hi"])
+    key = "sk-ant-api03-" + "x7Q" * 30  # a prompt that quotes a key: not into the crash log
+    monkeypatch.setattr(sys, "argv", ["agentcli", "run", "--output-format", fmt, f"hi {key}"])
     with pytest.raises(SystemExit) as ended:
         app_mod.main()
     assert ended.value.code == 1
@@ -263,6 +264,7 @@ def test_an_unforeseen_failure_is_one_line_with_the_traceback_kept(fmt, monkeypa
     logs = list((tmp_path / "agentcli" / "crashes").glob("crash-*.log"))
     assert len(logs) == 1 and str(logs[0]) in err
     assert "Traceback" in logs[0].read_text() and "boom" in logs[0].read_text()
+    assert key not in logs[0].read_text()
     if fmt == "json":
         obj = json.loads(out)
         assert obj["is_error"] is True and "something nobody foresaw" in obj["result"]

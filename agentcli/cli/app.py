@@ -121,29 +121,50 @@ def _crash(exc: BaseException) -> None:
     the JSON shape on stdout when a program asked for JSON."""
     log = _write_crash_log(exc)
     where = f" (traceback in {log})" if log else ""
-    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-    if any(a in sys.argv for a in ("json", "stream-json", "--output-format=json",
-                                   "--output-format=stream-json")):
+    message = _redact(" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
+    fmt = _output_format(sys.argv[1:])
+    if fmt in ("json", "stream-json"):
         obj = {"session_id": None, "result": message, "is_error": True, "stop_reason": "error",
                "num_turns": 0, "usage": None, "cost_usd": None, "duration_s": 0, "model": None}
-        if "stream-json" in sys.argv or "--output-format=stream-json" in sys.argv:
-            obj = {"type": "result", **obj}
-        print(json.dumps(obj))
+        print(json.dumps({"type": "result", **obj} if fmt == "stream-json" else obj))
     print(f"agentcli: error: {message}{where}", file=sys.stderr)
     sys.exit(1)
 
 
-def _write_crash_log(exc: BaseException) -> str | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "agentcli", "crashes")
+def _output_format(argv: list[str]) -> str | None:
+    """The value of --output-format on the command line, if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith("--output-format="):
+            return arg.partition("=")[2]
+        if arg == "--output-format" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def _redact(text: str) -> str:
     try:
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, time.strftime("crash-%Y%m%d-%H%M%S.log"))
+        from agentcli.secrets import redact
+
+        return redact(text)
+    except Exception:  # the crash may be in there; a key must still not reach the file
+        return re.sub(r"\S{24,}", "[long token hidden]", text)
+
+
+def _write_crash_log(exc: BaseException) -> str | None:
+    """The traceback, redacted like everything agentcli writes, in the user cache dir."""
+    try:
+        from agentcli.local.assets import cache_dir
+
+        folder = cache_dir().parent / "crashes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / time.strftime("crash-%Y%m%d-%H%M%S.log")
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"agentcli {__version__}: {' '.join(sys.argv)}\n")
-            traceback.print_exception(type(exc), exc, exc.__traceback__, file=f)
-        return path
-    except OSError:
+            f.write(_redact(f"agentcli {__version__}: {' '.join(sys.argv)}\n{text}"))
+        return str(path)
+    except Exception:  # a crash log that cannot be written must not hide the crash
         return None
 
 

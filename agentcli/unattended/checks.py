@@ -55,8 +55,10 @@ def run_check(command: str, ctx: ToolContext) -> CheckResult:
     """Run one check in the workspace (the user's own command: no approval asked), bounded by
     the run's deadline."""
     started = time.monotonic()
+    # No library: a check's output is no tool result of the archive, so a long one is capped
+    # inline rather than spilled under an event id that is not its own.
     own = ToolContext(ctx.workspace, approve=approve_all, deadline=ctx.deadline, lean=ctx.lean,
-                      library=ctx.library, services=ctx.services)
+                      library=None, services=ctx.services)
     try:
         result = shell.run({"command": command, "timeout": CHECK_TIMEOUT}, own)
     except ToolError as exc:
