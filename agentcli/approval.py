@@ -70,9 +70,30 @@ def is_read_only(command: str) -> bool:
             continue
         if words[0] not in READ_ONLY and " ".join(words[:2]) not in READ_ONLY:
             return False
-        if words[0] == "find" and any(w in ("-delete", "-exec", "-execdir", "-fprint") for w in words):
+        if _writes_anyway(words):
             return False
     return True
+
+
+_FIND_ACTS = {"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"}
+_BRANCH_LISTING = {"-a", "--all", "-r", "--remotes", "-v", "-vv", "--verbose", "--list", "-l",
+                   "--show-current", "--contains", "--merged", "--no-merged", "--color", "--no-color"}
+
+
+def _writes_anyway(words: list[str]) -> bool:
+    """Programs of READ_ONLY that can still change things, given these arguments."""
+    program = words[0]
+    if program == "find":
+        return any(w in _FIND_ACTS for w in words)
+    if program == "env":  # `env` prints the environment; `env X=1 cmd` runs cmd
+        return len(words) > 1
+    if program in ("sort", "tree"):
+        return any(w == "-o" or w.startswith(("-o", "--output")) for w in words[1:])
+    if program == "git" and len(words) > 1:
+        if words[1] == "branch":
+            return any(w not in _BRANCH_LISTING for w in words[2:])
+        return any(w.startswith("--output") for w in words[2:])
+    return False
 
 
 def outside_paths(command: str, roots: Iterable[Path | str] | None) -> list[str]:

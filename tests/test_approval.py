@@ -126,3 +126,23 @@ def test_headless_ask_without_a_terminal_says_so_to_the_model(server, cli, works
     told = srv.requests[1].tool_results()[-1]
     assert "not run: approval is ask and this needs a yes, but there is no terminal" in told
     assert "declined" not in told and not (workspace / "made").exists()
+
+
+@pytest.mark.parametrize("command", [
+    "find . -name '*.pyc' -delete", "find . -ok rm {} ;", "find . -fprintf out %p",
+    "env bash -c 'rm -rf x'", "env X=1 make install", "sort -o data.txt data.txt",
+    "sort --output=data.txt data.txt", "tree -o listing.txt", "git branch -D main", "git branch new",
+    "git diff --output=patch.diff",
+])
+def test_read_only_programs_that_write_given_these_arguments_are_not_read_only(command):
+    from agentcli.approval import is_read_only
+
+    assert not is_read_only(command)
+
+
+@pytest.mark.parametrize("command", ["env", "find . -name '*.py'", "sort data.txt", "git branch -a",
+                                     "git branch", "git diff HEAD~1", "tree src"])
+def test_the_same_programs_reading_are_read_only(command):
+    from agentcli.approval import is_read_only
+
+    assert is_read_only(command)
