@@ -154,3 +154,15 @@ def test_git_works_in_a_workspace_inside_a_repository(tmp_path):
     log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True)
     assert log.stdout.split() == ["add", "init"]
     assert (repo / "top.txt").read_text() == "top\n"  # the rest of the repository is not writable
+
+
+@needs_bwrap
+def test_a_command_the_sandbox_stopped_says_so_in_its_result(tmp_path, workspace):
+    from agentcli.tools import ToolContext
+    from agentcli.tools.shell import run
+
+    ctx = ToolContext(Workspace(workspace), services={"sandbox": Sandbox(BWRAP)})
+    blocked = run({"command": "touch /etc/agentcli-sandbox-test"}, ctx)
+    assert "Read-only file system" in blocked.content and "--sandbox off" in blocked.content
+    failed = run({"command": "ls no-such-file"}, ctx)  # an ordinary failure: no sandbox note
+    assert "exit code: 2" in failed.content and "sandbox" not in failed.content

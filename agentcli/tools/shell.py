@@ -9,6 +9,7 @@ and the result is a head+tail view naming the file and the event to page through
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -89,7 +90,17 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     finally:
         out.close()
         err.close()
+    if sandbox is not None and code != 0 and _SANDBOX_SYMPTOMS.search(content):
+        content += ("\n[this ran in agentcli's sandbox: no network, and only the workspace is "
+                    "writable. If the task needs more, say so: the user can start agentcli with "
+                    "--sandbox off]")
     return ToolResult(content, is_error=timed_out, meta=meta)
+
+
+# What a command says when the sandbox, not the command, is what stopped it.
+_SANDBOX_SYMPTOMS = re.compile(r"Read-only file system|Temporary failure in name resolution|"
+                               r"Network is unreachable|Could not resolve host|Name or service not "
+                               r"known|No address associated with hostname|getaddrinfo failed")
 
 
 def _inline(header: str, stdout: str, stderr: str, limit: int | None) -> str:
