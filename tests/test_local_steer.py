@@ -260,3 +260,14 @@ def test_a_question_is_no_change_request_whatever_verbs_it_holds():
                    "Which function should I change to add a user"):
         assert not steer.change_pending([Message(role="user", content=prompt), *read])
     assert steer.change_pending([Message(role="user", content="Set the timeout to 30"), *read])
+
+
+def test_an_answer_naming_a_file_as_changed_that_no_edit_touched_goes_back():
+    task = Message(role="user", content="Bump the version from 1.4.2 to 1.5.0 everywhere.")
+    edit = _turn(_call("edit", {"path": "setup.cfg", "old": "1.4.2", "new": "1.5.0"}, "e1"),
+                 "edited setup.cfg")
+    note = steer.answer_note([task, *edit], "Updated setup.cfg and weatherlib/__init__.py to 1.5.0.")
+    assert note and "weatherlib/__init__.py was changed" in note
+    assert steer.answer_note([task, *edit], "Updated setup.cfg to 1.5.0.") is None
+    question = Message(role="user", content="Which files hold the version?")
+    assert steer.answer_note([question, *edit], "setup.cfg and weatherlib/__init__.py") is None

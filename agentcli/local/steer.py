@@ -154,6 +154,27 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
         path, error = broken[0]
         return (f"Your change to {path} failed and was not made: {error[:300]}\nMake that change "
                 f"now (read the file again if you need its exact text), then answer.\nThe task: {request}")
+    claimed = _claimed_but_unchanged(answer, request, task)
+    if claimed:
+        return (f"Your answer says {claimed} was changed, but no edit or write of {claimed} "
+                f"succeeded in this task. Change it now (read it first if you need its exact "
+                f"text), then answer.\nThe task: {request}")
+    return None
+
+
+def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> str | None:
+    """A file the answer names as changed (in a task that asks for a change) that no successful
+    edit or write touched: small models report the change they meant to make."""
+    if not _CHANGE.search(request) or request.rstrip().endswith("?") or _QUESTION.match(request):
+        return None
+    changed = [_norm(str((c.arguments or {}).get("path", ""))) for c in _successful_calls(task)
+               if c.name in CHANGE_TOOLS]
+    if not changed:
+        return None  # change_pending says what to do
+    for path in dict.fromkeys(_PATHISH.findall(answer)):
+        target = _norm(path)
+        if not any(d == target or d.endswith("/" + target) or target.endswith("/" + d) for d in changed):
+            return path
     return None
 
 
