@@ -267,7 +267,7 @@ def test_an_answer_naming_a_file_as_changed_that_no_edit_touched_goes_back():
     edit = _turn(_call("edit", {"path": "setup.cfg", "old": "1.4.2", "new": "1.5.0"}, "e1"),
                  "edited setup.cfg")
     note = steer.answer_note([task, *edit], "Updated setup.cfg and weatherlib/__init__.py to 1.5.0.")
-    assert note and "weatherlib/__init__.py was changed" in note
+    assert note and "names weatherlib/__init__.py as changed" in note and steer.wants_change(note)
     assert steer.answer_note([task, *edit], "Updated setup.cfg to 1.5.0.") is None
     question = Message(role="user", content="Which files hold the version?")
     assert steer.answer_note([question, *edit], "setup.cfg and weatherlib/__init__.py") is None

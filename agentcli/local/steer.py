@@ -125,6 +125,11 @@ _CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|t
 _SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
 
 
+def wants_change(note: str) -> bool:
+    """Whether a note from `answer_note` asks for a change (so only edit or write will do)."""
+    return note.startswith((CHANGE_NOTE, "Your change to ", "Your answer names "))
+
+
 CHANGE_NOTE = ("You have not changed any file yet, but the task asks for a change. Make it now "
                "with edit (or write), then check it.")
 CHANGE_TOOLS = ("edit", "write")
@@ -156,7 +161,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
                 f"now (read the file again if you need its exact text), then answer.\nThe task: {request}")
     claimed = _claimed_but_unchanged(answer, request, task)
     if claimed:
-        return (f"Your answer says {claimed} was changed, but no edit or write of {claimed} "
+        return (f"Your answer names {claimed} as changed, but no edit or write of {claimed} "
                 f"succeeded in this task. Change it now (read it first if you need its exact "
                 f"text), then answer.\nThe task: {request}")
     return None

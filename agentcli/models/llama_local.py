@@ -136,7 +136,7 @@ class LocalModel:
                     text, calls = "", [unread]  # it answers without the facts: read the file the task names
                     break
                 mode, note, sent_back = "call", premature, True  # look (or change) before answering
-                if premature.startswith(steer.CHANGE_NOTE):
+                if steer.wants_change(premature):
                     self._only = steer.CHANGE_TOOLS
                 continue
             if mode == "call" and not last:
