@@ -15,6 +15,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ class Sandbox:
             args += ["--bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         else:
             args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+            for kept in _programs_in_tmp():  # the private /tmp must not hide a venv or tools in it
+                args += ["--ro-bind", kept, kept]
             for root in [workspace.root, *workspace.extra_roots]:
                 if root.exists():
                     args += ["--bind", str(root), str(root)]
@@ -62,6 +65,20 @@ class Sandbox:
             if path.exists():  # bwrap refuses to bind what is not there
                 args += ["--ro-bind", str(path), str(path)]
         return args + ["--chdir", str(workspace.root), "--", *argv]
+
+
+def _programs_in_tmp() -> list[str]:
+    """Folders under /tmp that programs come from (this Python's environment, PATH entries, an
+    active virtualenv): a checkout or a CI job in /tmp still finds its interpreter and tools."""
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.environ.get("VIRTUAL_ENV", ""),
+                  *os.environ.get("PATH", "").split(os.pathsep)]
+    kept: list[str] = []
+    for path in candidates:
+        real = os.path.realpath(path) if path else ""
+        if real.startswith("/tmp/") and os.path.isdir(real) and real not in kept:
+            kept.append(real)
+    # A parent bound first, then its children would be bound again: keep the outermost only.
+    return [k for k in kept if not any(k != o and k.startswith(o + "/") for o in kept)]
 
 
 # What commands the model runs must not read: the model providers' keys and agentcli's own

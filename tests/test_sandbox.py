@@ -3,6 +3,7 @@ default in headless runs where bwrap works, and a one-line message where it does
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 
@@ -166,3 +167,17 @@ def test_a_command_the_sandbox_stopped_says_so_in_its_result(tmp_path, workspace
     assert "Read-only file system" in blocked.content and "--sandbox off" in blocked.content
     failed = run({"command": "ls no-such-file"}, ctx)  # an ordinary failure: no sandbox note
     assert "exit code: 2" in failed.content and "sandbox" not in failed.content
+
+
+@needs_bwrap
+def test_programs_kept_under_tmp_still_run_in_the_private_tmp(tmp_path, workspace, monkeypatch):
+    """A checkout (and its .venv) in /tmp, as CI jobs often have: its tools must still be there."""
+    assert str(tmp_path).startswith("/tmp/")
+    tools = tmp_path / "venv" / "bin"
+    tools.mkdir(parents=True)
+    (tools / "hello-from-tmp").write_text("#!/bin/sh\necho hello\n")
+    (tools / "hello-from-tmp").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    proc = _run(Sandbox(BWRAP), Workspace(workspace), f"hello-from-tmp && {tools}/hello-from-tmp "
+                                                      f"&& touch {tools}/x || echo read-only")
+    assert proc.stdout.split() == ["hello", "hello", "read-only"], proc.stderr
