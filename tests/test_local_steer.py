@@ -271,3 +271,14 @@ def test_an_answer_naming_a_file_as_changed_that_no_edit_touched_goes_back():
     assert steer.answer_note([task, *edit], "Updated setup.cfg to 1.5.0.") is None
     question = Message(role="user", content="Which files hold the version?")
     assert steer.answer_note([question, *edit], "setup.cfg and weatherlib/__init__.py") is None
+
+
+def test_the_tasks_command_passing_after_a_change_reminds_the_model_to_answer():
+    task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
+    edit = _turn(_call("edit", {"path": "report.py", "old": "a", "new": "b"}, "e1"), "edited report.py")
+    passed = _turn(_call("shell", {"command": "python3 report.py"}, "s1"), "exit code: 0\nstdout:\n21.2")
+    note = steer.check_passed_note([task, *edit, *passed])
+    assert note and "answer now" in note and "python3 report.py" in note
+    failed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 1\nstderr: KeyError")
+    assert steer.check_passed_note([task, *edit, *failed]) is None
+    assert steer.check_passed_note([task, *passed]) is None  # nothing changed yet: no reminder

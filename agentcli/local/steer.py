@@ -335,6 +335,27 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
 
 
+def check_passed_note(messages: list[Message]) -> str | None:
+    """When the last result is the task's own command succeeding after a change, a reminder to
+    look at its output and answer: small models go on editing a file that already works."""
+    task = current_task(messages)
+    if not task or task[-1].role != "tool" or task[-1].is_error:
+        return None
+    request = task_text(messages)
+    commands = [m.group(1).strip() for m in _COMMAND.finditer(request)]
+    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
+                 if c.id == task[-1].tool_call_id), None)
+    ok = _successful_calls(task)
+    if last is None or last.name != "shell" or not commands or not any(c.name in CHANGE_TOOLS for c in ok):
+        return None
+    command = str((last.arguments or {}).get("command", ""))
+    if not any(c in command for c in commands) or not task[-1].content.startswith("exit code: 0"):
+        return None
+    return (f"`{command}` now runs without an error (exit code 0). If its output above is what the "
+            "task asks for, the task is done: answer now in one or two sentences, naming the change "
+            f"you made. Change more only if the output is still wrong.\nThe task: {request}")
+
+
 def _norm(path: str) -> str:
     return os.path.normpath(path.strip()).removeprefix("./")
 

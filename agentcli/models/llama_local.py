@@ -73,7 +73,7 @@ class LocalModel:
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
-        note: str | None = None
+        note: str | None = steer.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
