@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentcli.local import steer
+from agentcli.local import lean, steer
 from agentcli.tools import load_spec
 from agentcli.types import Message, ToolCall
 
@@ -109,14 +109,14 @@ def test_an_edit_or_write_of_an_unread_file_becomes_a_read_of_it():
 
 def test_readers_are_listed_first_and_the_shell_last():
     specs = [load_spec(n) for n in ("shell", "grep", "glob", "read", "edit", "write")]
-    assert [t.name for t in steer.order_tools(specs)] == ["read", "grep", "glob", "edit", "write",
+    assert [t.name for t in lean.order_tools(specs)] == ["read", "grep", "glob", "edit", "write",
                                                          "shell"]
 
 
 def test_the_call_grammar_compiles_and_only_admits_known_tools():
     llama_cpp = pytest.importorskip("llama_cpp")
     specs = [load_spec(n) for n in NAMES]
-    schema = steer.call_schema(specs, lean=True)
+    schema = lean.call_schema(specs, lean=True)
     assert {s["properties"]["name"]["const"] for s in schema["anyOf"]} == NAMES
     read = next(s for s in schema["anyOf"] if s["properties"]["name"]["const"] == "read")
     assert read["properties"]["arguments"]["required"] == ["path"]
@@ -282,3 +282,14 @@ def test_the_tasks_command_passing_after_a_change_reminds_the_model_to_answer():
     failed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 1\nstderr: KeyError")
     assert steer.check_passed_note([task, *edit, *failed]) is None
     assert steer.check_passed_note([task, *passed]) is None  # nothing changed yet: no reminder
+
+
+def test_an_answer_while_the_tasks_command_still_fails_goes_back():
+    task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
+    edit = _turn(_call("edit", {"path": "report.py", "old": "a", "new": "b"}, "e1"), "edited report.py")
+    failed = _turn(_call("shell", {"command": "python3 report.py"}, "s1"),
+                   "exit code: 1\nstderr:\nKeyError: 'temp'")
+    note = steer.answer_note([task, *edit, *failed], "To fix this, you need to handle the key.")
+    assert note and "still fails" in note and "KeyError: 'temp'" in note
+    passed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 0\nstdout:\nok")
+    assert steer.answer_note([task, *edit, *failed, *passed], "Fixed report.py.") is None

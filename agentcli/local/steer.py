@@ -27,10 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agentcli.types import Message, ToolCall, ToolSpec
-
-# The order small models see the tools in: they lean towards the first ones listed.
-LEAN_ORDER = ("read", "grep", "glob", "edit", "write", "shell")
+from agentcli.types import Message, ToolCall
 
 
 @dataclass
@@ -159,11 +156,31 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
         path, error = broken[0]
         return (f"Your change to {path} failed and was not made: {error[:300]}\nMake that change "
                 f"now (read the file again if you need its exact text), then answer.\nThe task: {request}")
+    failing = _last_check_failing(request, task)
+    if failing:
+        command, result = failing
+        return (f"The task is not done: `{command}` still fails ({result[:300]}). Fix the cause "
+                f"in the file with edit, run `{command}` again, then answer.\nThe task: {request}")
     claimed = _claimed_but_unchanged(answer, request, task)
     if claimed:
         return (f"Your answer names {claimed} as changed, but no edit or write of {claimed} "
                 f"succeeded in this task. Change it now (read it first if you need its exact "
                 f"text), then answer.\nThe task: {request}")
+    return None
+
+
+def _last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
+    """(command, its result) when the last run of the task's own checking command failed."""
+    commands = [m.group(1).strip() for m in _COMMAND.finditer(request)]
+    if not commands:
+        return None
+    results = {m.tool_call_id: m for m in task if m.role == "tool"}
+    for m in reversed(task):
+        for c in reversed(m.tool_calls if m.role == "assistant" else []):
+            command = str((c.arguments or {}).get("command", ""))
+            if c.name == "shell" and any(k in command for k in commands) and c.id in results:
+                out = results[c.id].content
+                return None if out.startswith("exit code: 0") else (command, " ".join(out.split()))
     return None
 
 
@@ -364,26 +381,6 @@ def task_text(messages: list[Message], limit: int = 1500) -> str:
     """The prompt of the current task (cut to `limit` characters), to restate it in notes."""
     prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
     return prompt if len(prompt) <= limit else prompt[:limit] + "…"
-
-
-def order_tools(tools: list[ToolSpec]) -> list[ToolSpec]:
-    """Tools in the order small models use best (readers first, the shell last)."""
-    rank = {name: i for i, name in enumerate(LEAN_ORDER)}
-    return sorted(tools, key=lambda t: rank.get(t.name, len(rank)))
-
-
-def call_schema(tools: list[ToolSpec], lean: bool) -> dict[str, Any]:
-    """A JSON schema that only a valid call of one of `tools` satisfies."""
-    return {"anyOf": [{
-        "type": "object",
-        "properties": {"name": {"const": t.name}, "arguments": _strict(t.schema(lean))},
-        "required": ["name", "arguments"],
-        "additionalProperties": False,
-    } for t in tools]}
-
-
-def _strict(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "additionalProperties": False}
 
 
 def _key(name: str, arguments: dict[str, Any]) -> str:

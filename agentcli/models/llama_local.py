@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, steer
+from agentcli.local import assets, chat, lean, steer
 from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
                                     engine)
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -60,14 +60,14 @@ class LocalModel:
     def render_prompt(self, request: Request) -> str:
         """The prompt text for `request` as the model reads it (for benchmarks and debugging)."""
         return self._renderer.render(request.system, request.messages,
-                                     steer.order_tools(request.tools), lean=True)
+                                     lean.order_tools(request.tools), lean=True)
 
     def count_tokens(self, text: str) -> int:
         """Tokens by the GGUF's own tokenizer."""
         return self.engine.count(text)
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
-        tools = steer.order_tools(request.tools)
+        tools = lean.order_tools(request.tools)
         names = {t.name for t in tools}
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
@@ -162,7 +162,7 @@ class LocalModel:
                              f"window is {self.context_window:,}", model=self.name)
         masks: dict[str, Any] = {}
         if mode == "grammar":
-            masks["grammar"] = _grammar(json.dumps(steer.call_schema(tools, True)))
+            masks["grammar"] = _grammar(json.dumps(lean.call_schema(tools, True)))
         elif mode == "call":
             masks["first_allowed"] = self._name_starts(
                 [t for t in tools if t.name in self._only] or tools if self._only else tools)
