@@ -171,7 +171,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
 
 def _last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
     """(command, its result) when the last run of the task's own checking command failed."""
-    commands = [m.group(1).strip() for m in _COMMAND.finditer(request)]
+    commands = _task_commands(request)
     if not commands:
         return None
     results = {m.tool_call_id: m for m in task if m.role == "tool"}
@@ -187,7 +187,7 @@ def _last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | 
 def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> str | None:
     """A file the answer names as changed (in a task that asks for a change) that no successful
     edit or write touched: small models report the change they meant to make."""
-    if not _CHANGE.search(request) or request.rstrip().endswith("?") or _QUESTION.match(request):
+    if not _asks_for_change(request):
         return None
     changed = [_norm(str((c.arguments or {}).get("path", ""))) for c in _successful_calls(task)
                if c.name in CHANGE_TOOLS]
@@ -195,7 +195,7 @@ def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> st
         return None  # change_pending says what to do
     for path in dict.fromkeys(_PATHISH.findall(answer)):
         target = _norm(path)
-        if not any(d == target or d.endswith("/" + target) or target.endswith("/" + d) for d in changed):
+        if not any(_same_path(d, target) for d in changed):
             return path
     return None
 
@@ -231,7 +231,7 @@ _QUESTION = re.compile(r"^\s*(?:please\s+)?(?:what|where|which|who|why|how|when|
 def change_pending(messages: list[Message]) -> bool:
     """The task asks for a change and no call in it has changed a file yet."""
     request = task_text(messages)
-    if not _CHANGE.search(request) or request.rstrip().endswith("?") or _QUESTION.match(request):
+    if not _asks_for_change(request):
         return False
     return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
@@ -261,7 +261,7 @@ def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     looked += [c for c in _successful_calls(task) if c.name in ("write", "edit")]
     for c in looked:
         seen = _norm(str((c.arguments or {}).get("path", "")))
-        if seen == target or seen.endswith("/" + target) or target.endswith("/" + seen):
+        if _same_path(seen, target):
             return None
     args = {"path": call.arguments["path"]}
     return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
@@ -296,9 +296,7 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
             if c.name in ("read", "write")}
 
     def unread(path: str) -> bool:
-        target = _norm(path)
-        return not any(d == target or d.endswith("/" + target) or target.endswith("/" + d)
-                       for d in done)
+        return not any(_same_path(d, _norm(path)) for d in done)
 
     mentioned = list(dict.fromkeys(_PATHISH.findall(request)))
     named = [p for p in mentioned if unread(p)]
@@ -338,7 +336,7 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     runs it and shows the model the result."""
     task = current_task(messages)
     request = task_text(messages)
-    commands = [m.group(1) for m in _COMMAND.finditer(request) if not _NEGATED.search(request[:m.start()])]
+    commands = _task_commands(request)
     ok = _successful_calls(task)
     edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
     if not commands or not edits:
@@ -359,7 +357,7 @@ def check_passed_note(messages: list[Message]) -> str | None:
     if not task or task[-1].role != "tool" or task[-1].is_error:
         return None
     request = task_text(messages)
-    commands = [m.group(1).strip() for m in _COMMAND.finditer(request)]
+    commands = _task_commands(request)
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
     ok = _successful_calls(task)
@@ -371,6 +369,23 @@ def check_passed_note(messages: list[Message]) -> str | None:
     return (f"`{command}` now runs without an error (exit code 0). If its output above is what the "
             "task asks for, the task is done: answer now in one or two sentences, naming the change "
             f"you made. Change more only if the output is still wrong.\nThe task: {request}")
+
+
+def _asks_for_change(request: str) -> bool:
+    """A prompt with a change verb that is not phrased as a question."""
+    question = request.rstrip().endswith("?") or _QUESTION.match(request)
+    return bool(_CHANGE.search(request)) and not question
+
+
+def _task_commands(request: str) -> list[str]:
+    """The checking commands the task names in backticks, leaving out any it says not to run."""
+    found = _COMMAND.finditer(request)
+    return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Two normalised paths naming the same file, one perhaps relative to a folder of the other."""
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
 
 
 def _norm(path: str) -> str:
