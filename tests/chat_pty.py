@@ -153,6 +153,10 @@ def open_chat_fixture(tmp_path: Path, workspace: Path):
         started.append(term)
         if wait_ready:
             term.ready()
+            # The first answer to a cursor-position request redraws the empty prompt; take that
+            # redraw in now so a later `ready()` cannot match it instead of the next prompt.
+            term.settle(0.3)
+            term.mark = len(term.text)
         return term
 
     yield start
