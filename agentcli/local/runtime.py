@@ -8,12 +8,14 @@ from the last one (llama-cpp-python's prefix match), so turn 2 does not re-read 
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import ctypes
 import os
 import re
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +108,20 @@ class LoadInfo:
     log: list[str] = field(default_factory=list)
 
 
+_LOADED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free loaded models while the interpreter is whole: llama_cpp's own `__del__` at shutdown
+    finds its bindings already gone and prints a traceback."""
+    for engine in list(_LOADED):
+        try:
+            engine.llama.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
 class Engine:
     """A loaded GGUF: tokenizer, chat template, and generation that keeps the KV cache warm."""
 
@@ -126,6 +142,7 @@ class Engine:
         self.info = LoadInfo(str(path), self.llama.n_ctx(), threads, layers, gpu_offload_supported(),
                              offloaded, round(time.monotonic() - started, 2), log)
         self.n_ctx = self.llama.n_ctx()
+        _LOADED.add(self)
         meta = self.llama.metadata
         self.chat_template: str | None = meta.get("tokenizer.chat_template")
         self._starting: dict[str, list[int]] = {}
