@@ -293,3 +293,20 @@ def test_an_answer_while_the_tasks_command_still_fails_goes_back():
     assert note and "still fails" in note and "KeyError: 'temp'" in note
     passed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 0\nstdout:\nok")
     assert steer.answer_note([task, *edit, *failed, *passed], "Fixed report.py.") is None
+
+
+def test_a_read_that_found_no_file_is_not_forced_again():
+    """Seen with the 1.5B: a path named in the task that does not exist was read six times."""
+    task = Message(role="user", content="Fix the crash; the notes are in NOTES.md.")
+    gone = _turn(_call("read", {"path": "NOTES.md"}), "error: no such file: NOTES.md", is_error=True)
+    assert steer.read_mentioned([task, *gone]) is None
+
+
+def test_after_a_compaction_the_task_is_the_verbatim_request_not_the_summary():
+    head = ("[Context summary #1. It stands for events e000001–e000008 …]\n\n1. Goal: slugify\n\n"
+            "## Library index (head of INDEX.md)\n- e000002 read text_utils.py\n\n"
+            "## The user's latest request (verbatim, e000002)\nImplement `slugify` in text_utils.py.")
+    msgs = [Message(role="user", content=head)]
+    assert steer.task_text(msgs) == "Implement `slugify` in text_utils.py."
+    assert steer.read_mentioned(msgs).arguments == {"path": "text_utils.py"}
+    assert steer.task_text([Message(role="user", content=head.split("\n\n## The user")[0])]) == ""

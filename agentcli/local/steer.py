@@ -292,8 +292,12 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
     outline it was shown) whose path shares the most words with the task."""
     task = current_task(messages)
     request = task_text(messages)
-    done = {_norm(str((c.arguments or {}).get("path", ""))) for c in _successful_calls(task)
-            if c.name in ("read", "write")}
+    # A read that found no file counts as done too: asking again for it gets nowhere.
+    missing = {m.tool_call_id for m in task if m.role == "tool" and m.is_error
+               and "argument" not in m.content}
+    done = {_norm(str((c.arguments or {}).get("path", ""))) for m in task if m.role == "assistant"
+            for c in m.tool_calls if c.name in ("read", "write")
+            and (c.id in missing or c in _successful_calls(task))}
 
     def unread(path: str) -> bool:
         return not any(_same_path(d, _norm(path)) for d in done)
@@ -392,9 +396,16 @@ def _norm(path: str) -> str:
     return os.path.normpath(path.strip()).removeprefix("./")
 
 
+_LATEST_REQUEST = "\n## The user's latest request (verbatim"  # in a compaction's summary head
+
+
 def task_text(messages: list[Message], limit: int = 1500) -> str:
-    """The prompt of the current task (cut to `limit` characters), to restate it in notes."""
+    """The prompt of the current task (cut to `limit` characters), to restate it in notes. After
+    a compaction the last user message is the summary head: its verbatim request, not the rest."""
     prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    if prompt.startswith("[Context summary #"):
+        _, found, rest = prompt.partition(_LATEST_REQUEST)
+        prompt = rest.partition("\n")[2] if found else ""
     return prompt if len(prompt) <= limit else prompt[:limit] + "…"
 
 
