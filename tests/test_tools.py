@@ -270,3 +270,31 @@ def test_grep_for_a_phrase_that_is_not_there_shows_lines_with_its_words(box):
     assert "any of the words" not in call(box, "grep", pattern="zzz_nothing").content
     assert "any of the words" not in call(box, "grep", pattern=r"def (\w+) timeout").content
     assert "any of the words" not in call(box, "grep", pattern="nothing here either").content
+
+
+# -- parse checks after edit/write ----------------------------------------------------------------
+
+def test_a_change_that_breaks_python_is_written_with_a_warning_saying_where(box, workspace):
+    (workspace / "m.py").write_text("def f():\n    return 1\n")
+    r = call(box, "edit", path="m.py", old="return 1", new="return (1")
+    assert not r.is_error and "warning: m.py no longer parses (SyntaxError line 2" in r.content
+    assert (workspace / "m.py").read_text() == "def f():\n    return (1\n"
+    r = call(box, "edit", path="m.py", old="return (1", new="return (2")  # already broken: no nagging
+    assert not r.is_error and "warning" not in r.content
+
+
+def test_for_a_small_model_a_change_that_breaks_python_or_json_is_refused(workspace):
+    lean = ToolBox(CORE_TOOLS, ToolContext(Workspace(workspace), lean=True))
+    (workspace / "m.py").write_text('def f():\n    """Doc."""\n    return 1\n')
+    r = call(lean, "write", path="m.py", content='def f():\n    """Doc.\n    return 2\n')
+    assert r.is_error and "not written" in r.content and "unterminated triple-quoted" in r.content
+    r = call(lean, "edit", path="m.py", old="return 1", new="return 1 +")
+    assert r.is_error and "SyntaxError line 3" in r.content and "unchanged" in r.content
+    assert (workspace / "m.py").read_text() == 'def f():\n    """Doc."""\n    return 1\n'
+    (workspace / "c.json").write_text('{"debug": true, "max": 10}\n')
+    r = call(lean, "edit", path="c.json", old="true,", new="false")
+    assert r.is_error and "invalid JSON" in r.content
+    assert not call(lean, "edit", path="c.json", old="true", new="false").is_error
+    assert not call(lean, "write", path="new.py", content="x = 1\n").is_error
+    assert call(lean, "write", path="bad.py", content="x = (\n").is_error
+    assert not call(lean, "write", path="notes.txt", content="x = (\n").is_error

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
+import json
 import os
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +63,18 @@ def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     old = _load(path, args["path"]) if path.exists() else None
     if old is not None and _uses_crlf(old):
         content = _to_crlf(content)  # keep a Windows file's line endings
+    broken = _breaks(path, old, content)
+    if broken and ctx.lean:
+        raise ToolError(f"not written: the new {args['path']} would not parse ({broken}); "
+                        "send the whole file again, corrected")
     if not ctx.approve("write", ctx.workspace.display(path)):
         raise ToolError(f"the user declined the write to {args['path']}")
     _atomic_write(path, content)
     shown = ctx.workspace.display(path)
     verb = "created" if old is None else "overwrote"
     meta = {"path": shown, "diff": _diff(old or "", content, shown), "created": old is None}
-    return ToolResult(f"{verb} {shown} ({len(content.splitlines())} lines)", meta=meta)
+    return ToolResult(f"{verb} {shown} ({len(content.splitlines())} lines)" + _warning(shown, broken),
+                      meta=meta)
 
 
 def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -88,15 +96,62 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if count > 1 and not args.get("replace_all"):
         raise ToolError(f"`old` appears {count} times in {args['path']}; include more surrounding "
                         "lines to make it unique, or set replace_all to true")
+    updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
+    broken = _breaks(path, text, updated)
+    if broken and ctx.lean:
+        raise ToolError(f"not edited: with this change {args['path']} would not parse ({broken}); "
+                        "the file is unchanged")
     if not ctx.approve("write", ctx.workspace.display(path)):
         raise ToolError(f"the user declined the edit of {args['path']}")
-    updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
     _atomic_write(path, updated)
     shown = ctx.workspace.display(path)
     first_line = text[: text.index(old)].count("\n") + 1
     replaced = "every occurrence" if count > 1 else "1 occurrence"
     meta = {"path": shown, "diff": _diff(text, updated, shown), "line": first_line}
-    return ToolResult(f"edited {shown}: replaced {replaced} (from line {first_line})", meta=meta)
+    return ToolResult(f"edited {shown}: replaced {replaced} (from line {first_line})"
+                      + _warning(shown, broken), meta=meta)
+
+
+def _breaks(path: Path, before: str | None, after: str) -> str | None:
+    """What is wrong when a change leaves a Python or JSON file that parsed (or was new) unable
+    to parse; None when it parses, or was already broken, or is another kind of file."""
+    check = _PARSERS.get(path.suffix.lower())
+    if check is None or (before is not None and check(before) is not None):
+        return None
+    return check(after)
+
+
+def _python_problem(text: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like still parse
+            ast.parse(text)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        shown = (exc.text or "").strip()
+        return f"SyntaxError {where}{exc.msg}" + (f": {shown[:120]}" if shown else "")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"not Python: {exc}"
+    return None
+
+
+def _json_problem(text: str) -> str | None:
+    if not text.strip():
+        return None
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "invalid JSON: nested too deep"
+    return None
+
+
+_PARSERS = {".py": _python_problem, ".pyi": _python_problem, ".json": _json_problem}
+
+
+def _warning(shown: str, broken: str | None) -> str:
+    return f"\nwarning: {shown} no longer parses ({broken}); fix it before going on" if broken else ""
 
 
 def _uses_crlf(text: str) -> bool:
