@@ -310,3 +310,14 @@ def test_after_a_compaction_the_task_is_the_verbatim_request_not_the_summary():
     assert steer.task_text(msgs) == "Implement `slugify` in text_utils.py."
     assert steer.read_mentioned(msgs).arguments == {"path": "text_utils.py"}
     assert steer.task_text([Message(role="user", content=head.split("\n\n## The user")[0])]) == ""
+
+
+def test_an_unreadable_call_stays_in_the_window_only_by_its_start():
+    from agentcli.local.chat import BROKEN_SHOWN, to_template_messages
+
+    raw = '{"name": "write", "arguments": {"path": "a.py", "content": """' + "x" * 5000
+    broken = ToolCall("b1", "(unparsed)", None, raw, "invalid JSON")
+    wire = to_template_messages("sys", [USER, *_turn(broken, "error: not JSON", is_error=True)])
+    shown = wire[2]["content"]
+    assert shown.startswith("<tool_call>\n" + raw[:50]) and shown.count("x") < BROKEN_SHOWN
+    assert "…[cut]" in shown

@@ -77,7 +77,7 @@ def to_template_messages(system: str, messages: list[Message], *, lean: bool = F
             content = m.content
             broken = [c for c in m.tool_calls if c.arguments is None]
             if broken:  # show the model what it wrote, so the error result makes sense
-                content = "\n".join([content] + [f"{CALL_OPEN}{c.raw_arguments}\n{CALL_CLOSE}"
+                content = "\n".join([content] + [f"{CALL_OPEN}{_start(c.raw_arguments)}\n{CALL_CLOSE}"
                                                  for c in broken if c.raw_arguments]).strip()
             msg: dict[str, Any] = {"role": "assistant", "content": content}
             if calls:
@@ -91,6 +91,15 @@ def to_template_messages(system: str, messages: list[Message], *, lean: bool = F
         else:
             out.append({"role": "user", "content": m.content})
     return out
+
+
+BROKEN_SHOWN = 400  # characters of a call that could not be read, as it stays in the window
+
+
+def _start(raw: str) -> str:
+    """The start of an unreadable call: enough to see what went wrong; the whole of it (a file's
+    worth of broken JSON) fills a small window and invites the model to copy it."""
+    return raw if len(raw) <= BROKEN_SHOWN else raw[:BROKEN_SHOWN] + " …[cut]"
 
 
 _NUMBERED = re.compile(r"^ *\d+\t", re.M)
