@@ -22,11 +22,13 @@ over mid-session is steered the same way.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from agentcli.local.task import current_task, task_text  # noqa: F401 - part of this module's API
+from agentcli.local.task import norm as _norm, same_path as _same_path
+from agentcli.local.task import successful_calls as _successful_calls
 from agentcli.types import Message, ToolCall
 
 
@@ -36,14 +38,6 @@ class Plan:
 
     force_call: bool = False  # start the reply with the tool-call opener
     grammar: bool = False  # constrain the call to the tools' JSON schemas
-
-
-def current_task(messages: list[Message]) -> list[Message]:
-    """The messages after the last user prompt: the work done on the current task so far."""
-    for i in range(len(messages) - 1, -1, -1):
-        if messages[i].role == "user":
-            return messages[i + 1:]
-    return list(messages)
 
 
 def plan(messages: list[Message], tool_names: set[str], *, ground_first: bool = True) -> Plan:
@@ -237,17 +231,6 @@ def change_pending(messages: list[Message]) -> bool:
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
 
 
-def _successful_calls(task: list[Message]) -> list[ToolCall]:
-    """Calls that worked and told the model something (a search that found nothing did not)."""
-    ok_ids = {m.tool_call_id for m in task if m.role == "tool" and not m.is_error
-              and (not m.content.startswith(_EMPTY_RESULTS) or _WORD_HITS in m.content)}
-    return [c for m in task if m.role == "assistant" for c in m.tool_calls if c.id in ok_ids]
-
-
-_EMPTY_RESULTS = ("no matches", "no files match", "(empty file)")
-_WORD_HITS = "(that phrase is nowhere; lines with any of the words"  # grep found its words
-
-
 def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     """A `read` of the file an `edit` or `write` targets, when the model has not looked at it in
     this task. Small models edit from memory and miss, and `write` over a file they never saw
@@ -385,28 +368,6 @@ def _task_commands(request: str) -> list[str]:
     """The checking commands the task names in backticks, leaving out any it says not to run."""
     found = _COMMAND.finditer(request)
     return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
-
-
-def _same_path(a: str, b: str) -> bool:
-    """Two normalised paths naming the same file, one perhaps relative to a folder of the other."""
-    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
-
-
-def _norm(path: str) -> str:
-    return os.path.normpath(path.strip()).removeprefix("./")
-
-
-_LATEST_REQUEST = "\n## The user's latest request (verbatim"  # in a compaction's summary head
-
-
-def task_text(messages: list[Message], limit: int = 1500) -> str:
-    """The prompt of the current task (cut to `limit` characters), to restate it in notes. After
-    a compaction the last user message is the summary head: its verbatim request, not the rest."""
-    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
-    if prompt.startswith("[Context summary #"):
-        _, found, rest = prompt.partition(_LATEST_REQUEST)
-        prompt = rest.partition("\n")[2] if found else ""
-    return prompt if len(prompt) <= limit else prompt[:limit] + "…"
 
 
 def _key(name: str, arguments: dict[str, Any]) -> str:
