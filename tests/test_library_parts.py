@@ -230,3 +230,26 @@ def test_a_summary_longer_than_what_it_replaces_is_not_kept(api_session):
     assert any(SUMMARY_MARKER in r.system for r in srv.requests)  # it was worth asking...
     assert session.context_tokens() <= before  # ...but the long answer did not grow the window
     assert session.context.summary is None and session.compactor.summary is None
+
+
+def test_a_small_model_is_not_asked_for_a_summary_the_index_digest_stands_in(api_session):
+    """A 1.5B on a CPU took minutes per summary and wrote guesses ("the file is empty")."""
+    from agentcli.library.compaction import SMALL_MODEL_DIGEST, SUMMARY_MARKER
+
+    def respond(req):
+        return Turn(tool_calls=[{"name": "read", "arguments": {"path": "src/app.py"}}]) \
+            if len(req.tool_results()) < 30 else Turn(text="done")
+
+    srv, session = api_session(respond)
+    session.model.lean = True
+    session.run("read app.py many times")
+    for entry in session.context.entries:
+        entry.message.content += " padding" * 40
+        entry._tokens = None
+    session.context.version += 1
+    before = session.context_tokens()
+    record = session.compact()
+    assert not any(SUMMARY_MARKER in r.system for r in srv.requests)
+    assert record["step"] == "digest" and record["failure"] is None
+    assert SMALL_MODEL_DIGEST in session.compactor.summary and "read app.py many times" in session.compactor.summary
+    assert session.context_tokens() < before

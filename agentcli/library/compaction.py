@@ -5,7 +5,8 @@ When the next request would pass the budget's limit (or the user asks with /comp
      point at their event ids; if that is enough, stop here;
   2. the current model writes a summary from prompts/compact.md, updating the previous one,
      saved as summaries/NNN.md; if the call fails, is cut off or overflows, the index's
-     deterministic digest stands in and the failure is recorded;
+     deterministic digest stands in and the failure is recorded (a small "lean" model is not
+     asked at all: the digest is instant and invents nothing);
   3. the window becomes: system prompt (AGENTS.md re-read) + summary + head of INDEX.md +
      the most recent turns verbatim, trimmed deterministically until it fits (as a last
      resort a message too large on its own is cut in the window: step "trim").
@@ -36,6 +37,7 @@ from agentcli.types import Message
 SUMMARY_MARKER = "continuation summary of an agentcli session"
 SUMMARIES_DIR = "summaries"
 CHARS_PER_TOKEN = 3.0  # conservative: planning must not overflow
+SMALL_MODEL_DIGEST = "small models are not asked for a summary"
 
 
 class Compactor:
@@ -147,11 +149,16 @@ class Compactor:
         if self._gain(dropped, kept, budget) <= max(200, trimmed_tokens // 50):
             return self._too_little(reason, budget, before, changed)
         saved = (ctx.summary, self.summary, self.n, self.covered_to)
-        text, failure = self._summarize(dropped, instructions, budget)
-        step = "summary"
-        if failure is not None:
-            step = "digest"
-            text = self._digest(failure, budget)
+        step, failure = "digest", None
+        if getattr(h.model, "lean", False) and not instructions:
+            # A small model writes a summary slowly (minutes on a CPU) and fills it with guesses;
+            # the index's digest is instant and only says what happened.
+            text = self._digest(SMALL_MODEL_DIGEST, budget)
+        else:
+            text, failure = self._summarize(dropped, instructions, budget)
+            step = "summary" if failure is None else "digest"
+            if failure is not None:
+                text = self._digest(f"the summary call failed: {oneline(failure, 200)}", budget)
         self.summary = text
         self.n += 1
         h._system = None  # the next request re-reads AGENTS.md from disk
@@ -222,11 +229,10 @@ class Compactor:
             return "", "the model returned an empty summary"
         return text, None
 
-    def _digest(self, failure: str, budget: Budget) -> str:
+    def _digest(self, why: str, budget: Budget) -> str:
         """The deterministic stand-in for a model summary: the previous one plus the index."""
         room = int(budget.summary * CHARS_PER_TOKEN)
-        digest = (f"## Digest (written by agentcli without a model; the summary call failed: "
-                  f"{oneline(failure, 200)})\n{self.host.index.digest(room // 2)}")
+        digest = f"## Digest (written by agentcli without a model; {why})\n{self.host.index.digest(room // 2)}"
         previous = self.summary or ""
         keep = max(0, room - len(digest) - 2)
         if len(previous) > keep:
@@ -322,8 +328,8 @@ class Compactor:
         what = {"placeholders": "old tool results replaced by placeholders",
                 "trim": "the current turn cut to fit (the archive keeps it whole)",
                 "summary": f"summary in {summary_file}",
-                "digest": f"summary call failed ({oneline(failure or '', 120)}); index digest in "
-                          f"{summary_file}"}[step]
+                "digest": (f"summary call failed ({oneline(failure, 120)}); " if failure else
+                           "no model summary for a small model; ") + f"index digest in {summary_file}"}[step]
         h.emit("compaction", summary=f"#{self.n}, {before:,} → {after:,} tokens of "
                f"{budget.window:,}; {what}", event_id=eid, **{k: record[k] for k in (
                    "n", "step", "reason", "tokens_before", "tokens_after", "window",
