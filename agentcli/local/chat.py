@@ -25,6 +25,7 @@ TURN_END = "<|im_end|>\n"  # ends the system turn: the prompt's stable prefix st
 CALL_OPEN = "<tool_call>\n"
 CALL_CLOSE = "</tool_call>"
 RESULT_OPEN = "<tool_response>"  # only the harness writes results; a model that starts one is imagining
+RESULT_CLOSE = "</tool_response>"
 # What a forced call starts with: the tag and the start of the object, so the model only
 # chooses the tool and its arguments.
 CALL_PREFIX = CALL_OPEN + '{"name": "'

@@ -358,6 +358,11 @@ def check_passed_note(messages: list[Message]) -> str | None:
             f"you made. Change more only if the output is still wrong.\nThe task: {request}")
 
 
+def asks_for_change(messages: list[Message]) -> bool:
+    """The current task asks for a change to the project (not a question)."""
+    return _asks_for_change(task_text(messages))
+
+
 def _asks_for_change(request: str) -> bool:
     """A prompt with a change verb that is not phrased as a question."""
     question = request.rstrip().endswith("?") or _QUESTION.match(request)

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, lean, steer
+from agentcli.local import assets, chat, fenced, lean, steer
 from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
                                     engine)
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -84,8 +84,19 @@ class LocalModel:
                                on_text if mode == "free" and attempt == 0 else None)
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
-            found = extract(prefix + gen.text, names)
+            # A reply that opens with a tool result is the model imagining one; kept only for
+            # the code it may hold (below), never as an answer.
+            imagined = gen.text.startswith(chat.RESULT_OPEN)
+            found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
+            if not calls and not found.errors and mode in ("free", "words") \
+                    and steer.asks_for_change(request.messages):
+                code = fenced.code_edit(text, request.messages)
+                if code is not None:  # the change written as a code block: apply it as one
+                    text, calls = "", [code]
+                    break
+            if imagined:
+                text = ""
             last = attempt == MAX_ATTEMPTS - 1
             repeated = steer.repeats(calls[0], request.messages) if calls else None
             if repeated:
@@ -173,7 +184,7 @@ class LocalModel:
             self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, chat.RESULT_OPEN), stop_when=lambda text: stop_after_call(prefix + text),
+                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE), stop_when=lambda text: stop_after_call(prefix + text),
                 on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
@@ -203,20 +214,29 @@ class LocalModel:
 
 
 class _HoldBackCalls:
-    """Streams text to the user until a tool call starts; the call itself is not prose."""
+    """Streams text to the user until a tool call (or an imagined tool result) starts: neither is
+    prose. A tail that may be the start of such a tag waits for the next piece."""
+
+    TAGS = (chat.CALL_OPEN.strip(), chat.RESULT_OPEN)
 
     def __init__(self, on_text: TextCallback):
         self.on_text = on_text
         self.open = True
+        self.pending = ""
 
     def __call__(self, piece: str) -> None:
         if not self.open:
             return
-        if chat.CALL_OPEN.strip() in piece:
-            piece = piece.split(chat.CALL_OPEN.strip())[0]
-            self.open = False
-        if piece:
-            self.on_text(piece)
+        self.pending += piece
+        hits = [self.pending.index(t) for t in self.TAGS if t in self.pending]
+        if hits:
+            emit, self.pending, self.open = self.pending[:min(hits)], "", False
+        else:
+            cut = self.pending.rfind("<")
+            hold = cut >= 0 and any(t.startswith(self.pending[cut:]) for t in self.TAGS)
+            emit, self.pending = (self.pending[:cut], self.pending[cut:]) if hold else (self.pending, "")
+        if emit:
+            self.on_text(emit)
 
 
 def _locate(model: str) -> tuple[Path, str]:

@@ -1,0 +1,176 @@
+"""Code a small model writes in a fenced block, applied to the file it belongs in.
+
+Asked to change a Python file, a small model often answers with the new function in a
+```python block instead of an `edit` call: code inside a JSON string (every newline and quote
+escaped) is the part it gets wrong. When the task asks for a change, such a block is read as
+the change it describes: each top-level `def`/`class` in it replaces the one of that name in the
+file the model read in this task (decorators included), definitions the file lacks are added at
+its end, and imports it lacks go after its imports. The result is one `write` call of the whole
+file, which the harness runs like any other call (and which is refused if it would not parse).
+
+Only a file whose full text the model read in this task, and that no later call changed, is a
+target: its text then comes from the conversation itself, so this stays a pure function of the
+messages, like the rest of the steering.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import warnings
+
+from agentcli.local.task import current_task, norm, successful_calls
+from agentcli.types import Message, ToolCall
+
+_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.S | re.I)
+_NUMBERED = re.compile(r"^ *(\d+)\t(.*)$")
+_CUT = "characters cut]"  # read shortens very long lines; such a text is not the file
+
+
+def code_edit(text: str, messages: list[Message]) -> ToolCall | None:
+    """A `write` that applies the fenced Python code in `text` to the file it belongs in, or
+    None when there is no such block or no file it clearly belongs in."""
+    block = _python_block(text)
+    if block is None:
+        return None
+    tree, source = block
+    names = [n.name for n in tree.body if isinstance(n, _DEFS)]
+    if not names:
+        return None
+    files = _read_files(current_task(messages))
+    if not files:
+        return None
+    if any(set(names) & _nested(t) - _defined(t) for _, t in files):
+        return None  # a method written alone: which class it belongs to is a guess
+    defining = [(p, t) for p, t in files if _defined(t) & set(names)]
+    if defining:
+        path, old = defining[0]
+    elif len(files) == 1:
+        path, old = files[0]  # new functions only: they go into the one file it read
+    else:
+        return None
+    new = splice(old, tree, source)
+    if new is None or new == old:
+        return None
+    args = {"path": path, "content": new}
+    return ToolCall(f"call_code_{len(messages)}", "write", args, json.dumps(args, ensure_ascii=False))
+
+
+def splice(old: str, tree: ast.Module, source: str) -> str | None:
+    """`old` with the block's definitions put in place of their namesakes (or at the end) and
+    its missing imports added; None if `old` itself does not parse."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = ast.parse(old)
+    except (SyntaxError, ValueError):
+        return None
+    lines = old.splitlines()
+    block_lines = source.splitlines()
+    existing = {n.name: n for n in module.body if isinstance(n, _DEFS)}
+    replacements: list[tuple[int, int, list[str]]] = []
+    added: list[list[str]] = []
+    imports: list[str] = []
+    for node in tree.body:
+        piece = block_lines[_start(node) - 1: node.end_lineno]
+        if isinstance(node, _DEFS):
+            if node.name in existing:
+                target = existing.pop(node.name)
+                replacements.append((_start(target) - 1, target.end_lineno, piece))
+            else:
+                added.append(piece)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports += [ln for ln in piece if ln.strip() and ln.strip() not in {x.strip() for x in lines}]
+    for start, end, piece in sorted(replacements, reverse=True):
+        lines[start:end] = piece
+    for piece in added:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", "", *piece]
+    if imports:
+        at = _after_imports(module)
+        lines[at:at] = imports
+    return "\n".join(lines) + "\n"
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _python_block(text: str) -> tuple[ast.Module, str] | None:
+    """The first fenced block of text that parses as Python with a top-level definition."""
+    for m in _FENCE.finditer(text):
+        source = m.group(1).strip("\n")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        if any(isinstance(n, _DEFS) for n in tree.body):
+            return tree, source
+    return None
+
+
+def _read_files(task: list[Message]) -> list[tuple[str, str]]:
+    """(path, text) of the .py files read whole in `task` and not changed since, latest first."""
+    results = {m.tool_call_id: m for m in task if m.role == "tool"}
+    ok = {c.id for c in successful_calls(task)}
+    seen: dict[str, str | None] = {}
+    for m in reversed(task):
+        for c in reversed(m.tool_calls) if m.role == "assistant" else ():
+            path = str((c.arguments or {}).get("path", ""))
+            if not path.endswith(".py") or norm(path) in seen or c.id not in ok:
+                continue
+            if c.name in ("edit", "write"):
+                seen[norm(path)] = None  # changed after any read before this: that text is stale
+            elif c.name == "read" and not (c.arguments or {}).get("offset"):
+                seen[norm(path)] = _unnumbered(results[c.id].content) if c.id in results else None
+    return [(p, t) for p, t in seen.items() if t is not None]
+
+
+def _unnumbered(content: str) -> str | None:
+    """The file text of a whole-file `read` result; None if it was cut or is not one."""
+    out = []
+    for line in content.split("\n"):
+        m = _NUMBERED.match(line)
+        if m is None or _CUT in line:
+            return None  # a note such as "[lines 1-400 of 900; read on …]": not the whole file
+        out.append(m.group(2))
+    return "\n".join(out) + "\n"
+
+
+def _defined(text: str) -> set[str]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {n.name for n in ast.parse(text).body if isinstance(n, _DEFS)}
+    except (SyntaxError, ValueError):
+        return set()
+
+
+def _nested(text: str) -> set[str]:
+    """Names of every def and class in `text`, at any depth."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {n.name for n in ast.walk(ast.parse(text)) if isinstance(n, _DEFS)}
+    except (SyntaxError, ValueError):
+        return set()
+
+
+def _start(node: ast.AST) -> int:
+    """The first line of a definition, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _after_imports(module: ast.Module) -> int:
+    """The line index just after the module's leading docstring and imports."""
+    at = 0
+    for node in module.body:
+        is_doc = isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (is_doc and at == 0):
+            at = node.end_lineno
+        else:
+            break
+    return at

@@ -1,0 +1,122 @@
+"""A change a small model writes as a fenced code block, applied to the file it read."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from agentcli.local import fenced
+from agentcli.models.llama_local import _HoldBackCalls
+from agentcli.types import Message, ToolCall
+
+SOURCE = '''"""Text helpers."""
+
+import os
+
+
+def slugify(title):
+    """Turn a title into a slug."""
+    raise NotImplementedError
+
+
+@cached
+def word_count(text):
+    return len(text.split())
+
+
+class Cart:
+    def total(self):
+        return 0
+'''
+
+
+def _read(path="text_utils.py", text=SOURCE, cid="r1", error=False):
+    content = "error: no such file" if error else "\n".join(
+        f"{n:>6}\t{line}" for n, line in enumerate(text.rstrip("\n").split("\n"), 1))
+    call = ToolCall(cid, "read", {"path": path}, json.dumps({"path": path}))
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=content, tool_call_id=cid, name="read", is_error=error)]
+
+
+TASK = Message(role="user", content="Implement slugify in text_utils.py as its docstring says.")
+
+
+def test_a_function_in_a_code_block_replaces_its_namesake_in_the_file_read():
+    reply = ("<tool_response>\n```python\nimport re\n\ndef slugify(title):\n"
+             "    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')\n```\n")
+    call = fenced.code_edit(reply.removeprefix("<tool_response>"), [TASK, *_read()])
+    assert call.name == "write" and call.arguments["path"] == "text_utils.py"
+    new = call.arguments["content"]
+    ast.parse(new)
+    assert "raise NotImplementedError" not in new and "re.sub(r'[^a-z0-9]+'" in new
+    assert new.index("import os") < new.index("import re") < new.index("def slugify")
+    assert "@cached\ndef word_count" in new and "class Cart" in new  # the rest is untouched
+
+
+def test_a_decorated_function_is_replaced_with_its_decorators_and_a_new_one_is_added_at_the_end():
+    reply = "```py\n@cached\ndef word_count(text):\n    return len(text.split()) + 0\n\n" \
+            "def is_leap(y):\n    return y % 4 == 0\n```"
+    new = fenced.code_edit(reply, [TASK, *_read()]).arguments["content"]
+    assert new.count("@cached") == 1 and "len(text.split()) + 0" in new
+    assert new.rstrip().endswith("return y % 4 == 0") and "\n\n\ndef is_leap" in new
+
+
+def test_no_write_when_the_target_is_unclear_or_stale_or_not_read_whole():
+    block = "```python\ndef slugify(title):\n    return title.lower()\n```"
+    assert fenced.code_edit("no code here", [TASK, *_read()]) is None
+    assert fenced.code_edit(block, [TASK]) is None  # nothing read
+    assert fenced.code_edit(block, [TASK, *_read(error=True)]) is None
+    method = "```python\ndef total(self):\n    return 1\n```"
+    assert fenced.code_edit(method, [TASK, *_read()]) is None  # which class? a guess
+    edited = ToolCall("e1", "edit", {"path": "text_utils.py", "old": "a", "new": "b"}, "{}")
+    stale = [TASK, *_read(), Message(role="assistant", content="", tool_calls=[edited]),
+             Message(role="tool", content="edited text_utils.py", tool_call_id="e1", name="edit")]
+    assert fenced.code_edit(block, stale) is None
+    cut = SOURCE + "\n".join(f"x{i} = {i}" for i in range(500))
+    partial = _read(text=cut)
+    partial[1].content = "\n".join(partial[1].content.split("\n")[:400]) + \
+        "\n[lines 1-400 of 520; read on with offset=401]"
+    assert fenced.code_edit(block, [TASK, *partial]) is None
+    two = [TASK, *_read(), *_read("other.py", "x = 1\n", "r2")]
+    new_only = "```python\ndef brand_new():\n    return 1\n```"
+    assert fenced.code_edit(new_only, two) is None  # a new function, two files: which one?
+    assert fenced.code_edit(block, two).arguments["path"] == "text_utils.py"
+
+
+def test_streaming_stops_before_a_call_or_an_imagined_result_written_as_plain_tokens():
+    for tag in ("<tool_call>", "<tool_response>"):
+        shown: list[str] = []
+        hold = _HoldBackCalls(shown.append)
+        for piece in ["The fix", " is below.", "\n", "<", "tool", tag[5:-1], ">\n", "```python"]:
+            hold(piece)
+        assert "".join(shown) == "The fix is below.\n"
+    shown = []
+    hold = _HoldBackCalls(shown.append)
+    for piece in ["a ", "<", "b> c"]:
+        hold(piece)
+    assert "".join(shown) == "a <b> c"
+
+
+def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_is_asked(monkeypatch):
+    """complete() with the decoder scripted: the 1.5B's own reply seen in bench task 04."""
+    from agentcli.local.runtime import Generation
+    from agentcli.models.base import Request
+    from agentcli.models.llama_local import LocalModel
+    from agentcli.tools import load_spec
+
+    model = object.__new__(LocalModel)
+    model.name, model.ground_first, model._only = "local/test", True, ()
+
+    class Plain:
+        def render(self, system, messages, tools, lean, extra_user=None):
+            return "prompt"
+
+    model._renderer = Plain()
+    replies = ["<tool_response>\n```python\ndef slugify(title):\n    return title.lower()\n```\n"]
+    monkeypatch.setattr(model, "_decode", lambda *a, **k: Generation(replies.pop(0), [1], 10, 0,
+                                                                     "stop", 0.0, 0.0))
+    tools = [load_spec(n) for n in ("read", "edit", "write")]
+    reply = model.complete(Request(system="s", messages=[TASK, *_read()], tools=tools))
+    (call,) = reply.message.tool_calls
+    assert call.name == "write" and "return title.lower()" in call.arguments["content"]
+    assert reply.message.content == "" and reply.stop_reason == "tool_use"
