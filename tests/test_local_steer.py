@@ -321,3 +321,17 @@ def test_an_unreadable_call_stays_in_the_window_only_by_its_start():
     shown = wire[2]["content"]
     assert shown.startswith("<tool_call>\n" + raw[:50]) and shown.count("x") < BROKEN_SHOWN
     assert "…[cut]" in shown
+
+
+def test_a_failed_edit_sent_again_gets_the_file_read_afresh_once():
+    """Seen with the 1.5B: the same failing edit seven times, the file never looked at again."""
+    task = Message(role="user", content="Fix the bug in stats.py.")
+    edit = _call("edit", {"path": "stats.py", "old": "x - 1", "new": "x"}, "e1")
+    failed = _turn(edit, "error: `old` was not found in stats.py", is_error=True)
+    msgs = [task, *_turn(_call("read", {"path": "stats.py"}, "r1"), "x = 1"), *failed]
+    again = _call("edit", {"path": "stats.py", "old": "x - 1", "new": "x"}, "e2")
+    fresh = steer.reread(again, msgs)
+    assert fresh.name == "read" and fresh.arguments == {"path": "stats.py"}
+    msgs += _turn(fresh, "x = 1")
+    assert steer.reread(again, msgs) is None  # it has the file as it is now
+    assert steer.reread(_call("edit", {"path": "stats.py", "old": "y", "new": "z"}), msgs) is None

@@ -86,6 +86,29 @@ def repeats(call: ToolCall, messages: list[Message]) -> str | None:
     return "ok" if any(c.id in ok for c in same) else "failed"
 
 
+def reread(call: ToolCall, messages: list[Message]) -> ToolCall | None:
+    """A fresh `read` of the file an `edit` failed on, when the model sends that same edit again
+    and has not looked at the file since: it edits from a picture of the file that is wrong."""
+    path = (call.arguments or {}).get("path")
+    if call.name != "edit" or not isinstance(path, str):
+        return None
+    task = current_task(messages)
+    ok = {c.id for c in _successful_calls(task)}
+    key = _key(call.name, call.arguments)
+    last_read = last_fail = -1
+    for i, m in enumerate(task):
+        for c in m.tool_calls if m.role == "assistant" else ():
+            if c.name == "read" and c.id in ok and _same_path(_norm(str((c.arguments or {}).get(
+                    "path", ""))), _norm(path)):
+                last_read = i
+            elif c.arguments is not None and _key(c.name, c.arguments) == key and c.id not in ok:
+                last_fail = i
+    if last_fail < 0 or last_read > last_fail:
+        return None
+    args = {"path": path}
+    return ToolCall(f"call_reread_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+
+
 def failed_repeat_note(call: ToolCall, messages: list[Message]) -> str:
     """What the model is told when it repeats a call that failed or found nothing."""
     task = current_task(messages)

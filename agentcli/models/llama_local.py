@@ -104,6 +104,10 @@ class LocalModel:
                 if unread is not None:
                     text, calls = "", [unread]  # stuck: look at the file the task names
                     break
+                fresh = steer.reread(calls[0], request.messages) if repeated == "failed" else None
+                if fresh is not None and "read" in names:
+                    text, calls = "", [fresh]  # the same failed edit again: show it the file as it is
+                    break
                 if repeated == "failed":
                     if last:
                         break  # the loop returns the same error; the next turn is steered again
