@@ -298,3 +298,13 @@ def test_for_a_small_model_a_change_that_breaks_python_or_json_is_refused(worksp
     assert not call(lean, "write", path="new.py", content="x = 1\n").is_error
     assert call(lean, "write", path="bad.py", content="x = (\n").is_error
     assert not call(lean, "write", path="notes.txt", content="x = (\n").is_error
+
+
+def test_for_a_small_model_a_docstring_cut_to_two_quotes_is_mended_only_when_that_is_safe(workspace):
+    lean = ToolBox(CORE_TOOLS, ToolContext(Workspace(workspace), lean=True))
+    r = call(lean, "write", path="d.py", content='""Date helpers.""\n\n\ndef f():\n    ""Doc.""\n    return ""\n')
+    assert not r.is_error
+    assert (workspace / "d.py").read_text() == '"""Date helpers."""\n\n\ndef f():\n    """Doc."""\n    return ""\n'
+    # Seen with the 1.5B: mending these quotes would make the whole file one string.
+    r = call(lean, "write", path="e.py", content='""Date helpers.\n\ndef f():\n    return 1\n""')
+    assert r.is_error and not (workspace / "e.py").exists()

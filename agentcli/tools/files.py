@@ -6,6 +6,7 @@ import ast
 import difflib
 import json
 import os
+import re
 import stat
 import tempfile
 import warnings
@@ -65,6 +66,8 @@ def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         content = _to_crlf(content)  # keep a Windows file's line endings
     broken = _breaks(path, old, content)
     if broken and ctx.lean:
+        content, broken = _mend_docstrings(path, old, content, broken)
+    if broken and ctx.lean:
         raise ToolError(f"not written: the new {args['path']} would not parse ({broken}); "
                         "send the whole file again, corrected")
     if not ctx.approve("write", ctx.workspace.display(path)):
@@ -99,6 +102,8 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
     broken = _breaks(path, text, updated)
     if broken and ctx.lean:
+        updated, broken = _mend_docstrings(path, text, updated, broken)
+    if broken and ctx.lean:
         raise ToolError(f"not edited: with this change {args['path']} would not parse ({broken}); "
                         "the file is unchanged")
     if not ctx.approve("write", ctx.workspace.display(path)):
@@ -119,6 +124,25 @@ def _breaks(path: Path, before: str | None, after: str) -> str | None:
     if check is None or (before is not None and check(before) is not None):
         return None
     return check(after)
+
+
+_TWO_QUOTES = re.compile(r'(?<!["\\])""(?!")(?=[^\s,)\]}:])|(?<=[^\s(\[{=,"])""(?!")(?=\s*$)', re.M)
+
+
+def _mend_docstrings(path: Path, before: str | None, after: str, broken: str) -> tuple[str, str | None]:
+    """Small models writing code inside JSON often cut a docstring's \"\"\" to two quotes
+    (\"\"Text.\"\"): put the third back when that, and only that, makes the file parse."""
+    if path.suffix.lower() not in (".py", ".pyi"):
+        return after, broken
+    mended = _TWO_QUOTES.sub('"""', after)
+    if mended == after or _breaks(path, before, mended) is not None:
+        return after, broken
+    # Mended quotes can also turn code into one long string: every `def`/`class` written at the
+    # start of a line must still be a definition of the module.
+    written = set(re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", after, re.M))
+    defined = {n.name for n in ast.parse(mended).body
+               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return (mended, None) if written <= defined else (after, broken)
 
 
 def _python_problem(text: str) -> str | None:
