@@ -26,7 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agentcli.local.task import CHANGE_TOOLS, asks_for_change, is_change_request  # noqa: F401
 from agentcli.local.task import current_task, task_text  # noqa: F401 - part of this module's API
+from agentcli.local.verify import check_passed_note, last_check_failing, run_mentioned  # noqa: F401
 from agentcli.local.task import norm as _norm, same_path as _same_path
 from agentcli.local.task import successful_calls as _successful_calls
 from agentcli.types import Message, ToolCall
@@ -133,9 +135,6 @@ def repeat_note(call: ToolCall, messages: list[Message], *, insist: bool = False
             "answer in one or two sentences; otherwise call a different tool.")
 
 
-# Words that ask for a change to the project (a question ending in "?" asks for none).
-_CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|turn|raise|lower|"
-                     r"remove|delete|replace|write|create|refactor|make|move|convert)\b", re.I)
 _SHELL_WRITES = re.compile(r"\bsed\b[^|;&]*\s-i|>|\btee\b|\bmv\b|\bcp\b|\bperl\b[^|;&]*\s-i")
 
 
@@ -146,7 +145,6 @@ def wants_change(note: str) -> bool:
 
 CHANGE_NOTE = ("You have not changed any file yet, but the task asks for a change. Make it now "
                "with edit (or write), then check it.")
-CHANGE_TOOLS = ("edit", "write")
 
 
 def answer_note(messages: list[Message], answer: str) -> str | None:
@@ -173,7 +171,7 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
         path, error = broken[0]
         return (f"Your change to {path} failed and was not made: {error[:300]}\nMake that change "
                 f"now (read the file again if you need its exact text), then answer.\nThe task: {request}")
-    failing = _last_check_failing(request, task)
+    failing = last_check_failing(request, task)
     if failing:
         command, result = failing
         return (f"The task is not done: `{command}` still fails ({result[:300]}). Fix the cause "
@@ -186,25 +184,10 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     return None
 
 
-def _last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
-    """(command, its result) when the last run of the task's own checking command failed."""
-    commands = _task_commands(request)
-    if not commands:
-        return None
-    results = {m.tool_call_id: m for m in task if m.role == "tool"}
-    for m in reversed(task):
-        for c in reversed(m.tool_calls if m.role == "assistant" else []):
-            command = str((c.arguments or {}).get("command", ""))
-            if c.name == "shell" and any(k in command for k in commands) and c.id in results:
-                out = results[c.id].content
-                return None if out.startswith("exit code: 0") else (command, " ".join(out.split()))
-    return None
-
-
 def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> str | None:
     """A file the answer names as changed (in a task that asks for a change) that no successful
     edit or write touched: small models report the change they meant to make."""
-    if not _asks_for_change(request):
+    if not is_change_request(request):
         return None
     changed = [_norm(str((c.arguments or {}).get("path", ""))) for c in _successful_calls(task)
                if c.name in CHANGE_TOOLS]
@@ -240,15 +223,10 @@ def _unseen_values(answer: str, request: str, task: list[Message]) -> list[str]:
     return [v for v in dict.fromkeys(_VALUE.findall(answer)) if v not in seen]
 
 
-# A prompt that opens like a question asks to be told something, whatever verbs it holds.
-_QUESTION = re.compile(r"^\s*(?:please\s+)?(?:what|where|which|who|why|how|when|is|are|does|do|can|"
-                       r"could|explain|show|list|tell|describe|find|count|summari[sz]e)\b", re.I)
-
-
 def change_pending(messages: list[Message]) -> bool:
     """The task asks for a change and no call in it has changed a file yet."""
     request = task_text(messages)
-    if not _asks_for_change(request):
+    if not is_change_request(request):
         return False
     return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
@@ -330,72 +308,6 @@ def outline_files(system: str) -> list[str]:
         return []
     block = rest.split("\n\n", 1)[0]
     return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
-
-
-# Commands that check work (run a script or the tests), as the task writes them in backticks. Only
-# these are run for the model: the harness must never run a deploy, a publish or a delete.
-_COMMAND = re.compile(r"`((?:python3?\s+(?:-m\s+pytest\b|-m\s+unittest\b|[\w./-]+\.py\b)|pytest\b|"
-                      r"node\s+[\w./-]+\.m?js\b|(?:npm|yarn|pnpm)\s+(?:run\s+)?test\b|go\s+test\b|"
-                      r"cargo\s+test\b|make\s+(?:test|check)\b|ruby\s+[\w./-]+\.rb\b)[^`\n;&|>]*)`")
-_NEGATED = re.compile(r"(?:don't|do not|never|without|avoid|not)\W+(?:\w+\W+){0,3}$", re.I)
-
-
-def run_mentioned(messages: list[Message]) -> ToolCall | None:
-    """The command the task names (`python3 main.py`), when files were changed since it last
-    ran: a small model that answers right after an edit has not checked it, so the harness
-    runs it and shows the model the result."""
-    task = current_task(messages)
-    request = task_text(messages)
-    commands = _task_commands(request)
-    ok = _successful_calls(task)
-    edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
-    if not commands or not edits:
-        return None
-    command = commands[0].strip()
-    runs = [i for i, c in enumerate(ok) if c.name == "shell"
-            and command in str((c.arguments or {}).get("command", ""))]
-    if runs and runs[-1] > edits[-1]:
-        return None
-    args = {"command": command}
-    return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
-
-
-def check_passed_note(messages: list[Message]) -> str | None:
-    """When the last result is the task's own command succeeding after a change, a reminder to
-    look at its output and answer: small models go on editing a file that already works."""
-    task = current_task(messages)
-    if not task or task[-1].role != "tool" or task[-1].is_error:
-        return None
-    request = task_text(messages)
-    commands = _task_commands(request)
-    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
-                 if c.id == task[-1].tool_call_id), None)
-    ok = _successful_calls(task)
-    if last is None or last.name != "shell" or not commands or not any(c.name in CHANGE_TOOLS for c in ok):
-        return None
-    command = str((last.arguments or {}).get("command", ""))
-    if not any(c in command for c in commands) or not task[-1].content.startswith("exit code: 0"):
-        return None
-    return (f"`{command}` now runs without an error (exit code 0). If its output above is what the "
-            "task asks for, the task is done: answer now in one or two sentences, naming the change "
-            f"you made. Change more only if the output is still wrong.\nThe task: {request}")
-
-
-def asks_for_change(messages: list[Message]) -> bool:
-    """The current task asks for a change to the project (not a question)."""
-    return _asks_for_change(task_text(messages))
-
-
-def _asks_for_change(request: str) -> bool:
-    """A prompt with a change verb that is not phrased as a question."""
-    question = request.rstrip().endswith("?") or _QUESTION.match(request)
-    return bool(_CHANGE.search(request)) and not question
-
-
-def _task_commands(request: str) -> list[str]:
-    """The checking commands the task names in backticks, leaving out any it says not to run."""
-    found = _COMMAND.finditer(request)
-    return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
 
 
 def _key(name: str, arguments: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ Shared by the steering rules (steer.py); pure functions of the messages.
 from __future__ import annotations
 
 import os
+import re
 
 from agentcli.types import Message, ToolCall
 
@@ -49,3 +50,23 @@ def task_text(messages: list[Message], limit: int = 1500) -> str:
         _, found, rest = prompt.partition(_LATEST_REQUEST)
         prompt = rest.partition("\n")[2] if found else ""
     return prompt if len(prompt) <= limit else prompt[:limit] + "…"
+
+
+# Words that ask for a change to the project (a question ending in "?" asks for none).
+_CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|turn|raise|lower|"
+                     r"remove|delete|replace|write|create|refactor|make|move|convert)\b", re.I)
+# A prompt that opens like a question asks to be told something, whatever verbs it holds.
+_QUESTION = re.compile(r"^\s*(?:please\s+)?(?:what|where|which|who|why|how|when|is|are|does|do|can|"
+                       r"could|explain|show|list|tell|describe|find|count|summari[sz]e)\b", re.I)
+CHANGE_TOOLS = ("edit", "write")
+
+
+def asks_for_change(messages: list[Message]) -> bool:
+    """The current task asks for a change to the project (not a question)."""
+    return is_change_request(task_text(messages))
+
+
+def is_change_request(request: str) -> bool:
+    """A prompt with a change verb that is not phrased as a question."""
+    question = request.rstrip().endswith("?") or _QUESTION.match(request)
+    return bool(_CHANGE.search(request)) and not question

@@ -1,0 +1,82 @@
+"""Checks the harness runs for a small model: the task's own command, before and after a change.
+
+Only a checking command the task itself names in backticks (run a script, run the tests) is ever
+run for the model, never one it says not to run: the harness must never deploy, publish or delete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from agentcli.local.task import CHANGE_TOOLS, current_task, successful_calls, task_text
+from agentcli.types import Message, ToolCall
+
+# Commands that check work (run a script or the tests), as the task writes them in backticks. Only
+# these are run for the model: the harness must never run a deploy, a publish or a delete.
+_COMMAND = re.compile(r"`((?:python3?\s+(?:-m\s+pytest\b|-m\s+unittest\b|[\w./-]+\.py\b)|pytest\b|"
+                      r"node\s+[\w./-]+\.m?js\b|(?:npm|yarn|pnpm)\s+(?:run\s+)?test\b|go\s+test\b|"
+                      r"cargo\s+test\b|make\s+(?:test|check)\b|ruby\s+[\w./-]+\.rb\b)[^`\n;&|>]*)`")
+_NEGATED = re.compile(r"(?:don't|do not|never|without|avoid|not)\W+(?:\w+\W+){0,3}$", re.I)
+
+
+def run_mentioned(messages: list[Message]) -> ToolCall | None:
+    """The command the task names (`python3 main.py`), when files were changed since it last
+    ran: a small model that answers right after an edit has not checked it, so the harness
+    runs it and shows the model the result."""
+    task = current_task(messages)
+    request = task_text(messages)
+    commands = _task_commands(request)
+    ok = successful_calls(task)
+    edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
+    if not commands or not edits:
+        return None
+    command = commands[0].strip()
+    runs = [i for i, c in enumerate(ok) if c.name == "shell"
+            and command in str((c.arguments or {}).get("command", ""))]
+    if runs and runs[-1] > edits[-1]:
+        return None
+    args = {"command": command}
+    return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
+
+
+def check_passed_note(messages: list[Message]) -> str | None:
+    """When the last result is the task's own command succeeding after a change, a reminder to
+    look at its output and answer: small models go on editing a file that already works."""
+    task = current_task(messages)
+    if not task or task[-1].role != "tool" or task[-1].is_error:
+        return None
+    request = task_text(messages)
+    commands = _task_commands(request)
+    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
+                 if c.id == task[-1].tool_call_id), None)
+    ok = successful_calls(task)
+    if last is None or last.name != "shell" or not commands or not any(c.name in CHANGE_TOOLS for c in ok):
+        return None
+    command = str((last.arguments or {}).get("command", ""))
+    if not any(c in command for c in commands) or not task[-1].content.startswith("exit code: 0"):
+        return None
+    return (f"`{command}` now runs without an error (exit code 0). If its output above is what the "
+            "task asks for, the task is done: answer now in one or two sentences, naming the change "
+            f"you made. Change more only if the output is still wrong.\nThe task: {request}")
+
+
+def last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
+    """(command, its result) when the last run of the task's own checking command failed."""
+    commands = _task_commands(request)
+    if not commands:
+        return None
+    results = {m.tool_call_id: m for m in task if m.role == "tool"}
+    for m in reversed(task):
+        for c in reversed(m.tool_calls if m.role == "assistant" else []):
+            command = str((c.arguments or {}).get("command", ""))
+            if c.name == "shell" and any(k in command for k in commands) and c.id in results:
+                out = results[c.id].content
+                return None if out.startswith("exit code: 0") else (command, " ".join(out.split()))
+    return None
+
+
+def _task_commands(request: str) -> list[str]:
+    """The checking commands the task names in backticks, leaving out any it says not to run."""
+    found = _COMMAND.finditer(request)
+    return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
