@@ -335,3 +335,34 @@ def test_a_failed_edit_sent_again_gets_the_file_read_afresh_once():
     msgs += _turn(fresh, "x = 1")
     assert steer.reread(again, msgs) is None  # it has the file as it is now
     assert steer.reread(_call("edit", {"path": "stats.py", "old": "y", "new": "z"}), msgs) is None
+
+
+def test_the_command_the_task_says_fails_runs_first():
+    from agentcli.local import verify
+
+    task = Message(role="user", content="`python3 test_stats.py` fails. Fix stats.py. Do not change the test.")
+    first = verify.run_first([task])
+    assert first.name == "shell" and first.arguments == {"command": "python3 test_stats.py"}
+    assert verify.run_first([task, *_turn(first, "exit code: 1")]) is None
+    assert verify.run_first([Message(role="user", content="Fix the bug in stats.py")]) is None
+    assert verify.run_first([Message(role="user", content="Do not run `python3 deploy.py`; fix x.py")]) is None
+
+
+@pytest.mark.parametrize("prompt, pattern", [
+    ("Rename the function `get_usr` to `get_user` everywhere.", r"\bget_usr\b"),
+    ("Bump the project's version from 1.4.2 to 1.5.0 everywhere it is written.", r"\b1\.4\.2\b"),
+])
+def test_a_replace_everywhere_answer_is_checked_with_a_search_for_what_is_left(prompt, pattern):
+    from agentcli.local import verify
+
+    task = Message(role="user", content=prompt)
+    edit = _turn(_call("edit", {"path": "a.py", "old": "x", "new": "y"}, "e1"), "edited a.py")
+    assert verify.leftovers([task]) is None  # nothing changed yet: other notes apply
+    search = verify.leftovers([task, *edit])
+    assert search.name == "grep" and search.arguments == {"pattern": pattern}
+    searched = [task, *edit, *_turn(search, "no matches")]
+    assert verify.leftovers(searched) is None
+    again = searched + _turn(_call("edit", {"path": "b.py", "old": "x", "new": "y"}, "e2"), "edited b.py")
+    assert verify.leftovers(again) is not None  # changed again since: search again
+    grows = Message(role="user", content="Rename `get` to `get_all` in api.py")
+    assert verify.leftovers([grows, *edit]) is None

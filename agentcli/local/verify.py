@@ -80,3 +80,45 @@ def _task_commands(request: str) -> list[str]:
     """The checking commands the task names in backticks, leaving out any it says not to run."""
     found = _COMMAND.finditer(request)
     return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
+
+
+def run_first(messages: list[Message]) -> ToolCall | None:
+    """The command the task says fails, run before anything else: a small model that starts by
+    reading guesses at the bug; the error shows it where to look (the first step of any fix)."""
+    if current_task(messages):
+        return None
+    commands = _task_commands(task_text(messages))
+    if not commands:
+        return None
+    args = {"command": commands[0].strip()}
+    return ToolCall("call_run_first", "shell", args, json.dumps(args, ensure_ascii=False))
+
+
+# "Rename `a` to `b`", "bump the version from 1.4.2 to 1.5.0": what must be gone when done.
+_PAIR = re.compile(r"`([^`\n]{2,80})`\s+(?:to|with|into|by)\s+`([^`\n]{1,80})`")
+_FROM_TO = re.compile(r"\bfrom\s+`?([\w.\-]{2,80}?)`?\s+to\s+`?([\w.\-]{1,80}?)`?(?=[\s.,;:!?]|$)")
+
+
+def leftovers(messages: list[Message]) -> ToolCall | None:
+    """A search for the text a replace-everywhere task replaces, when the model answers after
+    changing files without having searched for it since: small models stop after the first
+    file. The search shows what is left (or that nothing is)."""
+    request = task_text(messages)
+    m = _PAIR.search(request) or _FROM_TO.search(request)
+    if m is None or m.group(1) in m.group(2):
+        return None  # the new text holds the old: a search would never come back empty
+    task = current_task(messages)
+    ok = successful_calls(task)
+    ok_ids = {c.id for c in ok if c.name in CHANGE_TOOLS}
+    old = m.group(1)
+    pattern = (r"\b" if old[0].isalnum() or old[0] == "_" else "") + re.escape(old) + \
+        (r"\b" if old[-1].isalnum() or old[-1] == "_" else "")
+    searched = [i for i, c in enumerate(task) if c.role == "assistant" and any(
+        t.name == "grep" and old in str((t.arguments or {}).get("pattern", "")).replace("\\", "")
+        for t in c.tool_calls)]
+    last_edit = max((i for i, msg in enumerate(task) if msg.role == "assistant" and any(
+        t.id in ok_ids for t in msg.tool_calls)), default=-1)
+    if last_edit < 0 or (searched and searched[-1] > last_edit):
+        return None
+    args = {"pattern": pattern}
+    return ToolCall(f"call_left_{len(task)}", "grep", args, json.dumps(args, ensure_ascii=False))

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, fenced, lean, steer
+from agentcli.local import assets, chat, fenced, lean, steer, verify
 from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
                                     engine)
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -69,6 +69,10 @@ class LocalModel:
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         tools = lean.order_tools(request.tools)
         names = {t.name for t in tools}
+        first = verify.run_first(request.messages) if "shell" in names else None
+        if first is not None:  # the task says a command fails: see how, before anything else
+            return Reply(message=Message(role="assistant", content="", tool_calls=[first]),
+                         usage=Usage(), stop_reason="tool_use", model=self.name)
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
@@ -143,6 +147,10 @@ class LocalModel:
                 check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
                 if premature is None and check is not None:
                     text, calls = "", [check]  # answered after an edit: run the task's command first
+                    break
+                left = None if calls or premature or "grep" not in names else verify.leftovers(request.messages)
+                if left is not None:
+                    text, calls = "", [left]  # a replace-everywhere task: search for what is left
                     break
                 if premature is None:
                     break
