@@ -120,3 +120,27 @@ def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_i
     (call,) = reply.message.tool_calls
     assert call.name == "write" and "return title.lower()" in call.arguments["content"]
     assert reply.message.content == "" and reply.stop_reason == "tool_use"
+
+
+def test_an_edit_whose_old_text_is_loose_but_whose_new_text_is_a_whole_function_is_applied():
+    """Seen with the 1.5B: `old` without the docstring line, sent again and again."""
+    stats = 'def mean(values):\n    """The mean."""\n    return sum(values) / (len(values) - 1)\n\n\n' \
+            'def spread(values):\n    return max(values) - min(values)\n'
+    task = Message(role="user", content="Fix the bug in stats.py.")
+    edit = ToolCall("e1", "edit", {"path": "./stats.py", "old": "def mean(values):\n    return sum(values) / (len(values) - 1)",
+                                  "new": "def mean(values):\n    return sum(values) / len(values)"}, "{}")
+    write = fenced.def_edit(edit, [task, *_read("stats.py", stats)])
+    assert write.name == "write" and write.id == "e1"
+    assert write.arguments["content"] == ("def mean(values):\n    return sum(values) / len(values)\n\n\n"
+                                          "def spread(values):\n    return max(values) - min(values)\n")
+    exact = ToolCall("e2", "edit", {"path": "stats.py", "old": "(len(values) - 1)", "new": "len(values)"}, "{}")
+    assert fenced.def_edit(exact, [task, *_read("stats.py", stats)]) is None  # the edit works as sent
+    partial = ToolCall("e3", "edit", {"path": "stats.py", "old": "x", "new": "    return 1"}, "{}")
+    assert fenced.def_edit(partial, [task, *_read("stats.py", stats)]) is None
+
+
+def test_the_result_tag_copied_into_code_arguments_is_taken_off():
+    call = ToolCall("w", "write", {"path": "a.py", "content": "<tool_response>x = 1\n</tool_response>"}, "{}")
+    assert fenced.unwrap(call).arguments == {"path": "a.py", "content": "x = 1"}
+    plain = ToolCall("w", "write", {"path": "a.py", "content": "x = 1\n"}, "{}")
+    assert fenced.unwrap(plain) is plain

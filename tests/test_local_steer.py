@@ -366,3 +366,16 @@ def test_a_replace_everywhere_answer_is_checked_with_a_search_for_what_is_left(p
     assert verify.leftovers(again) is not None  # changed again since: search again
     grows = Message(role="user", content="Rename `get` to `get_all` in api.py")
     assert verify.leftovers([grows, *edit]) is None
+
+
+def test_a_file_the_task_says_to_leave_alone_is_not_changed():
+    """Seen with the 1.5B: it rewrote test_stats.py although the task said not to."""
+    task = Message(role="user", content="`python3 test_stats.py` fails. Fix stats.py. Do not change the test.")
+    write = _call("write", {"path": "test_stats.py", "content": "print('ok')"})
+    why = steer.refusal(write, [task])
+    assert why.startswith('the task says "Do not change the test", so test_stats.py was left')
+    assert steer.refusal(_call("edit", {"path": "tests/test_a.py", "old": "a", "new": "b"}), [task])
+    assert steer.refusal(_call("edit", {"path": "stats.py", "old": "a", "new": "b"}), [task]) is None
+    config = Message(role="user", content="Fix the crash without modifying config.json.")
+    assert steer.refusal(_call("write", {"path": "./config.json", "content": "{}"}), [config])
+    assert steer.refusal(write, [Message(role="user", content="Fix the tests.")]) is None

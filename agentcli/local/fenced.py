@@ -20,7 +20,7 @@ import json
 import re
 import warnings
 
-from agentcli.local.task import current_task, norm, successful_calls
+from agentcli.local.task import current_task, norm, same_path, successful_calls
 from agentcli.types import Message, ToolCall
 
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.S | re.I)
@@ -60,11 +60,8 @@ def code_edit(text: str, messages: list[Message]) -> ToolCall | None:
 def splice(old: str, tree: ast.Module, source: str) -> str | None:
     """`old` with the block's definitions put in place of their namesakes (or at the end) and
     its missing imports added; None if `old` itself does not parse."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            module = ast.parse(old)
-    except (SyntaxError, ValueError):
+    module = _parse(old)
+    if module is None:
         return None
     lines = old.splitlines()
     block_lines = source.splitlines()
@@ -101,13 +98,8 @@ def _python_block(text: str) -> tuple[ast.Module, str] | None:
     """The first fenced block of text that parses as Python with a top-level definition."""
     for m in _FENCE.finditer(text):
         source = m.group(1).strip("\n")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(source)
-        except (SyntaxError, ValueError):
-            continue
-        if any(isinstance(n, _DEFS) for n in tree.body):
+        tree = _parse(source)
+        if tree is not None and any(isinstance(n, _DEFS) for n in tree.body):
             return tree, source
     return None
 
@@ -140,23 +132,24 @@ def _unnumbered(content: str) -> str | None:
     return "\n".join(out) + "\n"
 
 
-def _defined(text: str) -> set[str]:
+def _parse(text: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return {n.name for n in ast.parse(text).body if isinstance(n, _DEFS)}
-    except (SyntaxError, ValueError):
-        return set()
+            warnings.simplefilter("ignore")  # invalid escapes and the like still parse
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _defined(text: str) -> set[str]:
+    tree = _parse(text)
+    return {n.name for n in tree.body if isinstance(n, _DEFS)} if tree else set()
 
 
 def _nested(text: str) -> set[str]:
     """Names of every def and class in `text`, at any depth."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return {n.name for n in ast.walk(ast.parse(text)) if isinstance(n, _DEFS)}
-    except (SyntaxError, ValueError):
-        return set()
+    tree = _parse(text)
+    return {n.name for n in ast.walk(tree) if isinstance(n, _DEFS)} if tree else set()
 
 
 def _start(node: ast.AST) -> int:
@@ -174,3 +167,43 @@ def _after_imports(module: ast.Module) -> int:
         else:
             break
     return at
+
+
+def def_edit(call: ToolCall, messages: list[Message]) -> ToolCall | None:
+    """An `edit` of a Python file whose `old` is not in the file but whose `new` is whole
+    definitions of it, as one `write` that puts them in place: small models copy `old` loosely
+    (a docstring line left out) yet write the new function whole."""
+    args = call.arguments or {}
+    path, old_text, new_text = args.get("path"), args.get("old"), args.get("new")
+    if call.name != "edit" or not all(isinstance(v, str) for v in (path, old_text, new_text)):
+        return None
+    current = next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
+    if current is None or old_text in current:
+        return None
+    tree = _parse(new_text.strip("\n"))
+    if tree is None:
+        return None
+    names = {n.name for n in tree.body if isinstance(n, _DEFS)}
+    if not names or not names <= _defined(current) or not all(
+            isinstance(n, (*_DEFS, ast.Import, ast.ImportFrom)) for n in tree.body):
+        return None
+    new = splice(current, tree, new_text.strip("\n"))
+    if new is None or new == current:
+        return None
+    write = {"path": path, "content": new}
+    return ToolCall(call.id, "write", write, json.dumps(write, ensure_ascii=False))
+
+
+_WRAPPER = re.compile(r"^\s*<tool_response>\n?|\n?</tool_response>\s*$")
+
+
+def unwrap(call: ToolCall) -> ToolCall:
+    """A call whose text arguments start with the `<tool_response>` tag (or end with its closer),
+    copied from how results are shown: no file starts with it, so it is taken off."""
+    args = call.arguments
+    if call.name not in ("edit", "write") or not args:
+        return call
+    clean = {k: _WRAPPER.sub("", v) if isinstance(v, str) and k != "path" else v for k, v in args.items()}
+    if clean == args:
+        return call
+    return ToolCall(call.id, call.name, clean, json.dumps(clean, ensure_ascii=False))

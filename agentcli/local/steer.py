@@ -22,6 +22,7 @@ over mid-session is steered the same way.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -251,10 +252,24 @@ def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     return ToolCall(call.id, "read", args, json.dumps(args, ensure_ascii=False))
 
 
+# "Do not change the test", "don't modify config.json": files the user said to leave alone.
+_KEEP = re.compile(r"\b(?:do not|don't|never|without)\s+(?:change|chang|modify|edit|touch|alter|"
+                   r"rewrite|overwrite)\w*\s+(?:the\s+|any\s+)?(tests?\b|[\w./-]+\.\w+)", re.I)
+
+
 def refusal(call: ToolCall, messages: list[Message]) -> str | None:
-    """Why a call a small model made would do harm, or None. Today: `write` with no content over
-    a file it has read (it means to change the file, and would empty it)."""
+    """Why a call a small model made would do harm, or None: a change to a file the task says
+    to leave alone; `write` with no content over a file it has read (it means to change the
+    file, and would empty it)."""
     args = call.arguments or {}
+    path = str(args.get("path", ""))
+    if call.name in CHANGE_TOOLS:
+        for m in _KEEP.finditer(task_text(messages)):
+            kept = m.group(1)
+            test = kept.lower() in ("test", "tests")
+            if (test and _is_test(path)) or _same_path(_norm(path), _norm(kept)):
+                return (f'the task says "{m.group(0)}", so {path} was left as it is; '
+                        + ("change the code it tests instead" if test else "change another file"))
     if call.name != "write" or str(args.get("content", "x")).strip():
         return None
     target = _norm(str(args.get("path", "")))
@@ -263,6 +278,12 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
             return (f"write with empty content would erase {args.get('path')}; to change part of "
                     "a file, use edit with the exact old text and the new text")
     return None
+
+
+def _is_test(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.startswith("test_") or name.endswith(("_test.py", ".test.js", ".test.ts", ".spec.ts")) \
+        or "/tests/" in "/" + _norm(path) + "/" or name == "tests.py"
 
 
 _EXTENSIONS = ("py|pyi|ipynb|js|jsx|ts|tsx|mjs|json|jsonl|md|rst|txt|cfg|conf|toml|yaml|yml|ini|env|"

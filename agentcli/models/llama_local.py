@@ -132,6 +132,8 @@ class LocalModel:
                 note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
                 continue
             if not found.errors and not any(steer.unusable(c, names) for c in calls):
+                if calls:  # code arguments as the model meant them (see local/fenced.py)
+                    calls = [fenced.def_edit(fenced.unwrap(calls[0]), request.messages) or fenced.unwrap(calls[0])]
                 substitute = steer.read_first(calls[0], request.messages) if calls else None
                 if substitute is not None and "read" in names:
                     calls = [substitute]
