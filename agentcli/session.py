@@ -239,7 +239,7 @@ class Session:
         self.compactor.before_call()
         with deadline.guard(self.tool_ctx.deadline):
             reply = model.complete(self.request(), on_text)
-        self.compactor.after_call(reply.usage.prompt_tokens)
+        self.compactor.after_call(reply.window_tokens or reply.usage.prompt_tokens)
         self.chain.on_success()
         return reply
 

@@ -125,6 +125,9 @@ class Reply:
     usage: Usage
     stop_reason: str
     model: str
+    # The size of the conversation as the model read it, when `usage` sums several decodes of
+    # one reply (a local model's retries): what the window holds, for the compaction check.
+    window_tokens: int | None = None
 
     @property
     def tool_calls(self) -> list[ToolCall]:

@@ -120,6 +120,33 @@ def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_i
     (call,) = reply.message.tool_calls
     assert call.name == "write" and "return title.lower()" in call.arguments["content"]
     assert reply.message.content == "" and reply.stop_reason == "tool_use"
+    assert reply.window_tokens == 10  # the prompt as read once, not summed over attempts
+
+
+def test_a_reply_decoded_several_times_reports_the_window_once(monkeypatch):
+    """Usage sums every decode of a reply; the compaction check must see the prompt's size, or
+    it compacts every turn (seen: 9,000 counted for a 2,600-token window)."""
+    from agentcli.local.runtime import Generation
+    from agentcli.models.base import Request
+    from agentcli.models.llama_local import LocalModel
+    from agentcli.tools import load_spec
+
+    model = object.__new__(LocalModel)
+    model.name, model.ground_first, model._only = "local/test", True, ()
+
+    class Plain:
+        def render(self, system, messages, tools, lean, extra_user=None):
+            return "prompt"
+
+    model._renderer = Plain()
+    # An empty answer mid-task goes back, so the reply takes more than one decode.
+    replies = ["", "It says hello."]
+    monkeypatch.setattr(model, "_decode", lambda *a, **k: Generation(
+        replies.pop(0) if len(replies) > 1 else replies[0], [1], 2000, 1500, "stop", 0.0, 0.0))
+    read = _read("notes.txt", "hello\n")
+    reply = model.complete(Request(system="s", messages=[Message(role="user", content="What does notes.txt say?"), *read],
+                                   tools=[load_spec("read")]))
+    assert reply.usage.prompt_tokens >= 4000 and reply.window_tokens == 2000
 
 
 def test_an_edit_whose_old_text_is_loose_but_whose_new_text_is_a_whole_function_is_applied():

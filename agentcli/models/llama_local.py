@@ -77,6 +77,7 @@ class LocalModel:
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
+        window = 0
         note: str | None = steer.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
@@ -86,6 +87,7 @@ class LocalModel:
                                            extra_user=note)
             gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
                                on_text if mode == "free" and attempt == 0 else None)
+            window = window or gen.prompt_tokens  # the conversation as sent, before any note
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
             # A reply that opens with a tool result is the model imagining one; kept only for
@@ -173,7 +175,8 @@ class LocalModel:
             break
         stop = "tool_use" if calls else ("max_tokens" if gen.finish == "length" else "end_turn")
         message = Message(role="assistant", content=text.strip(), tool_calls=calls)
-        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
+        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
+                     window_tokens=window or None)
 
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
                 attempt: int, on_text: TextCallback | None) -> Generation:
