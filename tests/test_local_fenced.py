@@ -171,3 +171,20 @@ def test_the_result_tag_copied_into_code_arguments_is_taken_off():
     assert fenced.unwrap(call).arguments == {"path": "a.py", "content": "x = 1"}
     plain = ToolCall("w", "write", {"path": "a.py", "content": "x = 1\n"}, "{}")
     assert fenced.unwrap(plain) is plain
+
+
+def test_a_write_that_would_not_parse_keeps_its_whole_definitions():
+    """Seen with the 1.5B, five times in a row: the docstring's quotes garbled, the function fine."""
+    dates = '"""Date helpers."""\n\nMONTH_DAYS = [31, 28]\n\n\ndef days_in_month(month):\n    return MONTH_DAYS[month - 1]\n'
+    task = Message(role="user", content="Add a function `is_leap_year(year)` to dates.py.")
+    garbled = ('""Date helpers.\n\nMONTH_DAYS = [31, 28]\n\n\ndef days_in_month(month):\n'
+               '    return MONTH_DAYS[month - 1]\n\ndef is_leap_year(year):\n'
+               '    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n""')
+    call = ToolCall("w1", "write", {"path": "dates.py", "content": garbled}, "{}")
+    fixed = fenced.def_write(call, [task, *_read("dates.py", dates)])
+    assert fixed.id == "w1" and fixed.arguments["content"].startswith('"""Date helpers."""\n')
+    assert fixed.arguments["content"].rstrip().endswith("return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)")
+    ast.parse(fixed.arguments["content"])
+    fine = ToolCall("w2", "write", {"path": "dates.py", "content": dates + "\nX = 1\n"}, "{}")
+    assert fenced.def_write(fine, [task, *_read("dates.py", dates)]) is None  # it parses: as sent
+    assert fenced.def_write(call, [task]) is None  # the file was not read: nothing to put it in

@@ -8,6 +8,10 @@ file the model read in this task (decorators included), definitions the file lac
 its end, and imports it lacks go after its imports. The result is one `write` call of the whole
 file, which the harness runs like any other call (and which is refused if it would not parse).
 
+The same splice rescues two kinds of call the model gets wrong: an `edit` whose `old` text is
+not in the file but whose `new` text is whole definitions (`def_edit`), and a `write` of a
+Python file that would not parse, cut down to the whole definitions in it that do (`def_write`).
+
 Only a file whose full text the model read in this task, and that no later call changed, is a
 target: its text then comes from the conversation itself, so this stays a pure function of the
 messages, like the rest of the steering.
@@ -192,6 +196,53 @@ def def_edit(call: ToolCall, messages: list[Message]) -> ToolCall | None:
         return None
     write = {"path": path, "content": new}
     return ToolCall(call.id, "write", write, json.dumps(write, ensure_ascii=False))
+
+
+def def_write(call: ToolCall, messages: list[Message]) -> ToolCall | None:
+    """A `write` of a Python file that would not parse, cut down to the whole definitions in it
+    that do, put in place in the file as the model read it: the 1.5B garbles a module
+    docstring's quotes in JSON again and again while the function it adds is fine."""
+    args = call.arguments or {}
+    path, content = args.get("path"), args.get("content")
+    if call.name != "write" or not isinstance(path, str) or not isinstance(content, str) \
+            or not path.endswith(".py") or _parse(content) is not None:
+        return None
+    current = next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
+    if current is None:
+        return None
+    pieces = [piece for piece in _definitions(content.splitlines()) if piece]
+    if not pieces:
+        return None
+    source = "\n\n\n".join("\n".join(piece) for piece in pieces)
+    tree = _parse(source)
+    new = splice(current, tree, source) if tree is not None else None
+    if new is None or new == current or _parse(new) is None:
+        return None
+    write = {"path": path, "content": new}
+    return ToolCall(call.id, "write", write, json.dumps(write, ensure_ascii=False))
+
+
+_TOP_DEF = re.compile(r"^(?:async\s+def|def|class)\s+\w+")
+
+
+def _definitions(lines: list[str]) -> list[list[str]]:
+    """The top-level definitions among `lines` (decorators included) that parse on their own;
+    each is cut at the next top-level line, and trailing lines that break it are dropped."""
+    starts = [i for i, line in enumerate(lines) if _TOP_DEF.match(line)]
+    out = []
+    for k, i in enumerate(starts):
+        while i > 0 and lines[i - 1].startswith("@"):
+            i -= 1
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        while end > 0 and lines[end - 1].startswith("@"):
+            end -= 1
+        piece = lines[i:end]
+        for _ in range(4):  # a stray closing quote or fence after the last function
+            if _parse("\n".join(piece)) is not None:
+                out.append(piece)
+                break
+            piece = piece[:-1]
+    return out
 
 
 _WRAPPER = re.compile(r"^\s*<tool_response>\n?|\n?</tool_response>\s*$")

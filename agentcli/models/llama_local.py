@@ -135,7 +135,9 @@ class LocalModel:
                 continue
             if not found.errors and not any(steer.unusable(c, names) for c in calls):
                 if calls:  # code arguments as the model meant them (see local/fenced.py)
-                    calls = [fenced.def_edit(fenced.unwrap(calls[0]), request.messages) or fenced.unwrap(calls[0])]
+                    call = fenced.unwrap(calls[0])
+                    calls = [fenced.def_edit(call, request.messages) or fenced.def_write(call, request.messages)
+                             or call]
                 substitute = steer.read_first(calls[0], request.messages) if calls else None
                 if substitute is not None and "read" in names:
                     calls = [substitute]
