@@ -26,9 +26,15 @@ def valid_text(value: Any) -> Any:
     return value
 
 
+# Starts the `parse_error` of a call the harness chose not to run (a small model's harmful call):
+# the rest is the reason, returned to the model as the call's error.
+REFUSED = "refused: "
+
+
 @dataclass
 class ToolCall:
-    """A tool call as the model made it. `arguments` is None when `raw_arguments` did not parse."""
+    """A tool call as the model made it. `arguments` is None when `raw_arguments` did not parse
+    (or the harness refused to run it: `parse_error` starts with REFUSED)."""
 
     id: str
     name: str

@@ -379,3 +379,21 @@ def test_a_file_the_task_says_to_leave_alone_is_not_changed():
     config = Message(role="user", content="Fix the crash without modifying config.json.")
     assert steer.refusal(_call("write", {"path": "./config.json", "content": "{}"}), [config])
     assert steer.refusal(write, [Message(role="user", content="Fix the tests.")]) is None
+
+
+def test_the_fresh_read_for_a_repeated_failed_edit_comes_once_not_after_every_repeat():
+    task = Message(role="user", content="Fix the bug in stats.py.")
+    edit = lambda cid: _call("edit", {"path": "stats.py", "old": "x - 1", "new": "x"}, cid)  # noqa: E731
+    msgs = [task, *_turn(edit("e1"), "error: `old` was not found", is_error=True),
+            *_turn(_call("read", {"path": "stats.py"}, "r1"), "x = 1"),
+            *_turn(edit("e2"), "error: `old` was not found", is_error=True)]
+    assert steer.reread(edit("e3"), msgs) is None  # seen: edit, read, edit, read… for 12 turns
+
+
+def test_a_refused_call_reads_as_refused_not_as_unparsable(workspace):
+    from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
+    from agentcli.types import REFUSED
+
+    box = ToolBox(CORE_TOOLS, ToolContext(Workspace(workspace)))
+    result = box.dispatch(ToolCall("w", "write", None, "{}", REFUSED + "the task says to leave it"))
+    assert result.is_error and result.content == "error: write was not run: the task says to leave it"

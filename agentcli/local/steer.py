@@ -91,22 +91,24 @@ def repeats(call: ToolCall, messages: list[Message]) -> str | None:
 
 def reread(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     """A fresh `read` of the file an `edit` failed on, when the model sends that same edit again
-    and has not looked at the file since: it edits from a picture of the file that is wrong."""
+    and has not looked at the file since it first failed: it edits from a picture of the file
+    that is wrong. Once: after that, the repeat rules apply."""
     path = (call.arguments or {}).get("path")
     if call.name != "edit" or not isinstance(path, str):
         return None
     task = current_task(messages)
     ok = {c.id for c in _successful_calls(task)}
     key = _key(call.name, call.arguments)
-    last_read = last_fail = -1
+    last_read = first_fail = -1
     for i, m in enumerate(task):
         for c in m.tool_calls if m.role == "assistant" else ():
             if c.name == "read" and c.id in ok and _same_path(_norm(str((c.arguments or {}).get(
                     "path", ""))), _norm(path)):
                 last_read = i
-            elif c.arguments is not None and _key(c.name, c.arguments) == key and c.id not in ok:
-                last_fail = i
-    if last_fail < 0 or last_read > last_fail:
+            elif c.arguments is not None and _key(c.name, c.arguments) == key and c.id not in ok \
+                    and first_fail < 0:
+                first_fail = i
+    if first_fail < 0 or last_read > first_fail:
         return None
     args = {"path": path}
     return ToolCall(f"call_reread_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))

@@ -20,7 +20,7 @@ from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, d
                                     engine)
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.textcalls import extract, stop_after_call
-from agentcli.types import Message, Reply, ToolCall, ToolSpec, Usage
+from agentcli.types import REFUSED, Message, Reply, ToolCall, ToolSpec, Usage
 
 # Windows: a full window on a CPU takes minutes to read (≈100 tokens/s on two cores); the
 # library compacts to whatever the model reports, so a CPU gets a window it can afford.
@@ -147,7 +147,7 @@ class LocalModel:
                             f"({request.max_tokens} tokens), so it was not run; change fewer lines "
                             "at a time (edit only the lines that need it)")
                 if harm is not None:  # the loop sends the reason back as the call's error
-                    calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, harm)]
+                    calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, REFUSED + harm)]
                     break
                 premature = None if calls or last or sent_back else steer.answer_note(request.messages, text)
                 check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)

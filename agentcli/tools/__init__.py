@@ -13,7 +13,7 @@ from typing import Callable
 from agentcli.resources import data_dir
 from agentcli.tools.context import ToolContext, ToolError, Workspace
 from agentcli.tools.schema import SchemaError, validate
-from agentcli.types import ToolCall, ToolResult, ToolSpec
+from agentcli.types import REFUSED, ToolCall, ToolResult, ToolSpec
 
 __all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS",
            "CORE_TOOLS", "MEMORY_TOOLS"]
@@ -72,6 +72,8 @@ class ToolBox:
         """Run one call and return its result; every failure is an error result, never a raise."""
         if call.arguments is None:
             detail = call.parse_error or "arguments are not valid JSON"
+            if detail.startswith(REFUSED):
+                return ToolResult(f"error: {call.name} was not run: {detail[len(REFUSED):]}", is_error=True)
             return ToolResult(f"error: could not parse the tool call {call.name!r}: {detail}. Send "
                               "one call as a JSON object with the tool's name and its arguments.",
                               is_error=True)
