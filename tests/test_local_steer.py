@@ -397,3 +397,18 @@ def test_a_refused_call_reads_as_refused_not_as_unparsable(workspace):
     box = ToolBox(CORE_TOOLS, ToolContext(Workspace(workspace)))
     result = box.dispatch(ToolCall("w", "write", None, "{}", REFUSED + "the task says to leave it"))
     assert result.is_error and result.content == "error: write was not run: the task says to leave it"
+
+
+def test_a_reply_reciting_the_instructions_is_caught_but_the_file_list_may_be_repeated():
+    from agentcli.local.chat import TURN_END, echoes, instructions
+
+    system = ("<|im_start|>system\nYou are a coding agent. " + "Work one step at a time, one tool call per "
+              "reply, then read its result. " * 3 + "\n\n# Files in the project\n" +
+              "\n".join(f"src/module_{i}.py" for i in range(20)) + "\n\n# Tools\n{\"name\": \"read\"}")
+    prompt = system + TURN_END + "<|im_start|>user\nhi" + TURN_END
+    source = instructions(prompt)
+    assert "module_3" not in source and "# Tools" in source
+    recital = "To change a file: " + system[30:200]
+    assert echoes(recital, source)
+    listing = "The files are:\n" + "\n".join(f"src/module_{i}.py" for i in range(20))
+    assert not echoes(listing, source) and not echoes("short answer", source)

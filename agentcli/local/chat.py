@@ -94,6 +94,28 @@ def to_template_messages(system: str, messages: list[Message], *, lean: bool = F
     return out
 
 
+ECHO_CHARS = 100  # this much of the instructions, verbatim, in a reply: the model is reciting
+
+
+def instructions(prompt: str) -> str:
+    """The system turn of a rendered prompt (instructions and tools) without its list of the
+    project's files, which an answer may rightly repeat."""
+    end = prompt.find(TURN_END)
+    turn = prompt[: end if end >= 0 else len(prompt)]
+    start = turn.find("# Files in the project")
+    if start >= 0:
+        stop = turn.find("\n\n", start)
+        turn = turn[:start] + (turn[stop:] if stop >= 0 else "")
+    return turn
+
+
+def echoes(text: str, source: str) -> bool:
+    """Whether a reply being generated ends in a long verbatim stretch of `source`: small models
+    sometimes recite their system prompt and tool list (the 1.5B, for 1,024 tokens, after a
+    write), which is no answer and holds tool schemas that parse as bogus calls."""
+    return len(text) >= ECHO_CHARS and text[-ECHO_CHARS:] in source
+
+
 BROKEN_SHOWN = 400  # characters of a call that could not be read, as it stays in the window
 
 

@@ -92,6 +92,8 @@ class LocalModel:
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
             # A reply that opens with a tool result is the model imagining one; kept only for
             # the code it may hold (below), never as an answer.
+            if chat.echoes(gen.text, chat.instructions(prompt)):
+                gen.text = ""  # it was reciting its instructions: no answer, and no call in it
             imagined = gen.text.startswith(chat.RESULT_OPEN)
             found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
@@ -183,6 +185,7 @@ class LocalModel:
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
                 attempt: int, on_text: TextCallback | None) -> Generation:
         """Continue `prompt` + `prefix` (the start of the reply written for the model)."""
+        source = chat.instructions(prompt)
         tokens = self.engine.tokenize(prompt + prefix)
         room = self.context_window - len(tokens)
         if self.prefix_cache is not None and room >= MIN_ROOM:
@@ -203,7 +206,7 @@ class LocalModel:
             self.last_generation = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE), stop_when=lambda text: stop_after_call(prefix + text),
+                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE), stop_when=lambda text: stop_after_call(prefix + text) or chat.echoes(text, source),
                 on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
             return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
