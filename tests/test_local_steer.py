@@ -412,3 +412,14 @@ def test_a_reply_reciting_the_instructions_is_caught_but_the_file_list_may_be_re
     assert echoes(recital, source)
     listing = "The files are:\n" + "\n".join(f"src/module_{i}.py" for i in range(20))
     assert not echoes(listing, source) and not echoes("short answer", source)
+
+
+def test_a_claimed_change_never_made_brings_the_file_back_once_instead_of_ending():
+    task = Message(role="user", content="Bump the version from 1.4.2 to 1.5.0 everywhere it is written.")
+    edit = _turn(_call("edit", {"path": "setup.cfg", "old": "1.4.2", "new": "1.5.0"}, "e1"), "edited setup.cfg")
+    answer = "Updated to 1.5.0 in setup.cfg and weatherlib/__init__.py."
+    again = steer.unchanged_target([task, *edit], answer)
+    assert again.name == "read" and again.arguments == {"path": "weatherlib/__init__.py"}
+    shown = [task, *edit, *_turn(again, '__version__ = "1.4.2"')]
+    assert steer.unchanged_target(shown, answer) is None  # not twice in a row: the answer stands
+    assert steer.unchanged_target([task, *edit], "Updated setup.cfg to 1.5.0.") is None

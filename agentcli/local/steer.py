@@ -187,6 +187,23 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     return None
 
 
+def unchanged_target(messages: list[Message], answer: str) -> ToolCall | None:
+    """A `read` of the file the answer says it changed (or whose change failed) when no change
+    of it worked, for an answer the harness cannot send back again: instead of ending on a false
+    "done", the model gets the file in front of it once more. Not twice in a row."""
+    task = current_task(messages)
+    path = _claimed_but_unchanged(answer, task_text(messages), task) or next(
+        (p for p, _ in _unrepaired_changes(task)), None)
+    if path is None:
+        return None
+    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls), None)
+    if last is not None and last.name == "read" and _same_path(
+            _norm(str((last.arguments or {}).get("path", ""))), _norm(path)):
+        return None
+    args = {"path": path}
+    return ToolCall(f"call_again_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+
+
 def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> str | None:
     """A file the answer names as changed (in a task that asks for a change) that no successful
     edit or write touched: small models report the change they meant to make."""

@@ -152,6 +152,11 @@ class LocalModel:
                     calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, REFUSED + harm)]
                     break
                 premature = None if calls or last or sent_back else steer.answer_note(request.messages, text)
+                again = None if calls or premature or "read" not in names else \
+                    steer.unchanged_target(request.messages, text)
+                if again is not None:
+                    text, calls = "", [again]  # still claims a change it never made: the file again
+                    break
                 check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
                 if premature is None and check is not None:
                     text, calls = "", [check]  # answered after an edit: run the task's command first
