@@ -5,6 +5,10 @@ from __future__ import annotations
 import ast
 import json
 
+from agentcli.local.runtime import Generation
+from agentcli.models.base import Request
+from agentcli.tools import load_spec
+
 from agentcli.local import fenced
 from agentcli.models.llama_local import _HoldBackCalls
 from agentcli.types import Message, ToolCall
@@ -97,21 +101,22 @@ def test_streaming_stops_before_a_call_or_an_imagined_result_written_as_plain_to
     assert "".join(shown) == "a <b> c"
 
 
-def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_is_asked(monkeypatch):
-    """complete() with the decoder scripted: the 1.5B's own reply seen in bench task 04."""
-    from agentcli.local.runtime import Generation
-    from agentcli.models.base import Request
+def _scripted_model():
+    """A LocalModel with no GGUF behind it: tests script its `_decode`."""
     from agentcli.models.llama_local import LocalModel
-    from agentcli.tools import load_spec
-
-    model = object.__new__(LocalModel)
-    model.name, model.ground_first, model._only = "local/test", True, ()
 
     class Plain:
         def render(self, system, messages, tools, lean, extra_user=None):
             return "prompt"
 
-    model._renderer = Plain()
+    model = object.__new__(LocalModel)
+    model.name, model.ground_first, model._only, model._renderer = "local/test", True, (), Plain()
+    return model
+
+
+def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_is_asked(monkeypatch):
+    """complete() with the decoder scripted: the 1.5B's own reply seen in bench task 04."""
+    model = _scripted_model()
     replies = ["<tool_response>\n```python\ndef slugify(title):\n    return title.lower()\n```\n"]
     monkeypatch.setattr(model, "_decode", lambda *a, **k: Generation(replies.pop(0), [1], 10, 0,
                                                                      "stop", 0.0, 0.0))
@@ -126,19 +131,7 @@ def test_the_local_model_turns_a_code_block_reply_into_the_write_when_a_change_i
 def test_a_reply_decoded_several_times_reports_the_window_once(monkeypatch):
     """Usage sums every decode of a reply; the compaction check must see the prompt's size, or
     it compacts every turn (seen: 9,000 counted for a 2,600-token window)."""
-    from agentcli.local.runtime import Generation
-    from agentcli.models.base import Request
-    from agentcli.models.llama_local import LocalModel
-    from agentcli.tools import load_spec
-
-    model = object.__new__(LocalModel)
-    model.name, model.ground_first, model._only = "local/test", True, ()
-
-    class Plain:
-        def render(self, system, messages, tools, lean, extra_user=None):
-            return "prompt"
-
-    model._renderer = Plain()
+    model = _scripted_model()
     # An empty answer mid-task goes back, so the reply takes more than one decode.
     replies = ["", "It says hello."]
     monkeypatch.setattr(model, "_decode", lambda *a, **k: Generation(

@@ -64,12 +64,8 @@ def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     old = _load(path, args["path"]) if path.exists() else None
     if old is not None and _uses_crlf(old):
         content = _to_crlf(content)  # keep a Windows file's line endings
-    broken = _breaks(path, old, content)
-    if broken and ctx.lean:
-        content, broken = _mend_docstrings(path, old, content, broken)
-    if broken and ctx.lean:
-        raise ToolError(f"not written: the new {args['path']} would not parse ({broken}); "
-                        "send the whole file again, corrected")
+    content, broken = _parse_check(path, old, content, ctx, f"not written: the new {args['path']}",
+                                   "send the whole file again, corrected")
     if not ctx.approve("write", ctx.workspace.display(path)):
         raise ToolError(f"the user declined the write to {args['path']}")
     _atomic_write(path, content)
@@ -100,12 +96,8 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError(f"`old` appears {count} times in {args['path']}; include more surrounding "
                         "lines to make it unique, or set replace_all to true")
     updated = text.replace(old, new) if args.get("replace_all") else text.replace(old, new, 1)
-    broken = _breaks(path, text, updated)
-    if broken and ctx.lean:
-        updated, broken = _mend_docstrings(path, text, updated, broken)
-    if broken and ctx.lean:
-        raise ToolError(f"not edited: with this change {args['path']} would not parse ({broken}); "
-                        "the file is unchanged")
+    updated, broken = _parse_check(path, text, updated, ctx, f"not edited: with this change {args['path']}",
+                                   "the file is unchanged")
     if not ctx.approve("write", ctx.workspace.display(path)):
         raise ToolError(f"the user declined the edit of {args['path']}")
     _atomic_write(path, updated)
@@ -115,6 +107,18 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     meta = {"path": shown, "diff": _diff(text, updated, shown), "line": first_line}
     return ToolResult(f"edited {shown}: replaced {replaced} (from line {first_line})"
                       + _warning(shown, broken), meta=meta)
+
+
+def _parse_check(path: Path, before: str | None, after: str, ctx: ToolContext, what: str,
+                 advice: str) -> tuple[str, str | None]:
+    """(the text to write, what is wrong with it or None). For a small model a change that
+    would not parse is refused, after mending a docstring's cut quotes if that is all it is."""
+    broken = _breaks(path, before, after)
+    if broken and ctx.lean:
+        after, broken = _mend_docstrings(path, before, after, broken)
+        if broken:
+            raise ToolError(f"{what} would not parse ({broken}); {advice}")
+    return after, broken
 
 
 def _breaks(path: Path, before: str | None, after: str) -> str | None:
