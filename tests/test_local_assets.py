@@ -202,3 +202,17 @@ def test_default_model_is_a_provider_with_a_key_else_the_installed_bundled_model
     assert name == expected
     if name.startswith("local/"):
         assert "no API key" in why and "offline" in why
+
+
+def test_a_small_model_behind_a_compatible_server_gets_the_lean_harness(monkeypatch):
+    from agentcli.models import resolve, small_model
+
+    for name in ("qwen2.5-coder-1.5b-instruct", "qwen2.5-coder:0.5b", "llama3.2:3b", "gemma-3-270m"):
+        assert small_model(name, {}), name
+    for name in ("Qwen2.5-Coder-7B-Instruct", "gpt-4o-mini", "claude-sonnet-4-5", "model-13b"):
+        assert not small_model(name, {}), name
+    assert small_model("gpt-4.1", {"AGENTCLI_LEAN": "1"}) and not small_model("x-1.5b", {"AGENTCLI_LEAN": "0"})
+    monkeypatch.delenv("AGENTCLI_LEAN", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert resolve("openai/qwen2.5-coder-1.5b-instruct").lean
+    assert not resolve("openai/qwen2.5-coder-32b-instruct").lean

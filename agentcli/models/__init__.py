@@ -7,6 +7,7 @@ OpenAI-compatible server via a base URL), `local/…` (the bundled GGUF through 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from agentcli.models import catalog
@@ -66,10 +67,24 @@ def resolve(name: str, options: ModelOptions | None = None) -> Model:
         from agentcli.models.openai_chat import OpenAIModel
 
         return OpenAIModel(model, base_url=opts.base_url, context_window_override=opts.context_window,
-                           max_retries=opts.max_retries, timeout=opts.timeout)
+                           max_retries=opts.max_retries, timeout=opts.timeout, lean=small_model(model))
     from agentcli.models.llama_local import LocalModel
 
     return LocalModel(model, context_window_override=opts.context_window)
+
+
+# A size in the name of at most 3B parameters ("qwen2.5-coder-1.5b-instruct", "llama3.2:3b", "270m").
+_SMALL = re.compile(r"(?<![\w.])(?:(?:0?\.\d+|[123](?:\.\d+)?)b|\d{2,3}m)(?![a-z])", re.I)
+
+
+def small_model(model: str, env: dict[str, str] | None = None) -> bool:
+    """Whether a model served over a wire gets what the bundled one gets: the lean prompt and
+    tool descriptions, the file list, tighter output caps, parse checks on edits. By its name,
+    or AGENTCLI_LEAN=1/0 to say so."""
+    env = dict(os.environ) if env is None else env
+    if env.get("AGENTCLI_LEAN") in ("0", "1"):
+        return env["AGENTCLI_LEAN"] == "1"
+    return bool(_SMALL.search(model))
 
 
 def default_model(env: dict[str, str] | None = None) -> tuple[str, str]:
