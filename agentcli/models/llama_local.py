@@ -90,10 +90,10 @@ class LocalModel:
             window = window or gen.prompt_tokens  # the conversation as sent, before any note
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
-            # A reply that opens with a tool result is the model imagining one; kept only for
-            # the code it may hold (below), never as an answer.
             if chat.echoes(gen.text, chat.instructions(prompt)):
                 gen.text = ""  # it was reciting its instructions: no answer, and no call in it
+            # A reply that opens with a tool result is the model imagining one; kept only for
+            # the code it may hold (below), never as an answer.
             imagined = gen.text.startswith(chat.RESULT_OPEN)
             found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
