@@ -181,3 +181,30 @@ def test_a_write_that_would_not_parse_keeps_its_whole_definitions():
     fine = ToolCall("w2", "write", {"path": "dates.py", "content": dates + "\nX = 1\n"}, "{}")
     assert fenced.def_write(fine, [task, *_read("dates.py", dates)]) is None  # it parses: as sent
     assert fenced.def_write(call, [task]) is None  # the file was not read: nothing to put it in
+
+
+def test_good_code_in_a_call_that_is_not_json_is_applied_as_a_code_block():
+    """Seen with the 1.5B: a write whose content held an unescaped docstring and HTML-ish tags."""
+    dates = '"""Date helpers."""\n\n\ndef days_in_month(month):\n    return 30\n'
+    task = Message(role="user", content="Add a function `is_leap_year(year)` to dates.py.")
+    raw = ('{"name": "write", "arguments": {"path": "dates.py", "content": "<tool_response><code><python>\n'
+           'def is_leap_year(year):\n    """Is `year` a leap year?"""\n    return year % 4 == 0\n</python></code>')
+    call = fenced.loose_code_edit(raw, [task, *_read("dates.py", dates)])
+    assert call.name == "write" and call.arguments["content"].endswith(
+        "def is_leap_year(year):\n    \"\"\"Is `year` a leap year?\"\"\"\n    return year % 4 == 0\n")
+    escaped = '{"name": "write", "arguments": {"content": "def is_leap_year(year):\\n    return True\\n'
+    assert "def is_leap_year" in fenced.loose_code_edit(escaped, [task, *_read("dates.py", dates)]).arguments["content"]
+    assert fenced.loose_code_edit('{"name": "read", "arguments": {"path": ', [task, *_read("dates.py", dates)]) is None
+
+
+def test_an_edit_that_would_break_the_file_with_a_whole_new_function_adds_the_function():
+    """Seen with the 1.5B: old="days_in_month(month)", new="def is_leap_year…" gives `def def`."""
+    dates = '"""Date helpers."""\n\n\ndef days_in_month(month):\n    return 30\n'
+    task = Message(role="user", content="Add a function `is_leap_year(year)` to dates.py.")
+    edit = ToolCall("e1", "edit", {"path": "dates.py", "old": "days_in_month(month)",
+                                  "new": "def is_leap_year(year):\n    return year % 4 == 0\n"}, "{}")
+    write = fenced.def_edit(edit, [task, *_read("dates.py", dates)])
+    assert write.arguments["content"] == dates + "\n\ndef is_leap_year(year):\n    return year % 4 == 0\n"
+    rename = ToolCall("e2", "edit", {"path": "dates.py", "old": "def days_in_mnth(month):",
+                                    "new": "def month_days(month):\n    return 30\n"}, "{}")
+    assert fenced.def_edit(rename, [task, *_read("dates.py", dates)]) is None  # may be a rename

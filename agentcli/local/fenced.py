@@ -36,9 +36,25 @@ def code_edit(text: str, messages: list[Message]) -> ToolCall | None:
     """A `write` that applies the fenced Python code in `text` to the file it belongs in, or
     None when there is no such block or no file it clearly belongs in."""
     block = _python_block(text)
-    if block is None:
-        return None
-    tree, source = block
+    return _apply(*block, messages) if block is not None else None
+
+
+def loose_code_edit(text: str, messages: list[Message]) -> ToolCall | None:
+    """The same for a call that could not be read at all (broken JSON around good code): the
+    whole top-level definitions written in it, applied as a code block would be."""
+    if "\n" not in text and "\\n" in text:  # the code is still JSON-escaped
+        text = text.replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
+    text = _VALUE_START.sub("\n", text)  # `"content": "def f(…` : the def starts a line
+    pieces = _definitions(text.splitlines())
+    source = "\n\n\n".join("\n".join(piece) for piece in pieces)
+    tree = _parse(source) if pieces else None
+    return _apply(tree, source, messages) if tree is not None else None
+
+
+_VALUE_START = re.compile(r'"\w+"\s*:\s*"(?=(?:async\s+def|def|class)\s)')
+
+
+def _apply(tree: ast.Module, source: str, messages: list[Message]) -> ToolCall | None:
     names = [n.name for n in tree.body if isinstance(n, _DEFS)]
     if not names:
         return None
@@ -174,21 +190,27 @@ def _after_imports(module: ast.Module) -> int:
 
 
 def def_edit(call: ToolCall, messages: list[Message]) -> ToolCall | None:
-    """An `edit` of a Python file whose `old` is not in the file but whose `new` is whole
-    definitions of it, as one `write` that puts them in place: small models copy `old` loosely
-    (a docstring line left out) yet write the new function whole."""
+    """An `edit` of a Python file whose `new` is whole definitions, as one `write` that puts
+    them in place, when the edit as sent cannot work: its `old` is not in the file (small models
+    copy it loosely, a docstring line left out, yet write the new function whole), or the edit
+    would leave the file unable to parse (a new function put in place of a name: `def def f`).
+    With `old` not found, only definitions the file has are replaced: a new name there may be
+    a rename, which splicing would get wrong."""
     args = call.arguments or {}
     path, old_text, new_text = args.get("path"), args.get("old"), args.get("new")
     if call.name != "edit" or not all(isinstance(v, str) for v in (path, old_text, new_text)):
         return None
     current = next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
-    if current is None or old_text in current:
+    if current is None or not old_text:
         return None
+    found = old_text in current
+    if found and _parse(current.replace(old_text, new_text, 1)) is not None:
+        return None  # the edit works as sent
     tree = _parse(new_text.strip("\n"))
     if tree is None:
         return None
     names = {n.name for n in tree.body if isinstance(n, _DEFS)}
-    if not names or not names <= _defined(current) or not all(
+    if not names or (not found and not names <= _defined(current)) or not all(
             isinstance(n, (*_DEFS, ast.Import, ast.ImportFrom)) for n in tree.body):
         return None
     new = splice(current, tree, new_text.strip("\n"))

@@ -97,10 +97,12 @@ class LocalModel:
             imagined = gen.text.startswith(chat.RESULT_OPEN)
             found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
-            if not calls and not found.errors and mode in ("free", "words") \
-                    and steer.asks_for_change(request.messages):
-                code = fenced.code_edit(text, request.messages)
-                if code is not None:  # the change written as a code block: apply it as one
+            if not calls and steer.asks_for_change(request.messages):
+                # The change written as a code block, or as good code in a call that is not
+                # JSON: apply it as the change it describes (see local/fenced.py).
+                code = fenced.loose_code_edit(prefix + gen.text, request.messages) if found.errors \
+                    else fenced.code_edit(text, request.messages) if mode in ("free", "words") else None
+                if code is not None:
                     text, calls = "", [code]
                     break
             if imagined:
