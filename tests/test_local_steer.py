@@ -423,3 +423,23 @@ def test_a_claimed_change_never_made_brings_the_file_back_once_instead_of_ending
     shown = [task, *edit, *_turn(again, '__version__ = "1.4.2"')]
     assert steer.unchanged_target(shown, answer) is None  # not twice in a row: the answer stands
     assert steer.unchanged_target([task, *edit], "Updated setup.cfg to 1.5.0.") is None
+
+
+def test_a_stuck_model_that_read_the_named_file_is_given_the_file_it_refers_to():
+    """The quickstart: report.py fails with KeyError 'temp'; the key is spelled in readings.json."""
+    task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
+    read = _turn(_call("read", {"path": "report.py"}),
+                 'def load(path="readings.json"):\n    return json.load(open(path))')
+    files = ["report.py", "readings.json", "notes/todo.md"]
+    lead = steer.read_mentioned([task, *read], files)
+    assert lead.arguments == {"path": "readings.json"}
+    both = [task, *read, *_turn(lead, '{"readings": [{"temp_c": 17.5}]}')]
+    assert steer.read_mentioned(both, files) is None
+
+
+def test_an_edit_sent_again_with_replace_all_flipped_is_a_repeat():
+    task = Message(role="user", content="Fix report.py.")
+    one = _call("edit", {"path": "report.py", "old": "a", "new": "a", "replace_all": False}, "e1")
+    msgs = [task, *_turn(one, "error: `old` and `new` are the same", is_error=True)]
+    flipped = _call("edit", {"path": "report.py", "old": "a", "new": "a", "replace_all": True}, "e2")
+    assert steer.repeats(flipped, msgs) == "failed"

@@ -312,8 +312,9 @@ _PATHISH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXT
 
 def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall | None:
     """A `read` for a small model that is stuck (answering without facts, repeating itself): the
-    first file the task names that it has not read, else the project file (from `files`, the
-    outline it was shown) whose path shares the most words with the task."""
+    first file the task names that it has not read, then a project file (from `files`, the
+    outline it was shown) that the files it read name, else the project file whose path shares
+    the most words with the task."""
     task = current_task(messages)
     request = task_text(messages)
     # A read that found no file counts as done too: asking again for it gets nowhere.
@@ -329,13 +330,20 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
     mentioned = list(dict.fromkeys(_PATHISH.findall(request)))
     named = [p for p in mentioned if unread(p)]
     if mentioned and not named:
-        return None  # it has read every file the task names: another file is only a distraction
+        # It has read every file the task names. Another file is a distraction, unless what it
+        # read names it (report.py loads readings.json, where the key it wants is spelled).
+        seen = "\n".join(m.content for m in task if m.role == "tool" and not m.is_error)
+        leads = [f for f in files if unread(f) and re.search(
+            rf"(?<![\w.-]){re.escape(os.path.basename(f))}(?![\w-])", seen)]
+        named = leads[:1]
+        if not named:
+            return None
     words = {w for w in re.findall(r"[a-z0-9]{3,}", request.lower())}
     scored = sorted(((sum(1 for part in re.split(r"[/._-]", f.lower()) if len(part) >= 3 and any(
         w.startswith(part) or part.startswith(w) for w in words)), f) for f in files if unread(f)),
         key=lambda sf: -sf[0])
     likely = [f for score, f in scored if score > 0]
-    for path in named + likely[:1]:
+    for path in named + ([] if mentioned else likely[:1]):
         args = {"path": path}
         return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
     return None
@@ -351,4 +359,6 @@ def outline_files(system: str) -> list[str]:
 
 
 def _key(name: str, arguments: dict[str, Any]) -> str:
-    return name + json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+    """What makes two calls the same call (an edit sent with replace_all flipped is the same)."""
+    args = {k: v for k, v in arguments.items() if k != "replace_all"}
+    return name + json.dumps(args, sort_keys=True, ensure_ascii=False)
