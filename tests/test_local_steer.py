@@ -346,6 +346,9 @@ def test_the_command_the_task_says_fails_runs_first():
     assert verify.run_first([task, *_turn(first, "exit code: 1")]) is None
     assert verify.run_first([Message(role="user", content="Fix the bug in stats.py")]) is None
     assert verify.run_first([Message(role="user", content="Do not run `python3 deploy.py`; fix x.py")]) is None
+    question = Message(role="user", content="What does `python3 deploy.py` do when it fails?")
+    assert verify.run_first([question]) is None  # a question: nothing is run
+    assert verify.run_first([Message(role="user", content="Add a --verbose flag to `python3 cli.py`.")]) is None
 
 
 @pytest.mark.parametrize("prompt, pattern", [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from agentcli.local.task import CHANGE_TOOLS, current_task, successful_calls, task_text
+from agentcli.local.task import CHANGE_TOOLS, current_task, is_change_request, successful_calls, task_text
 from agentcli.types import Message, ToolCall
 
 # Commands that check work (run a script or the tests), as the task writes them in backticks. Only
@@ -82,12 +82,17 @@ def _task_commands(request: str) -> list[str]:
     return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
 
 
+_FAILS = re.compile(r"\b(?:fail\w*|crash\w*|errors?|exceptions?|raises|traceback|breaks|broken|"
+                   r"stops early|wrong|hangs|does not work|doesn't work)\b", re.I)
+
+
 def run_first(messages: list[Message]) -> ToolCall | None:
     """The command the task says fails, run before anything else: a small model that starts by
     reading guesses at the bug; the error shows it where to look (the first step of any fix)."""
-    if current_task(messages):
-        return None
-    commands = _task_commands(task_text(messages))
+    request = task_text(messages)
+    if current_task(messages) or not is_change_request(request) or not _FAILS.search(request):
+        return None  # a question about a command, or one that is not said to fail: not run
+    commands = _task_commands(request)
     if not commands:
         return None
     args = {"command": commands[0].strip()}
