@@ -208,3 +208,17 @@ def test_an_edit_that_would_break_the_file_with_a_whole_new_function_adds_the_fu
     rename = ToolCall("e2", "edit", {"path": "dates.py", "old": "def days_in_mnth(month):",
                                     "new": "def month_days(month):\n    return 30\n"}, "{}")
     assert fenced.def_edit(rename, [task, *_read("dates.py", dates)]) is None  # may be a rename
+
+
+def test_a_good_call_next_to_a_broken_one_still_meets_the_harness_checks(monkeypatch):
+    """Seen with the 1.5B: a write of the test it was told to leave alone ran unchecked because
+    the same reply also held a call that did not parse."""
+    model = _scripted_model()
+    reply_text = ('<tool_call>\n{"name": "write", "arguments": {"path": "test_stats.py", "content": "x = 1\\n"}}\n'
+                  '</tool_call>\n<tool_call>\n{"name": "write", "arguments": {"path": ')
+    monkeypatch.setattr(model, "_decode", lambda *a, **k: Generation(reply_text, [1], 10, 0, "stop", 0.0, 0.0))
+    task = Message(role="user", content="`python3 test_stats.py` fails. Fix stats.py. Do not change the test.")
+    tools = [load_spec(n) for n in ("read", "edit", "write")]
+    reply = model.complete(Request(system="s", messages=[task, *_read("test_stats.py", "x = 0\n")], tools=tools))
+    (call,) = reply.message.tool_calls
+    assert call.arguments is None and call.parse_error.startswith("refused: the task says")

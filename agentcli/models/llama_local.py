@@ -137,7 +137,9 @@ class LocalModel:
                 mode = "free" if note is None else "words"
                 note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
                 continue
-            if not found.errors and not any(steer.unusable(c, names) for c in calls):
+            # A usable call goes through every check below even when the reply also held a
+            # broken one (only the first call runs); an answer only when nothing was broken.
+            if (calls and not steer.unusable(calls[0], names)) or (not calls and not found.errors):
                 if calls:  # code arguments as the model meant them (see local/fenced.py)
                     call = fenced.unwrap(calls[0])
                     calls = [fenced.def_edit(call, request.messages) or fenced.def_write(call, request.messages)
