@@ -102,7 +102,7 @@ class LocalModel:
                 # JSON: apply it as the change it describes (see local/fenced.py).
                 code = fenced.loose_code_edit(prefix + gen.text, request.messages) if found.errors \
                     else fenced.code_edit(text, request.messages) if mode in ("free", "words") else None
-                if code is not None:
+                if code is not None and steer.refusal(code, request.messages) is None:
                     text, calls = "", [code]
                     break
             if imagined:
