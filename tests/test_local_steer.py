@@ -361,3 +361,13 @@ def test_an_edit_sent_again_with_replace_all_flipped_is_a_repeat():
     msgs = [task, *_turn(one, "error: `old` and `new` are the same", is_error=True)]
     flipped = _call("edit", {"path": "report.py", "old": "a", "new": "a", "replace_all": True}, "e2")
     assert steer.repeats(flipped, msgs) == "failed"
+
+
+def test_a_how_many_question_answered_without_a_number_goes_back():
+    """Seen with the 1.5B: "I used glob … then counted to get the total" and no total."""
+    task = Message(role="user", content="How many Python files are there under src/? Answer with the number.")
+    listing = _turn(_call("glob", {"pattern": "src/**/*.py"}), "src/a.py\nsrc/b.py")
+    note = steer.answer_note([task, *listing], "I used glob and counted the files to get the total.")
+    assert note.startswith("The task asks for a number, and your answer gives none")
+    assert steer.answer_note([task, *listing], "There are 2 Python files under src/.") is None
+    assert steer.answer_note([task, *listing], "There are two.") is None

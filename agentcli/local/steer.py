@@ -179,6 +179,9 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
         command, result = failing
         return (f"The task is not done: `{command}` still fails ({result[:300]}). Fix the cause "
                 f"in the file with edit, run `{command}` again, then answer.\nThe task: {request}")
+    if ok and _COUNTING.search(request) and not _NUMBER.search(answer):
+        return ("The task asks for a number, and your answer gives none. The tool results above "
+                f"show the items (with how many there are): answer with the number.\nThe task: {request}")
     claimed = _claimed_but_unchanged(answer, request, task)
     if claimed:
         return (f"Your answer names {claimed} as changed, but no edit or write of {claimed} "
@@ -202,6 +205,11 @@ def unchanged_target(messages: list[Message], answer: str) -> ToolCall | None:
         return None
     args = {"path": path}
     return ToolCall(f"call_again_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+
+
+_COUNTING = re.compile(r"\bhow many\b|\b(?:give|answer with|what is) the (?:number|count|total)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(?:zero|none|no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                     r"twelve)\b", re.I)
 
 
 def _claimed_but_unchanged(answer: str, request: str, task: list[Message]) -> str | None:
