@@ -9,18 +9,9 @@ import pytest
 from agentcli.local import lean, steer
 from agentcli.tools import load_spec
 from agentcli.types import Message, ToolCall
+from conversation import call as _call, turn as _turn
 
 NAMES = {"read", "grep", "glob", "edit", "write", "shell"}
-
-
-def _call(name, args, cid="c1"):
-    return ToolCall(cid, name, args, json.dumps(args) if args is not None else "{oops")
-
-
-def _turn(call, result="ok", is_error=False):
-    return [Message(role="assistant", content="", tool_calls=[call]),
-            Message(role="tool", content=result, tool_call_id=call.id, name=call.name,
-                    is_error=is_error)]
 
 
 USER = Message(role="user", content="What is TIMEOUT_SECONDS in src/app.py?")

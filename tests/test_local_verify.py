@@ -3,23 +3,11 @@ change, and the search for what a replace-everywhere task left (no model needed)
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from agentcli.local import steer
-from agentcli.types import Message, ToolCall
-
-
-def _call(name, args, cid="c1"):
-    return ToolCall(cid, name, args, json.dumps(args) if args is not None else "{oops")
-
-
-def _turn(call, result="ok", is_error=False):
-    return [Message(role="assistant", content="", tool_calls=[call]),
-            Message(role="tool", content=result, tool_call_id=call.id, name=call.name,
-                    is_error=is_error)]
-
+from agentcli.types import Message
+from conversation import call as _call, turn as _turn
 
 
 def test_an_answer_right_after_an_edit_runs_the_command_the_task_names():
