@@ -93,3 +93,12 @@ def test_a_replace_everywhere_answer_is_checked_with_a_search_for_what_is_left(p
     assert verify.leftovers(again) is not None  # changed again since: search again
     grows = Message(role="user", content="Rename `get` to `get_all` in api.py")
     assert verify.leftovers([grows, *edit]) is None
+
+
+def test_a_failing_check_after_a_change_asks_for_another_change():
+    task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
+    edit = _turn(_call("edit", {"path": "report.py", "old": "a", "new": "b"}, "e1"), "edited report.py")
+    ran = _turn(_call("shell", {"command": "python3 report.py"}, "s1"), "exit code: 1\nKeyError: 'temp'")
+    assert steer.check_failing([task, *edit, *ran])
+    passed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 0\naverage: 21.2")
+    assert not steer.check_failing([task, *edit, *ran, *passed])

@@ -260,6 +260,12 @@ def change_pending(messages: list[Message]) -> bool:
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
 
 
+def check_failing(messages: list[Message]) -> bool:
+    """The task's own command failed the last time it ran: only a change helps now (a re-run or
+    an answer does not)."""
+    return last_check_failing(task_text(messages), current_task(messages)) is not None
+
+
 def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     """A `read` of the file an `edit` or `write` targets, when the model has not looked at it in
     this task. Small models edit from memory and miss, and `write` over a file they never saw

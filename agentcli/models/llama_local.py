@@ -127,7 +127,7 @@ class LocalModel:
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
-                if self._only or steer.change_pending(request.messages):
+                if self._only or steer.change_pending(request.messages) or steer.check_failing(request.messages):
                     # It re-reads instead of changing: only a change will do now.
                     mode, note = "call", note or steer.CHANGE_NOTE + "\nThe task: " + \
                         steer.task_text(request.messages)
