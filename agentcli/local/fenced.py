@@ -45,10 +45,8 @@ def loose_code_edit(text: str, messages: list[Message]) -> ToolCall | None:
     if "\n" not in text and "\\n" in text:  # the code is still JSON-escaped
         text = text.replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
     text = _VALUE_START.sub("\n", text)  # `"content": "def f(…` : the def starts a line
-    pieces = _definitions(text.splitlines())
-    source = "\n\n\n".join("\n".join(piece) for piece in pieces)
-    tree = _parse(source) if pieces else None
-    return _apply(tree, source, messages) if tree is not None else None
+    found = _definitions(text.splitlines())
+    return _apply(*found, messages) if found is not None else None
 
 
 _VALUE_START = re.compile(r'"\w+"\s*:\s*"(?=(?:async\s+def|def|class)\s)')
@@ -70,11 +68,7 @@ def _apply(tree: ast.Module, source: str, messages: list[Message]) -> ToolCall |
         path, old = files[0]  # new functions only: they go into the one file it read
     else:
         return None
-    new = splice(old, tree, source)
-    if new is None or new == old:
-        return None
-    args = {"path": path, "content": new}
-    return ToolCall(f"call_code_{len(messages)}", "write", args, json.dumps(args, ensure_ascii=False))
+    return _write(f"call_code_{len(messages)}", path, old, splice(old, tree, source))
 
 
 def splice(old: str, tree: ast.Module, source: str) -> str | None:
@@ -200,7 +194,7 @@ def def_edit(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     path, old_text, new_text = args.get("path"), args.get("old"), args.get("new")
     if call.name != "edit" or not all(isinstance(v, str) for v in (path, old_text, new_text)):
         return None
-    current = next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
+    current = _current(path, messages)
     if current is None or not old_text:
         return None
     found = old_text in current
@@ -213,11 +207,7 @@ def def_edit(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     if not names or (not found and not names <= _defined(current)) or not all(
             isinstance(n, (*_DEFS, ast.Import, ast.ImportFrom)) for n in tree.body):
         return None
-    new = splice(current, tree, new_text.strip("\n"))
-    if new is None or new == current:
-        return None
-    write = {"path": path, "content": new}
-    return ToolCall(call.id, "write", write, json.dumps(write, ensure_ascii=False))
+    return _write(call.id, path, current, splice(current, tree, new_text.strip("\n")))
 
 
 def def_write(call: ToolCall, messages: list[Message]) -> ToolCall | None:
@@ -229,27 +219,20 @@ def def_write(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     if call.name != "write" or not isinstance(path, str) or not isinstance(content, str) \
             or not path.endswith(".py") or _parse(content) is not None:
         return None
-    current = next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
-    if current is None:
+    current = _current(path, messages)
+    found = _definitions(content.splitlines()) if current is not None else None
+    if found is None:
         return None
-    pieces = [piece for piece in _definitions(content.splitlines()) if piece]
-    if not pieces:
-        return None
-    source = "\n\n\n".join("\n".join(piece) for piece in pieces)
-    tree = _parse(source)
-    new = splice(current, tree, source) if tree is not None else None
-    if new is None or new == current or _parse(new) is None:
-        return None
-    write = {"path": path, "content": new}
-    return ToolCall(call.id, "write", write, json.dumps(write, ensure_ascii=False))
+    return _write(call.id, path, current, splice(current, *found))
 
 
 _TOP_DEF = re.compile(r"^(?:async\s+def|def|class)\s+\w+")
 
 
-def _definitions(lines: list[str]) -> list[list[str]]:
-    """The top-level definitions among `lines` (decorators included) that parse on their own;
-    each is cut at the next top-level line, and trailing lines that break it are dropped."""
+def _definitions(lines: list[str]) -> tuple[ast.Module, str] | None:
+    """The top-level definitions among `lines` (decorators included) that parse on their own,
+    as one module and its source; None if there are none. Each is cut at the next top-level
+    line, and trailing lines that break it are dropped."""
     starts = [i for i, line in enumerate(lines) if _TOP_DEF.match(line)]
     out = []
     for k, i in enumerate(starts):
@@ -264,7 +247,22 @@ def _definitions(lines: list[str]) -> list[list[str]]:
                 out.append(piece)
                 break
             piece = piece[:-1]
-    return out
+    source = "\n\n\n".join("\n".join(piece) for piece in out if piece)
+    tree = _parse(source) if source else None
+    return (tree, source) if tree is not None else None
+
+
+def _current(path: str, messages: list[Message]) -> str | None:
+    """The text of `path` as the model read it whole in this task, if nothing changed it since."""
+    return next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
+
+
+def _write(call_id: str, path: str, old: str, new: str | None) -> ToolCall | None:
+    """A `write` of `new` over `old`, unless it changes nothing or does not parse."""
+    if new is None or new == old or _parse(new) is None:
+        return None
+    args = {"path": path, "content": new}
+    return ToolCall(call_id, "write", args, json.dumps(args, ensure_ascii=False))
 
 
 _WRAPPER = re.compile(r"^\s*<tool_response>\n?|\n?</tool_response>\s*$")
