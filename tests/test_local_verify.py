@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentcli.local import steer
+from agentcli.local import steer, verify
 from agentcli.types import Message
 from conversation import call as _call, turn as _turn
 
@@ -14,13 +14,13 @@ def test_an_answer_right_after_an_edit_runs_the_command_the_task_names():
     task = Message(role="user", content="Running `python3 main.py` crashes. Fix it.")
     read = _turn(_call("read", {"path": "main.py"}, "r1"), "print(cart.totl())")
     edit = _turn(_call("edit", {"path": "main.py", "old": "a", "new": "b"}, "e1"), "edited main.py")
-    run = steer.run_mentioned([task, *read, *edit])
+    run = verify.run_mentioned([task, *read, *edit])
     assert run.name == "shell" and run.arguments == {"command": "python3 main.py"}
     ran = _turn(_call("shell", {"command": "python3 main.py"}, "s1"), "exit code: 0\ntotal: 3.75")
-    assert steer.run_mentioned([task, *read, *edit, *ran]) is None
-    assert steer.run_mentioned([task, *read]) is None  # nothing changed yet
+    assert verify.run_mentioned([task, *read, *edit, *ran]) is None
+    assert verify.run_mentioned([task, *read]) is None  # nothing changed yet
     plain = Message(role="user", content="Fix the typo in main.py.")
-    assert steer.run_mentioned([plain, *read, *edit]) is None  # no command named
+    assert verify.run_mentioned([plain, *read, *edit]) is None  # no command named
 
 
 def test_only_a_checking_command_the_task_asks_for_is_run_for_the_model():
@@ -28,7 +28,7 @@ def test_only_a_checking_command_the_task_asks_for_is_run_for_the_model():
     edit = _turn(_call("edit", {"path": "main.py", "old": "a", "new": "b"}, "e1"), "edited main.py")
 
     def run_for(prompt):
-        call = steer.run_mentioned([Message(role="user", content=prompt), *read, *edit])
+        call = verify.run_mentioned([Message(role="user", content=prompt), *read, *edit])
         return call.arguments["command"] if call else None
 
     assert run_for("Make `python3 -m pytest -q tests` pass.") == "python3 -m pytest -q tests"
@@ -43,11 +43,11 @@ def test_the_tasks_command_passing_after_a_change_reminds_the_model_to_answer():
     task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
     edit = _turn(_call("edit", {"path": "report.py", "old": "a", "new": "b"}, "e1"), "edited report.py")
     passed = _turn(_call("shell", {"command": "python3 report.py"}, "s1"), "exit code: 0\nstdout:\n21.2")
-    note = steer.check_passed_note([task, *edit, *passed])
+    note = verify.check_passed_note([task, *edit, *passed])
     assert note and "answer now" in note and "python3 report.py" in note
     failed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 1\nstderr: KeyError")
-    assert steer.check_passed_note([task, *edit, *failed]) is None
-    assert steer.check_passed_note([task, *passed]) is None  # nothing changed yet: no reminder
+    assert verify.check_passed_note([task, *edit, *failed]) is None
+    assert verify.check_passed_note([task, *passed]) is None  # nothing changed yet: no reminder
 
 
 def test_an_answer_while_the_tasks_command_still_fails_goes_back():
@@ -62,8 +62,6 @@ def test_an_answer_while_the_tasks_command_still_fails_goes_back():
 
 
 def test_the_command_the_task_says_fails_runs_first():
-    from agentcli.local import verify
-
     task = Message(role="user", content="`python3 test_stats.py` fails. Fix stats.py. Do not change the test.")
     first = verify.run_first([task])
     assert first.name == "shell" and first.arguments == {"command": "python3 test_stats.py"}
@@ -80,8 +78,6 @@ def test_the_command_the_task_says_fails_runs_first():
     ("Bump the project's version from 1.4.2 to 1.5.0 everywhere it is written.", r"\b1\.4\.2\b"),
 ])
 def test_a_replace_everywhere_answer_is_checked_with_a_search_for_what_is_left(prompt, pattern):
-    from agentcli.local import verify
-
     task = Message(role="user", content=prompt)
     edit = _turn(_call("edit", {"path": "a.py", "old": "x", "new": "y"}, "e1"), "edited a.py")
     assert verify.leftovers([task]) is None  # nothing changed yet: other notes apply
@@ -99,6 +95,6 @@ def test_a_failing_check_after_a_change_asks_for_another_change():
     task = Message(role="user", content="`python3 report.py` crashes. Fix report.py.")
     edit = _turn(_call("edit", {"path": "report.py", "old": "a", "new": "b"}, "e1"), "edited report.py")
     ran = _turn(_call("shell", {"command": "python3 report.py"}, "s1"), "exit code: 1\nKeyError: 'temp'")
-    assert steer.check_failing([task, *edit, *ran])
+    assert verify.check_failing([task, *edit, *ran])
     passed = _turn(_call("shell", {"command": "python3 report.py"}, "s2"), "exit code: 0\naverage: 21.2")
-    assert not steer.check_failing([task, *edit, *ran, *passed])
+    assert not verify.check_failing([task, *edit, *ran, *passed])

@@ -29,9 +29,9 @@ from typing import Any
 
 from agentcli.local.task import CHANGE_TOOLS, asks_for_change, is_change_request  # noqa: F401
 from agentcli.local.task import current_task, task_text  # noqa: F401 - part of this module's API
-from agentcli.local.verify import check_passed_note, last_check_failing, run_mentioned  # noqa: F401
 from agentcli.local.task import norm as _norm, same_path as _same_path
 from agentcli.local.task import successful_calls as _successful_calls
+from agentcli.local.verify import last_check_failing
 from agentcli.types import Message, ToolCall
 
 
@@ -258,12 +258,6 @@ def change_pending(messages: list[Message]) -> bool:
         return False
     return not any(c.name in ("edit", "write") or (c.name == "shell" and _SHELL_WRITES.search(
         str((c.arguments or {}).get("command", "")))) for c in _successful_calls(current_task(messages)))
-
-
-def check_failing(messages: list[Message]) -> bool:
-    """The task's own command failed the last time it ran: only a change helps now (a re-run or
-    an answer does not)."""
-    return last_check_failing(task_text(messages), current_task(messages)) is not None
 
 
 def read_first(call: ToolCall, messages: list[Message]) -> ToolCall | None:

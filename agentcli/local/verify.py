@@ -61,6 +61,12 @@ def check_passed_note(messages: list[Message]) -> str | None:
             f"you made. Change more only if the output is still wrong.\nThe task: {request}")
 
 
+def check_failing(messages: list[Message]) -> bool:
+    """The task's own command failed the last time it ran: only a change helps now (a re-run or
+    an answer does not)."""
+    return last_check_failing(task_text(messages), current_task(messages)) is not None
+
+
 def last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
     """(command, its result) when the last run of the task's own checking command failed."""
     commands = _task_commands(request)

@@ -78,7 +78,7 @@ class LocalModel:
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
         usage = Usage()
         window = 0
-        note: str | None = steer.check_passed_note(request.messages)
+        note: str | None = verify.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
@@ -127,7 +127,7 @@ class LocalModel:
                 if last:
                     text, calls = _gave_up_repeating(text, calls[0]), []
                     break
-                if self._only or steer.change_pending(request.messages) or steer.check_failing(request.messages):
+                if self._only or steer.change_pending(request.messages) or verify.check_failing(request.messages):
                     # It re-reads instead of changing: only a change will do now.
                     mode, note = "call", note or steer.CHANGE_NOTE + "\nThe task: " + \
                         steer.task_text(request.messages)
@@ -161,7 +161,7 @@ class LocalModel:
                 if again is not None:
                     text, calls = "", [again]  # still claims a change it never made: the file again
                     break
-                check = None if calls or "shell" not in names else steer.run_mentioned(request.messages)
+                check = None if calls or "shell" not in names else verify.run_mentioned(request.messages)
                 if premature is None and check is not None:
                     text, calls = "", [check]  # answered after an edit: run the task's command first
                     break
