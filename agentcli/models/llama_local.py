@@ -90,8 +90,6 @@ class LocalModel:
             window = window or gen.prompt_tokens  # the conversation as sent, before any note
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
-            if chat.echoes(gen.text, chat.instructions(prompt)):
-                gen.text = ""  # it was reciting its instructions: no answer, and no call in it
             # A reply that opens with a tool result is the model imagining one; kept only for
             # the code it may hold (below), never as an answer.
             imagined = gen.text.startswith(chat.RESULT_OPEN)
@@ -212,14 +210,18 @@ class LocalModel:
             masks["first_banned"] = self.engine.tokens_starting_with("{<`[")
             masks["banned"] = [self._call_token] if self._call_token is not None else []
         try:
-            self.last_generation = self.engine.generate(
+            gen = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE), stop_when=lambda text: stop_after_call(prefix + text) or chat.echoes(text, source),
+                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE),
+                stop_when=lambda text: stop_after_call(prefix + text) or chat.echoes(text, source),
                 on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
-            return self.last_generation
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
             raise ModelError("server", f"llama.cpp failed: {exc}", model=self.name) from exc
+        if chat.echoes(gen.text, source):
+            gen.text = ""  # it was reciting its instructions: no answer, and no call in it
+        self.last_generation = gen
+        return gen
 
     def _warm(self, prompt: str, tokens: list[int]) -> None:
         """On the first call of a process, load the system turn's KV cache from disk (or save it)."""
