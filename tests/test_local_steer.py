@@ -362,3 +362,13 @@ def test_a_how_many_question_answered_without_a_number_goes_back():
     assert note.startswith("The task asks for a number, and your answer gives none")
     assert steer.answer_note([task, *listing], "There are 2 Python files under src/.") is None
     assert steer.answer_note([task, *listing], "There are two.") is None
+
+
+def test_an_answer_copying_an_earlier_message_word_for_word_goes_back():
+    """Seen with the 0.5B taking over mid-session: it answered "Searching." as the provider had."""
+    grep = _call("grep", {"pattern": "TIMEOUT_SECONDS"}, "g1")
+    said = [Message(role="assistant", content="Searching.", tool_calls=[grep]),
+            Message(role="tool", content="src/app.py:4: TIMEOUT_SECONDS = 37", tool_call_id="g1", name="grep")]
+    note = steer.answer_note([USER, *said], "Searching.")
+    assert note.startswith("Your reply repeats an earlier message word for word ('Searching.')")
+    assert steer.answer_note([USER, *said], "TIMEOUT_SECONDS is 37.") is None

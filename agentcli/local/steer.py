@@ -158,6 +158,10 @@ def answer_note(messages: list[Message], answer: str) -> str | None:
     if not re.search(r"\w", answer) and task:  # empty, or only brackets left by a broken call
         return ("Your reply was empty. Continue the task: take the next step with a tool, or, if "
                 f"it is done, say what you found or changed.\nThe task: {request}")
+    said = answer.strip()
+    if said and task and any(m.role == "assistant" and m.content.strip() == said for m in task):
+        return (f"Your reply repeats an earlier message word for word ({said[:80]!r}); it is no "
+                f"answer. Answer the task from the tool results above.\nThe task: {request}")
     unseen = _unseen_values(answer, request, task)
     if unseen and ok:
         return (f"Your answer says {unseen[0]}, but no tool result above shows {unseen[0]}. Do not "
