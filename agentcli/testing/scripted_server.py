@@ -201,9 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if self.path.rstrip("/").endswith("/messages"):
+        route = self.path.partition("?")[0].rstrip("/")  # Claude Code asks /v1/messages?beta=true
+        if route.endswith("/messages"):
             provider = "anthropic"
-        elif self.path.rstrip("/").endswith("/chat/completions"):
+        elif route.endswith("/chat/completions"):
             provider = "openai"
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
