@@ -15,7 +15,8 @@ from agentcli.library.archive import Archive, find_events, read_events
 from agentcli.library.budget import Budget
 from agentcli.library.context import Entry
 from agentcli.library.index import TOPICS, SessionIndex
-from agentcli.library.search import parse_range, search
+from agentcli.library.reading import parse_range
+from agentcli.library.search import search
 from agentcli.library.spill import needs_spill, preview, threshold_tokens
 from agentcli.library.trim import repair
 from agentcli.session import Session

@@ -22,15 +22,17 @@ _EVENT = re.compile(r"^e?\d+((-|\.\.)e?\d+)?$")
 
 @app.command("search")
 def search_cmd(
-    query: Annotated[str, typer.Argument(help="A few words (\"quoted phrase\" allowed), or a regex with --regex.")],
+    query: Annotated[str, typer.Argument(help="A few words, any form and order (\"quoted phrase\" allowed); "
+                                              "exact strings with --exact, a regex with --regex.")],
     session: SessionOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Most events to show.", min=1, max=50)] = 12,
+    exact: Annotated[bool, typer.Option("--exact", help="Match the words exactly as written, not ranked.")] = False,
     regex: Annotated[bool, typer.Option("--regex", help="QUERY is a regular expression.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
     directory: opt.Directory = None,
     library: opt.LibraryDir = None,
 ) -> None:
-    """Find events in this workspace's sessions; hits show session, event id and a snippet."""
+    """Find events in this workspace's sessions, best first; hits show session, event id and a snippet."""
     from agentcli.library import LibraryError
     from agentcli.library.search import SearchError, format_hits, search
 
@@ -39,7 +41,7 @@ def search_cmd(
     lib = library_for(directory, library)
     try:
         sid = lib.resolve_session(session) if session else None
-        hits = search(lib, query, session_id=sid, limit=limit, regex=regex)
+        hits = search(lib, query, session_id=sid, limit=limit, regex=regex, exact=exact)
     except (LibraryError, SearchError) as exc:
         opt.fail(str(exc), 1)
     if as_json:
@@ -65,7 +67,7 @@ def show_cmd(
 ) -> None:
     """Show a session's index, its latest summary, or events in full (default: the newest session)."""
     from agentcli.library import LibraryError
-    from agentcli.library.search import NoEvent, read_events
+    from agentcli.library.reading import NoEvent, read_events
 
     lib = library_for(directory, library)
     is_event = bool(target and _EVENT.match(target))

@@ -9,6 +9,7 @@ Layout, under `<workspace>/.agentcli/` by default (AGENTCLI_HOME or `--library` 
     sessions/<session-id>/summaries/     numbered compaction summaries
     sessions/<session-id>/spill/         tool outputs too large for the context, in full
     sessions/<session-id>/meta.json      what `agentcli sessions` lists
+    search.db                            the ranked search index over every session (derived)
 
 Every file the library writes passes through `Library.clean`, the same redaction hook the
 archive uses. Files of one session are written only by the process holding that session's lock;
@@ -53,6 +54,7 @@ class Library:
         self.root = Path(root)
         self.redact: Redact = redact if redact is not None else Redactor()
         self._session_locks: dict[str, int] = {}
+        self._fulltext = None
 
     @classmethod
     def for_workspace(cls, workspace: Path, override: Path | None = None,
@@ -108,6 +110,15 @@ class Library:
         if not self.sessions_dir.is_dir():
             return []
         return sorted(p.parent.name for p in self.sessions_dir.glob(f"*/{ARCHIVE_NAME}"))
+
+    @property
+    def fulltext(self):
+        """The ranked search index of this library (`fulltext.FullText`), opened on first use."""
+        if self._fulltext is None:
+            from agentcli.library.fulltext import FullText
+
+            self._fulltext = FullText(self)
+        return self._fulltext
 
     # -- writing ------------------------------------------------------------------------------
 

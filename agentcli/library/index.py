@@ -190,8 +190,9 @@ class SessionIndex:
     # -- writing ------------------------------------------------------------------------------
 
     def flush(self, force: bool = True) -> None:
-        """Append the new lines to the topical files and rewrite INDEX.md and meta.json (unless
-        not `force` and they were rewritten less than REWRITE_EVERY_S ago)."""
+        """Append the new lines to the topical files, bring the ranked search index up to date,
+        and rewrite INDEX.md and meta.json (unless not `force` and they were rewritten less
+        than REWRITE_EVERY_S ago)."""
         for topic, lines in self._pending.items():
             if lines:
                 path = self.dir / topic
@@ -199,6 +200,7 @@ class SessionIndex:
                     lines.insert(0, f"# {TOPICS[topic]} — session {self.id}")
                 self.library.append_text(path, "\n".join(lines) + "\n")
                 lines.clear()
+        self.library.fulltext.update(self.id)
         now = time.monotonic()
         if not force and now - self._written < REWRITE_EVERY_S:
             return

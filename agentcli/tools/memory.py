@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentcli.library import Library, LibraryError
-from agentcli.library.search import SearchError, format_hits, read_events, search
+from agentcli.library.reading import read_events
+from agentcli.library.search import SearchError, format_hits, search
 from agentcli.tools.context import ToolContext, ToolError
 from agentcli.types import ToolResult
 
@@ -33,7 +34,7 @@ def memory_search(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     only = current if args.get("scope") == "session" else None
     try:
         hits = search(library, query, session_id=only, limit=int(args.get("max_results") or 12),
-                      regex=bool(args.get("regex")))
+                      regex=bool(args.get("regex")), exact=bool(args.get("exact")))
     except SearchError as exc:
         raise ToolError(str(exc)) from exc
     return ToolResult(format_hits(hits, query, current),
