@@ -62,6 +62,12 @@ def reproduce(
     no_figure: Annotated[bool, typer.Option("--no-figure", help="report: skip the PNG figure.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="report: write REPORT.md even over one agentcli did not write.")] = False,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="report: re-run each command of results.json first (logs under "
+                         "runs/agentcli/, environment.json).")] = False,
+    verify_timeout: Annotated[Optional[str], typer.Option(
+        "--verify-timeout", help="Time limit of each command agentcli re-runs, e.g. 90s, 30m, 2h "
+                                 "(default 1h).")] = None,
     output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
 ) -> None:
     """Reproduce a paper in three checked phases (claims, plan, build and run), then write
@@ -74,13 +80,17 @@ def reproduce(
                              unattended=True, max_turns=None)
     if run_options.checkpoint == "git" and shutil.which("git") is None:
         opt.fail("--checkpoint git needs git, and it is not installed")
+    timeout = _timeout(verify_timeout)
     options = {"limits": run_options.limits.to_dict(), "checkpoint": run_options.checkpoint,
-               "checks": run_options.checks, "stall_turns": stall_turns}
+               "checks": run_options.checks, "stall_turns": stall_turns, "verify_timeout": timeout}
     if target == "report":
         if resume:
             opt.fail("--resume does not go with 'report'")
-        _report(folder or workdir or Path.cwd(), output_format, figure=not no_figure, force=force)
+        _report(folder or workdir or Path.cwd(), output_format, figure=not no_figure, force=force,
+                rerun=verify, timeout=timeout)
         return
+    if verify:
+        opt.fail("--verify goes with 'report' (phase 3 always re-runs the commands before done)")
     if folder is not None:
         opt.fail(f"unexpected argument {str(folder)!r} (only 'report' takes a folder)")
     if resume and target:
@@ -159,9 +169,22 @@ def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rou
         raise typer.Exit(exit_code(result.stop_reason, result.message or ""))
 
 
-def _report(folder: Path, output_format: str, *, figure: bool, force: bool = False) -> None:
+def _timeout(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from agentcli.unattended.budgets import BudgetError, parse_duration
+
+    try:
+        return parse_duration(text)
+    except BudgetError as err:
+        opt.fail(f"--verify-timeout: {err}")
+
+
+def _report(folder: Path, output_format: str, *, figure: bool, force: bool = False,
+            rerun: bool = False, timeout: float | None = None) -> None:
     from agentcli.reproduce import REPORT, STATE_DIR
     from agentcli.reproduce.report import HEADER, build
+    from agentcli.reproduce.verify import DEFAULT_TIMEOUT
 
     folder = folder.expanduser()
     if not folder.is_dir():
@@ -173,7 +196,7 @@ def _report(folder: Path, output_format: str, *, figure: bool, force: bool = Fal
     if not force and existing.is_file() and HEADER not in existing.read_text(errors="replace")[:4000]:
         opt.fail(f"{existing} was not written by agentcli; it is left as it is (--force replaces it)")
     try:
-        report = build(folder, figure=figure)
+        report = build(folder, figure=figure, rerun=rerun, timeout=timeout or DEFAULT_TIMEOUT)
     except OSError as err:
         opt.fail(f"cannot write the report in {folder}: {err.strerror or err}", EXIT_FAILED)
     if output_format == "json":

@@ -2,7 +2,8 @@
 
 Schema problems come with their JSON path (`claims[2].tolerance: ...`); beyond the schema, the
 checks make claims traceable to the paper: ids are unique, a cited page exists, a quote is
-really in PAPER.md (on the page cited), and results cover exactly the claims.
+really in PAPER.md (on the page cited), the value is a number the quote prints, and results
+cover exactly the claims.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcli.reproduce import CLAIMS, PAPER_MD, RESULTS
+from agentcli.reproduce.numbers import numbers_in, printed_in_quote
 from agentcli.reproduce.paper import split_pages
 from agentcli.reproduce.schemacheck import Validator, join, json_error, loads_strict
 
@@ -125,30 +127,39 @@ def _paper_text(workdir: Path) -> str | None:
 
 def _check_against_paper(claim: dict[str, Any], where: str, paper: str | None, check: Check) -> None:
     source = claim["source"]
-    quote, page = source.get("quote"), source.get("page")
+    quote, page = source["quote"], source["page"]
+    _check_value_in_quote(claim, where, check)
     if paper is None:
-        if quote or page:
-            check.warnings.append(f"{where}.source: PAPER.md is missing, so the quote and page "
-                                  "could not be checked")
+        check.warnings.append(f"{where}.source: PAPER.md is missing, so the quote and page "
+                              "could not be checked")
         return
-    pages = split_pages(paper)
-    if page is not None and pages and page not in pages:
-        check.errors.append(f"{where}.source.page: page {page} does not exist; PAPER.md has pages "
-                            f"{min(pages)}-{max(pages)}")
+    # A paper without page markers is one page: page 1.
+    pages = split_pages(paper) or {1: paper}
+    if page not in pages:
+        check.errors.append(f"{where}.source.page: page {page} does not exist; PAPER.md has "
+                            + (f"pages {min(pages)}-{max(pages)}" if len(pages) > 1 else
+                               "no page markers, so the whole paper is page 1"))
         page = None
-    if quote:
-        needle = normalise(quote)
-        if needle not in normalise(paper):
-            check.errors.append(f"{where}.source.quote: not found in PAPER.md; copy the words exactly "
-                                f"as PAPER.md prints them (spacing may differ): {_short(quote)}")
-        elif page is not None and pages:
-            found_on = [n for n, text in pages.items() if needle in normalise(text)]
-            if found_on and page not in found_on:
-                check.errors.append(f"{where}.source.page: the quote is on page "
-                                    f"{', '.join(map(str, found_on))} of PAPER.md, not on page {page}")
-        if not _number_in(claim["value"], quote):
-            check.warnings.append(f"{where}.value: {claim['value']} does not appear in its quote; make "
-                                  "sure it is the number the paper prints, not one derived from it")
+    needle = normalise(quote)
+    if needle not in normalise(paper):
+        check.errors.append(f"{where}.source.quote: not found in PAPER.md; copy the words exactly "
+                            f"as PAPER.md prints them (spacing may differ): {_short(quote)}")
+    elif page is not None:
+        found_on = [n for n, text in pages.items() if needle in normalise(text)]
+        if found_on and page not in found_on:
+            check.errors.append(f"{where}.source.page: the quote is on page "
+                                f"{', '.join(map(str, found_on))} of PAPER.md, not on page {page}")
+
+
+def _check_value_in_quote(claim: dict[str, Any], where: str, check: Check) -> None:
+    """The value must be a number the quote prints, read with the quote's own spacing."""
+    if printed_in_quote(claim["value"], claim["source"]["quote"]):
+        return
+    printed = ", ".join(p.text for p in numbers_in(claim["source"]["quote"])) or "none"
+    check.errors.append(f"{where}.value: {claim['value']} is not a number its quote prints (numbers "
+                        f"there: {printed}); copy the value exactly as the paper prints it, and quote "
+                        "the words that print it (where PAPER.md runs numbers together, the quote "
+                        "may put the spaces back)")
 
 
 def normalise(text: str) -> str:
@@ -158,15 +169,6 @@ def normalise(text: str) -> str:
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
     text = re.sub(r"-\s*\n\s*", "", text)
     return re.sub(r"\s+", "", text)
-
-
-def _number_in(value: float, quote: str) -> bool:
-    text = normalise(quote).replace(",", "")
-    forms = {repr(value), f"{value:g}", f"{value:.10g}"}
-    if float(value).is_integer():
-        forms.add(str(int(value)))
-    forms |= {f[1:] for f in forms if f.startswith("0.")} | {"-" + f[2:] for f in forms if f.startswith("-0.")}
-    return any(re.search(rf"(?<![0-9]){re.escape(f)}(?![0-9])", text) for f in forms)
 
 
 def _short(text: str, width: int = 80) -> str:
@@ -214,7 +216,7 @@ def check_results(workdir: Path, claim_ids: list[str] | None, *, require_all: bo
             check.errors.append(f"{where}.value: is null; say in notes why it could not be measured")
             continue
         if entry.get("log") and not (workdir / entry["log"]).exists():
-            check.warnings.append(f"{where}.log: {entry['log']} does not exist in the workdir")
+            check.errors.append(f"{where}.log: {entry['log']} does not exist in the workdir")
         values, seeds = entry.get("values"), entry.get("seed")
         if isinstance(values, list) and isinstance(seeds, list) and len(values) != len(seeds):
             check.warnings.append(f"{where}: {len(values)} values but {len(seeds)} seeds")

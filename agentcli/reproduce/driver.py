@@ -107,7 +107,7 @@ class Driver:
         # Checkpoints, checks and stall turns are fixed when phase 3's run starts.
         started = bool(self.state.phases["build"].sessions)
         fixed = {k: kept.get(k) if started else given.get(k) or kept.get(k)
-                 for k in ("checkpoint", "checks", "stall_turns")}
+                 for k in ("checkpoint", "checks", "stall_turns", "verify_timeout")}
         self.state.options = {"limits": limits.to_dict(), **fixed,
                               "max_turns": self.settings.max_turns or kept.get("max_turns")}
         self.state.save(self.workdir)
@@ -194,8 +194,8 @@ class Driver:
         """Phase 3 as an unattended run, new or continued; a Result when it stopped short."""
         state = self._state
         limits = self._build_limits(phase)
-        opened = overnight.resume(self.settings, self.emit, self.workdir, continuing, limits) \
-            if continuing else None
+        opened = overnight.resume(self.settings, self.emit, self.workdir, continuing, limits,
+                                  state.options.get("verify_timeout")) if continuing else None
         resume_command = f"agentcli reproduce --resume {state.id}"
         if opened is not None:
             session, run, message = opened
@@ -256,6 +256,8 @@ class Driver:
 
     def _report(self) -> Report:
         """REPORT.md, committed beside phase 3's work when that has checkpoints."""
+        # No re-run here: phase 3's done was accepted only after one, and a stopped phase's
+        # report says which values no re-run backs.
         report = build(self.workdir)
         if self.checkpoints is not None:
             try:
@@ -332,7 +334,7 @@ class Driver:
 
     def _prompt(self, phase: Phase, restart: bool = False) -> str:
         pages = "Each page of the PDF starts with a `## Page N` line." if _has_pages(self.workdir) \
-            else "It has no page markers; cite sections instead of pages."
+            else "It has no page markers, so the whole paper is page 1: cite `\"page\": 1`."
         values = {"source": Path(self._state.paper).name, "pages_note": pages,
                   "claims_schema": json.dumps(json.loads(schema_path("claims").read_text()), indent=2)}
         task = Template(prompt(phase.prompt)).safe_substitute(values)

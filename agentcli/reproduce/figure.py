@@ -1,13 +1,15 @@
-"""The report's figure: paper vs reproduced, as a PNG drawn with matplotlib (the `reproduce` extra).
+"""The report's figure, drawn with matplotlib (the `reproduce` extra): one strip per claim, each
+on its own axis in the claim's own units, because claims mix scales (an R² of 0.5 beside a count
+of 12 steps).
 
-Two panels, because claims mix scales (an R² of 0.5 beside a count of 12 steps): on the left
-each claim's reproduced value against the paper's, on the identity line when they agree; on the
-right each difference in units of its tolerance, so the band from -1 to 1 is "reproduced".
+On each strip the paper's value is a line inside its tolerance band (dark: match) and the band
+of three tolerances (light: close); the reproduced value is a large dot, each seed's value a small
+one, coloured by the verdict. A value agentcli could not verify is drawn hollow.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,77 +18,110 @@ import matplotlib
 matplotlib.use("Agg")  # no display needed, and the same bytes on every machine
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from agentcli.reproduce.verdicts import CLOSE_FACTOR, allowed_difference  # noqa: E402
 
 if TYPE_CHECKING:
-    from agentcli.reproduce.report import Row
+    from agentcli.reproduce.verdicts import Row
 
-COLOURS = {"within": "#2b8a3e", "outside": "#c92a2a", "failed": "#868e96", "missing": "#868e96"}
+COLOURS = {"match": "#2b8a3e", "close": "#e67700", "mismatch": "#c92a2a", "unverified": "#5f3dc4",
+           "not attempted": "#868e96"}
+_BAND, _CLOSE_BAND = "#b2f2bb", "#ebfbee"
+
+
+@dataclass(frozen=True)
+class Strip:
+    """What one claim's strip shows, in the claim's units."""
+
+    label: str
+    paper: float
+    band: tuple[float, float]        # paper ± tolerance
+    close_band: tuple[float, float]  # paper ± 3 × tolerance
+    reproduced: float | None
+    seeds: tuple[float, ...]
+    colour: str
+    hollow: bool
+    note: str
+    xlim: tuple[float, float]
+
+
+def strip(row: Row) -> Strip:
+    """The strip of one row of the report."""
+    allowed = row.allowed if row.allowed is not None else allowed_difference(row.claim)
+    unit = row.claim.get("unit") or ""
+    label = f"{row.id}\n({unit})" if unit else row.id
+    shown = [row.paper - CLOSE_FACTOR * allowed, row.paper + CLOSE_FACTOR * allowed, *row.per_seed]
+    if row.reproduced is not None:
+        shown.append(row.reproduced)
+    lo, hi = min(shown), max(shown)
+    pad = (hi - lo) * 0.12 or abs(row.paper) * 0.05 or 1.0
+    suffix = f" {unit}" if unit else ""
+    note = f"{row.verdict}\npaper {_num(row.paper)}{suffix} ± {_num(allowed)}"
+    if row.reproduced is not None:
+        note += f", reproduced {_num(row.reproduced)}"
+    return Strip(label, row.paper, (row.paper - allowed, row.paper + allowed),
+                 (row.paper - CLOSE_FACTOR * allowed, row.paper + CLOSE_FACTOR * allowed),
+                 row.reproduced, tuple(row.per_seed), COLOURS[row.verdict],
+                 row.verdict == "unverified", note, (lo - pad, hi + pad))
 
 
 def draw(rows: list[Row], path: Path, *, title: str) -> Path:
     """Draw the figure for `rows` into `path` (PNG) and return the path."""
-    height = max(3.2, 0.9 + 0.32 * len(rows))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, height), gridspec_kw={"width_ratios": [1, 1.3]})
-    _scatter(left, rows)
-    _deviations(right, rows)
-    fig.suptitle(_shorten(title, 90), fontsize=11)
-    fig.tight_layout()
+    strips = [strip(r) for r in rows]
+    height = 1.6 + 0.75 * len(strips)
+    fig, axes = plt.subplots(len(strips), 1, figsize=(10, height), squeeze=False)
+    for ax, s in zip(axes[:, 0], strips):
+        _draw_strip(ax, s)
+    fig.suptitle(_shorten(title, 90), fontsize=11, y=1 - 0.12 / height)
+    fig.legend(handles=_legend(), loc="upper center", ncol=4, fontsize=7, frameon=False,
+               bbox_to_anchor=(0.45, 1 - 0.38 / height))
+    # Room above for the title and legend, and on the right for each strip's verdict.
+    fig.subplots_adjust(left=0.1, right=0.7, top=1 - 1.15 / height, bottom=0.35 / height, hspace=0.9)
     # No Software/date metadata, so the same report gives the same file.
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return path
 
 
-def _scatter(ax, rows: list[Row]) -> None:
-    pairs = [(r.paper, r.reproduced, r) for r in rows if r.reproduced is not None]
-    ax.set_title("Reproduced vs paper value", fontsize=10)
-    ax.set_xlabel("paper")
-    ax.set_ylabel("reproduced")
-    if not pairs:
-        ax.text(0.5, 0.5, "nothing measured yet", ha="center", va="center", transform=ax.transAxes)
-        return
-    values = [v for p, q, _ in pairs for v in (p, q)]
-    positive = all(v > 0 for v in values)
-    if positive and max(values) / min(values) > 100:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
-    span = (lo / 1.5, hi * 1.5) if ax.get_xscale() == "log" else (lo - pad, hi + pad)
-    ax.plot(span, span, color="#adb5bd", linewidth=1, zorder=1, label="reproduced = paper")
-    for paper, reproduced, row in pairs:
-        ax.scatter([paper], [reproduced], color=COLOURS[row.status], zorder=2, s=28)
-        ax.annotate(row.id, (paper, reproduced), textcoords="offset points", xytext=(4, 3), fontsize=7)
-    ax.set_xlim(span)
-    ax.set_ylim(span)
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
+def _draw_strip(ax, s: Strip) -> None:
+    ax.axvspan(*s.close_band, color=_CLOSE_BAND, zorder=0)
+    ax.axvspan(*s.band, color=_BAND, zorder=1)
+    ax.axvline(s.paper, color="#212529", linewidth=1.2, zorder=2)
+    offsets = [(-0.25 + 0.5 * i / max(1, len(s.seeds) - 1)) if len(s.seeds) > 1 else 0.0
+               for i in range(len(s.seeds))]
+    ax.scatter(s.seeds, offsets, s=14, color=s.colour, alpha=0.7, zorder=3, linewidths=0)
+    if s.reproduced is not None:
+        ax.scatter([s.reproduced], [0], s=70, zorder=4, linewidths=1.8, edgecolors=s.colour,
+                   facecolors="none" if s.hollow else s.colour)
+    ax.text(1.02, 0.5, s.note, transform=ax.transAxes, va="center", ha="left", fontsize=8,
+            color=s.colour)
+    ax.set_xlim(*s.xlim)
+    ax.set_ylim(-0.6, 0.6)
+    ax.set_yticks([0])
+    ax.set_yticklabels([s.label], fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
 
 
-def _deviations(ax, rows: list[Row]) -> None:
-    ax.set_title("Difference in units of tolerance (|x| ≤ 1: reproduced)", fontsize=10)
-    labels = [r.id for r in rows]
-    ys = list(range(len(rows)))[::-1]
-    limit = 1.5
-    for y, row in zip(ys, rows):
-        if row.difference is None:
-            ax.text(0, y, "missing" if row.status == "missing" else "not measured", ha="center",
-                    va="center", fontsize=7, color=COLOURS[row.status])
-            continue
-        if row.allowed:
-            units = row.difference / row.allowed
-        else:  # an exact claim: on the band's edge when it matches, far off when it does not
-            units = 0.0 if row.difference == 0 else math.copysign(10.0, row.difference)
-        limit = max(limit, min(abs(units), 50) * 1.15)
-        shown = max(min(units, 50), -50)
-        ax.barh(y, shown, color=COLOURS[row.status], height=0.55)
-        ax.scatter([shown], [y], color=COLOURS[row.status], s=14, zorder=3)  # visible when tiny
-    ax.axvspan(-1, 1, color="#d3f9d8", zorder=0)
-    ax.axvline(0, color="#495057", linewidth=0.8)
-    ax.set_xlim(-limit, limit)
-    ax.set_yticks(ys)
-    ax.set_yticklabels([_shorten(label, 24) for label in labels], fontsize=8)
-    ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_xlabel("(reproduced − paper) / allowed difference")
+def _legend() -> list:
+    dot = dict(marker="o", linestyle="none", markersize=7)
+    return [Line2D([], [], color="#212529", label="paper value"),
+            Patch(color=_BAND, label="± tolerance (match)"),
+            Patch(color=_CLOSE_BAND, label=f"± {CLOSE_FACTOR:g}× tolerance (close)"),
+            Line2D([], [], color=COLOURS["match"], label="reproduced: match", **dot),
+            Line2D([], [], color=COLOURS["close"], label="close", **dot),
+            Line2D([], [], color=COLOURS["mismatch"], label="mismatch", **dot),
+            Line2D([], [], markeredgecolor=COLOURS["unverified"], markerfacecolor="none",
+                   label="unverified (hollow)", **dot),
+            Line2D([], [], color=COLOURS["match"], marker="o", linestyle="none", markersize=4,
+                   alpha=0.7, label="one seed")]
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def _shorten(text: str, width: int) -> str:

@@ -3,8 +3,9 @@ the reproduction's own success criteria.
 
 The run keeps going until the model calls `finish`: answers without it are continued with the
 ledger and what is left of the budgets. `finish` with status done is accepted only when
-results.json is valid and covers every claim (a value, or null with a reason) and DEVIATIONS.md
-is written; otherwise the model is told what is still wrong. Budgets, stall detection,
+results.json is valid and covers every claim (a value, or null with a reason), DEVIATIONS.md is
+written, and agentcli's own re-run of each command of results.json printed the value reported
+(`verify.py`); otherwise the model is told what is still wrong. Budgets, stall detection,
 PROGRESS.md, the run's REPORT.md and `--checkpoint git` come from `agentcli.unattended`.
 
 With `--checkpoint git` the commits go on the workdir's own repository (made with `git init`
@@ -17,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentcli.reproduce import DEVIATIONS, RESULTS, STATE_DIR
+from agentcli.reproduce import DEVIATIONS, RESULTS, STATE_DIR, verify
 from agentcli.reproduce.phases import build_problems
 from agentcli.unattended.checks import Criterion
 from agentcli.unattended.gitwork import GitError, git, repo_root
@@ -31,13 +32,20 @@ if TYPE_CHECKING:
     from agentcli.unattended.run import UnattendedRun
 
 CRITERION = f"{RESULTS} covers every claim and {DEVIATIONS} is written"
+RERUN = f"agentcli's own re-run of each command of {RESULTS} prints the value reported"
 # Kept out of the reproduction's commits: agentcli's own session library and bookkeeping.
 _EXCLUDE = ("/.agentcli/", f"/{STATE_DIR}/state.json", f"/{STATE_DIR}/state.json.tmp", "__pycache__/")
 
 
-def criteria(workdir: Path) -> list[Criterion]:
-    """The phase's success criteria, checked by the harness before `finish` done is accepted."""
-    return [Criterion(CRITERION, lambda: build_problems(workdir))]
+def criteria(workdir: Path, timeout: float | None = None) -> list[Criterion]:
+    """The phase's success criteria, checked by the harness before `finish` done is accepted:
+    the files, then (only when they are right: a re-run can take long) agentcli's re-run."""
+    def rerun() -> list[str]:
+        if build_problems(workdir):
+            return [f"agentcli re-runs the commands once {CRITERION}"]
+        return verify.problems(workdir, timeout or verify.DEFAULT_TIMEOUT)
+
+    return [Criterion(CRITERION, lambda: build_problems(workdir)), Criterion(RERUN, rerun)]
 
 
 def goal(paper: str) -> str:
@@ -80,12 +88,13 @@ def start(settings: Settings, emit: Emitter, workdir: Path, paper: str, options:
             raise unattended.StartError(f"--checkpoint git: {err}") from None
     run_options = RunOptions(limits=limits, checks=list(options.get("checks") or []),
                              checkpoint=checkpoint, stall_turns=int(options.get("stall_turns") or 6))
-    return unattended.start(settings, emit, goal(paper), run_options, criteria=criteria(workdir),
+    return unattended.start(settings, emit, goal(paper), run_options,
+                            criteria=criteria(workdir, options.get("verify_timeout")),
                             in_place=True, resume_command=resume_command)
 
 
 def resume(settings: Settings, emit: Emitter, workdir: Path, session_id: str,
-           limits: Limits) -> tuple[Session, UnattendedRun, str] | None:
+           limits: Limits, timeout: float | None = None) -> tuple[Session, UnattendedRun, str] | None:
     """Continue phase 3's run in session `session_id`: (session, run, message), or None when that
     session is not an unattended run (it cannot be continued as one). Raises StartError,
     ArchiveError or ModelError."""
@@ -94,4 +103,5 @@ def resume(settings: Settings, emit: Emitter, workdir: Path, session_id: str,
     found = unattended.recorded_start(settings, session_id)
     if found is None:
         return None
-    return unattended.resume(settings, emit, found[0], limits=limits, criteria=criteria(workdir))
+    return unattended.resume(settings, emit, found[0], limits=limits,
+                             criteria=criteria(workdir, timeout))

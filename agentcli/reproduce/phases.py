@@ -83,8 +83,9 @@ def mentions(text: str, claim_id: str) -> bool:
 PHASES: tuple[Phase, ...] = (
     Phase(1, "claims", "claims", "reproduce/claims.md", ("check_claims",), (CLAIMS,),
           claims_problems, 60),
-    Phase(2, "plan", "plan", "reproduce/plan.md", ("check_claims",), (PLAN,), plan_problems, 40),
-    Phase(3, "build", "build and run", "reproduce/build.md", ("check_claims", "check_results"),
+    # Claims are fixed when phase 1 ends: the later phases get no tool to rework them.
+    Phase(2, "plan", "plan", "reproduce/plan.md", (), (PLAN,), plan_problems, 40),
+    Phase(3, "build", "build and run", "reproduce/build.md", ("check_results",),
           (RESULTS, DEVIATIONS), build_problems, 300),
 )
 
