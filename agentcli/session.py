@@ -149,6 +149,7 @@ class Session:
         session.tool_ctx.lean = model.lean
         if box is not None:
             session.tool_ctx.services["sandbox"] = box
+        approval.sealable = box is not None  # readonly runs commands only in a read-only sandbox
         if not settings.headless:  # a chat without a sandbox: `auto` refuses commands naming
             approval.sandboxed = box is not None  # paths outside (headless auto runs them all)
         if notice:

@@ -149,7 +149,7 @@ def test_every_library_file_passes_through_the_redaction_hook(server, workspace,
     session.archive.close()
     written = [p for p in (workspace / ".agentcli").rglob("*") if p.is_file()]
     names = {p.name for p in written}
-    assert {"events.jsonl", "INDEX.md", "requests.md", "meta.json", "001.md"} <= names
+    assert {"events.jsonl", "INDEX.md", "requests.md", "meta.json", "001.md", "search.db"} <= names
     assert any(p.parent.name == "spill" for p in written)
     for path in written:
         assert secret not in path.read_text(errors="replace"), path

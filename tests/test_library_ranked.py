@@ -110,3 +110,105 @@ def test_the_two_reported_misses_are_found_through_the_command_line(server, cli,
     # Part of a word is no word for ranked search: --exact finds it as written.
     part = run("memory", "search", "acme-vau", "--exact", "-C", str(workspace))
     assert part.returncode == 0 and "s3://acme-vault-eu" in first_hit(part.stdout)[1]
+
+
+def index_rows(workspace: Path, session_id: str) -> list[tuple[int, str]]:
+    """(rowid, event id) of a session's rows in the ranked index file."""
+    with sqlite3.connect(workspace / ".agentcli" / "search.db") as db:
+        return db.execute("SELECT rowid, eid FROM docs WHERE session = ? ORDER BY rowid",
+                          (session_id,)).fetchall()
+
+
+def indexed_offset(workspace: Path, session_id: str) -> int:
+    with sqlite3.connect(workspace / ".agentcli" / "search.db") as db:
+        return db.execute("SELECT offset FROM progress WHERE session = ?", (session_id,)).fetchone()[0]
+
+
+def reader(paths: list[str], seen: list[int], workspace: Path):
+    """A model that reads `paths` one per turn, noting how many rows the index holds each turn."""
+    def respond(req):
+        done = len(req.tool_results())
+        db = workspace / ".agentcli" / "search.db"
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                seen.append(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+        if done < len(paths):
+            return Turn(tool_calls=[{"name": "read", "arguments": {"path": paths[done]}}])
+        return Turn(text="done reading")
+    return respond
+
+
+def test_the_index_follows_the_archive_as_it_grows_and_never_starts_over(server, cli, workspace):
+    seen: list[int] = []
+    first, proc = cli(server(reader(["src/app.py", "src/util.py", "README.md"], seen, workspace))).json(
+        "run", "read three files", "-C", str(workspace), "--model", "openai/m")
+    assert proc.returncode == 0, proc.stderr
+    sid = first["session_id"]
+    assert seen == sorted(seen) and seen[-1] > seen[0]  # rows were added turn by turn, mid-run
+    archive = workspace / ".agentcli" / "sessions" / sid / "events.jsonl"
+    assert indexed_offset(workspace, sid) == archive.stat().st_size
+    before = index_rows(workspace, sid)
+    second, proc = cli(server(reader(["src/util.py"], [], workspace))).json(
+        "run", "--resume", sid, "read one more", "-C", str(workspace), "--model", "openai/m")
+    assert proc.returncode == 0 and second["session_id"] == sid, proc.stderr
+    after = index_rows(workspace, sid)
+    assert after[:len(before)] == before and len(after) > len(before)  # appended, not rebuilt
+    assert len({eid for _, eid in after}) == len(after)
+    assert indexed_offset(workspace, sid) == archive.stat().st_size
+
+
+def test_a_missing_or_corrupt_index_is_rebuilt_from_the_archives(server, cli, workspace):
+    sid = sixty_turn_session(server, cli, workspace)
+    db = workspace / ".agentcli" / "search.db"
+    rows = len(index_rows(workspace, sid))
+    run = cli()
+    for damage in ("remove", "garbage"):
+        for extra in ("-wal", "-shm"):
+            Path(str(db) + extra).unlink(missing_ok=True)
+        if damage == "remove":
+            db.unlink()
+        else:
+            db.write_bytes(b"this is not an SQLite file\n" * 200)
+        found = run("memory", "search", "nightly backups uploaded where", "-C", str(workspace))
+        assert found.returncode == 0, found.stderr
+        assert "s3://acme-vault-eu" in first_hit(found.stdout)[1], damage
+        assert len(index_rows(workspace, sid)) == rows, damage
+
+
+def test_search_spans_every_session_unless_one_is_named(server, cli, workspace):
+    (workspace / "a.txt").write_text("The nightly backup job uploads archives to s3://vault-one.\n")
+    (workspace / "b.txt").write_text("Nightly backups are uploaded by cron to s3://vault-two.\n")
+    ids = []
+    for name in ("a.txt", "b.txt"):
+        result, proc = cli(server(reader([name], [], workspace))).json(
+            "run", f"read {name}", "-C", str(workspace), "--model", "openai/m")
+        assert proc.returncode == 0, proc.stderr
+        ids.append(result["session_id"])
+    run = cli()
+    both = run("memory", "search", "backup upload", "-C", str(workspace)).stdout
+    assert "s3://vault-one" in both and "s3://vault-two" in both
+    one = run("memory", "search", "backup upload", "--session", ids[0], "-C", str(workspace)).stdout
+    assert "s3://vault-one" in one and "s3://vault-two" not in one
+
+
+def test_query_syntax_of_the_index_is_plain_text_to_the_model_and_a_person(server, cli, workspace):
+    sid = sixty_turn_session(server, cli, workspace)
+    queries = ['"unbalanced quote', "AND OR NOT", "NEAR(x y", "flags.yaml*", "^ -", "->"]
+
+    def respond(req):
+        if not req.tool_results():
+            return Turn(tool_calls=[{"name": "memory_search", "arguments": {"query": q}} for q in queries])
+        return Turn(text="\n=====\n".join(req.tool_results()))
+
+    result, proc = cli(server(respond)).json("run", "search oddly", "-C", str(workspace),
+                                             "--model", "openai/m")
+    assert proc.returncode == 0, proc.stderr
+    outputs = result["result"].split("\n=====\n")
+    assert len(outputs) == len(queries)
+    for query, output in zip(queries, outputs):
+        assert not output.startswith("error") and "match" in output, (query, output)
+    flags = outputs[queries.index("flags.yaml*")]
+    assert "flags.yaml" in first_hit(flags)[1]
+    for query in queries:
+        shown = cli()("memory", "search", "--session", sid, "-C", str(workspace), "--", query)
+        assert shown.returncode in (0, 1) and "Traceback" not in shown.stderr, (query, shown.stderr)

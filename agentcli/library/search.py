@@ -66,7 +66,7 @@ def format_hits(hits: list[Hit], query: str, current: str | None = None, *, cli:
     """Hits as the memory tool (or, with `cli`, `agentcli memory search`) prints them."""
     if not hits:
         return (f"no events match {query!r}. Try fewer or other words, a distinctive name or "
-                f"number, or {'--regex' if cli else 'regex=true'}.")
+                f"number, or {'--exact or --regex' if cli else 'exact=true or regex=true'}.")
     out = [f"{len(hits)} event(s) match {query!r}, best first:"]
     for h in hits:
         where = "this session" if h.session_id == current else f"session {h.session_id}"
