@@ -162,9 +162,11 @@ class Session:
     def model(self) -> Model:
         return self.chain.current
 
-    def run(self, prompt_text: str) -> Outcome:
-        """Add a user prompt and run the loop until it stops."""
-        self.add_user(prompt_text)
+    def run(self, prompt_text: str | None) -> Outcome:
+        """Add a user prompt (None: go on with the task the session stopped in) and run the
+        loop until it stops."""
+        if prompt_text is not None:
+            self.add_user(prompt_text)
         self.policy.reset()
         self._restore_preferred()
         outcome = loop.run(self)
@@ -175,6 +177,15 @@ class Session:
         self.index.publish()
         self.emit("final", outcome=outcome)
         return outcome
+
+    def unfinished(self) -> bool:
+        """Whether the conversation stopped before the model answered (a crash, a provider
+        error, a stop from outside): then it can go on without a new prompt."""
+        entries = self.context.entries
+        if not entries:
+            return False
+        last = entries[-1].message
+        return last.role != "assistant" or bool(last.tool_calls)
 
     def add_user(self, text: str) -> None:
         message = Message(role="user", content=valid_text(text))

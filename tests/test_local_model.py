@@ -132,7 +132,7 @@ def test_tokens_are_counted_by_the_gguf_tokenizer(model):
     assert model.count_tokens("<|im_start|>") == 1  # a special token of Qwen's vocabulary
     assert model.count_tokens("") == 0
     assert model.count_tokens("def main():\n    return 1\n") == len(
-        model.engine.llama.tokenize(b"def main():\n    return 1\n", add_bos=False, special=True))
+        model.engine.tokenize("def main():\n    return 1\n"))
 
 
 def test_a_prompt_longer_than_the_window_is_a_clear_context_length_error(model):
@@ -182,14 +182,13 @@ def test_a_repeated_call_is_not_passed_on(model):
 
 def test_the_system_turn_is_cached_on_disk_across_processes_without_changing_output(model, tmp_path):
     from agentcli.local.bench import GREEDY
-    from agentcli.local.runtime import PrefixCache
 
     system = "You are a careful coding assistant. " * 12  # a prefix worth caching (> 64 tokens)
     request = Request(system=system, messages=[Message(role="user", content="Name a sorting algorithm.")],
                       tools=[], max_tokens=12)
 
     def cold_reply(cache):
-        model.engine.llama.reset()  # as in a new process: nothing evaluated yet
+        model.engine.reset()  # as in a new process: nothing evaluated yet
         model.prefix_cache = cache
         return model.complete(request)
 
@@ -197,9 +196,9 @@ def test_the_system_turn_is_cached_on_disk_across_processes_without_changing_out
     model.sampling = GREEDY
     try:
         plain = cold_reply(None)
-        first = cold_reply(PrefixCache(tmp_path))
+        first = cold_reply(tmp_path)
         assert len(list(tmp_path.glob("*.kv"))) == 1
-        second = cold_reply(PrefixCache(tmp_path))
+        second = cold_reply(tmp_path)
     finally:
         model.sampling, model.prefix_cache = saved_sampling, saved_cache
     assert plain.message.content == first.message.content == second.message.content

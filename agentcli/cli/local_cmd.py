@@ -1,4 +1,4 @@
-"""`agentcli local status|prepare|bench`: the bundled model's files, its runtime, its speed."""
+"""`agentcli local status|prepare|build|bench`: the bundled model's files, its runtime, its speed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-app = typer.Typer(help="The bundled local model: status, prepare (assemble), bench.",
+app = typer.Typer(help="The bundled local model: status, prepare (assemble), build (the runtime), bench.",
                   no_args_is_help=True, add_completion=False)
 
 ModelArg = Annotated[Optional[str], typer.Argument(
@@ -23,7 +23,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Which models are installed, assembled and verified, where, and the runtime in use."""
+    """Which models are installed, assembled and verified, and whether the runtime works here."""
     from agentcli.local import assets
 
     models = []
@@ -51,14 +51,31 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         elif not m["verified"]:
             print(f"  assembled on first use, or now with: agentcli local prepare {m['name']}")
     if not runtime["installed"]:
-        print("runtime: llama-cpp-python is not installed; run: pip install 'agentcli[llama]'")
+        print("runtime: llama-cpp-python is not installed; run: agentcli local build")
         return
-    gpu = ("yes: all layers offloaded to the GPU (n_gpu_layers=-1)" if runtime["gpu_offload"]
-           else "no: this llama.cpp build has no GPU backend; running on the CPU")
-    print(f"runtime: llama-cpp-python {runtime['version']}, in process")
-    print(f"  GPU build: {gpu}")
-    print(f"  threads: {runtime['threads']} · context window: {runtime['context_window']} tokens")
-    print(f"  llama.cpp: {runtime['system_info']}")
+    _print_runtime(runtime)
+
+
+def _print_runtime(runtime: dict) -> None:
+    check = runtime["check"]
+    print(f"runtime: llama-cpp-python {runtime.get('version', '?')}, in a worker process")
+    if check is None:
+        print("  check: not run (no bundled model is installed yet)")
+        return
+    if check["works"]:
+        print(f"  check: works ({check['detail']} with {check['model']}, {check['decode_tps']} tok/s)")
+    else:
+        print(f"  check: crashes{_signal(check)} with {check['model']}: {check['detail']}")
+        print(f"  to fix: {check['fix']}")
+    if check["works"]:
+        gpu = (f"yes: {check['offloaded'] or 'all'} layers offloaded to the GPU" if check["gpu_build"]
+               and check["n_gpu_layers"] else "no: this build has no GPU backend; decoding on the CPU")
+        print(f"  GPU offload: {gpu}")
+        print(f"  llama.cpp: {check['system_info']}")
+
+
+def _signal(check: dict) -> str:
+    return f" (signal {check['signum']})" if check.get("signum") else ""
 
 
 def _runtime_info() -> dict:
@@ -66,16 +83,32 @@ def _runtime_info() -> dict:
 
     if not assets.runtime_available():
         return {"installed": False}
-    import llama_cpp
+    from importlib.metadata import PackageNotFoundError, version
 
-    from agentcli.local import runtime
-    from agentcli.models.llama_local import CPU_WINDOW, GPU_WINDOW
+    try:
+        found = version("llama-cpp-python")
+    except PackageNotFoundError:
+        found = "?"
+    return {"installed": True, "version": found, "check": _check()}
 
-    gpu = runtime.gpu_offload_supported()
-    return {"installed": True, "version": getattr(llama_cpp, "__version__", "?"), "gpu_offload": gpu,
-            "n_gpu_layers": runtime.default_gpu_layers(), "threads": runtime.default_threads(),
-            "context_window": GPU_WINDOW if runtime.default_gpu_layers() != 0 else CPU_WINDOW,
-            "system_info": runtime.system_info()}
+
+def _check(model: str | None = None) -> dict | None:
+    """A short decode of an installed bundled model in a worker (the smallest, to be quick)."""
+    from agentcli.local import assets, probe
+
+    specs = [assets.lookup(model)] if model else sorted(assets.MODELS.values(), key=lambda m: m.size)
+    spec = next((m for m in specs if assets.status(m).usable), None)
+    if spec is None:
+        return None
+    try:
+        path = assets.ensure(spec)
+    except assets.AssetError as exc:
+        return {"works": False, "detail": str(exc), "model": spec.name, "fix": spec.install_command}
+    result = probe.probe(path)
+    return {"works": result.works, "detail": result.detail, "signum": result.signum, "model": spec.name,
+            "decode_tps": result.decode_tps, "offloaded": result.offloaded, "gpu_build": result.gpu_build,
+            "n_gpu_layers": result.n_gpu_layers, "fix": result.fix,
+            "system_info": result.runtime.get("system_info", "")}
 
 
 @app.command()
@@ -103,6 +136,32 @@ def prepare(model: ModelArg = None,
             _fail(str(exc))
         bar.update(task, completed=spec.size)
     print(f"{spec.name}: ready at {path} (sha256 {spec.sha256[:16]}… verified)")
+    if not assets.runtime_available():
+        print("runtime: llama-cpp-python is not installed; run: agentcli local build")
+        return
+    check = _check(spec.key)
+    if check is not None and not check["works"]:
+        print(f"runtime check: crashes{_signal(check)}: {check['detail']}", file=sys.stderr)
+        _fail(f"this llama-cpp-python build does not run here; to fix: {check['fix']}")
+    if check is not None:
+        print(f"runtime check: works ({check['detail']}, {check['decode_tps']} tok/s)")
+
+
+@app.command("build")
+def build_cmd(
+        gpu: Annotated[str, typer.Option("--gpu", help="'cuda' for a CUDA build (needs nvcc).")] = "",
+        force: Annotated[bool, typer.Option("--force", help="Rebuild even if a wheel is kept.")] = False,
+        print_args: Annotated[bool, typer.Option("--print-args", help="Print the CMake options only.")] = False,
+) -> None:
+    """Build llama-cpp-python for this CPU (never with the AMX kernels that crash) and install it."""
+    from agentcli.local import build
+
+    if gpu not in ("", "cuda"):
+        _fail(f"--gpu takes 'cuda', not {gpu!r}", 2)
+    args = ["--gpu", gpu] + (["--force"] if force else []) + (["--print-args"] if print_args else [])
+    code = build.main(args)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

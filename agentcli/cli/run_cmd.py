@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Optional
 
@@ -104,6 +105,9 @@ def run(
         print(outcome.result)
     if outcome.is_error:
         print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}", file=sys.stderr)
+        if outcome.stop_reason == "error" and unattended_run is None:
+            print(f"agentcli: the session is saved; to go on: agentcli run --resume {session.id} "
+                  f"-C {shlex.quote(str(settings.workspace))}", file=sys.stderr)
         raise typer.Exit(exit_code(outcome.stop_reason, outcome.result))
 
 

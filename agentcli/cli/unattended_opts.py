@@ -81,10 +81,12 @@ def open_run(settings, emitter, prompt: str | None, run_options, resume: str | N
         if run_options is not None:
             raise unattended.StartError(f"session {resume} is not an unattended run; resume it "
                                         "without budget flags, or start a new run")
-        if prompt is None:
-            raise unattended.StartError("the prompt is empty (needed to resume a session that is "
-                                        "not an unattended run)")
-        return Session.resume(settings, resume, emitter, policy=Policy.headless(max_turns)), None, prompt
+        session = Session.resume(settings, resume, emitter, policy=Policy.headless(max_turns))
+        if prompt is None and not session.unfinished():
+            session.close()
+            raise unattended.StartError("the prompt is empty (the session ended with an answer: "
+                                        "say what to do next)")
+        return session, None, prompt  # None: go on with the task where it stopped
     if run_options is not None:
         session, run = unattended.start(settings, emitter, prompt or "", run_options)
         return session, run, prompt or ""

@@ -2,8 +2,9 @@
 
 Both sides load the file with the same window, threads and GPU layers, read the same prompt
 tokens from a cold cache and decode greedily, so they produce the same tokens. agentcli's side
-goes through `LocalModel.complete` (template rendering, streaming, call detection); the raw side
-is llama-cpp-python's own `generate` loop doing nothing but collecting tokens. Runs alternate so
+goes through `LocalModel.complete` (template rendering, streaming, call detection) and the worker
+process it decodes in; the raw side is llama-cpp-python's own `generate` loop in this process,
+doing nothing but collecting tokens. Runs alternate so
 a machine shared with other work slows both alike; the median of each is reported.
 """
 
@@ -14,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from agentcli.local.runtime import Engine, Sampling
+from agentcli.local.runtime import Sampling, cpu_count
+from agentcli.local.worker import RemoteEngine
 from agentcli.models.base import Request
 from agentcli.types import Message
 
@@ -56,14 +58,14 @@ def run(model, *, prompt_tokens: int = 512, decode_tokens: int = 128, runs: int 
     """Measure `model` (a LocalModel) and raw llama-cpp-python on its GGUF, `runs` times each."""
     import llama_cpp
 
-    engine: Engine = model.engine
+    engine: RemoteEngine = model.engine
     user = _prompt_of(engine, prompt_tokens)
     request = Request(system="You are a helpful coding assistant.",
                       messages=[Message(role="user", content=user)], tools=[],
                       max_tokens=decode_tokens)
     info = engine.info
     raw = llama_cpp.Llama(info.path, n_ctx=info.n_ctx, n_batch=512, n_threads=info.n_threads,
-                          n_threads_batch=engine.llama.context_params.n_threads_batch,
+                          n_threads_batch=max(info.n_threads, cpu_count()),
                           n_gpu_layers=info.n_gpu_layers, seed=1234, verbose=False)
     prompt_text = model.render_prompt(request)
     raw_tokens = raw.tokenize(prompt_text.encode(), add_bos=False, special=True)
@@ -73,7 +75,7 @@ def run(model, *, prompt_tokens: int = 512, decode_tokens: int = 128, runs: int 
     model.sampling = GREEDY
     try:
         for i in range(runs):
-            engine.llama.reset()
+            engine.reset()
             reply = model.complete(request)
             gen = model.last_generation
             ours.append((gen.prefill_s, gen.decode_s, gen.prompt_tokens, len(gen.tokens)))
@@ -105,7 +107,7 @@ def _raw_run(llm, tokens: list[int], n_out: int, eos: set[int]) -> tuple[float, 
     return first - started, ended - first, len(tokens), out
 
 
-def _prompt_of(engine: Engine, n_tokens: int) -> str:
+def _prompt_of(engine: RemoteEngine, n_tokens: int) -> str:
     """A realistic prompt of about `n_tokens` tokens."""
     text = BENCH_PROMPT
     while engine.count(text) < n_tokens:

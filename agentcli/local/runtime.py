@@ -1,9 +1,9 @@
-"""The llama.cpp runtime, in process: load a GGUF once, generate with the KV cache kept warm.
+"""The llama.cpp runtime: load a GGUF once, generate with the KV cache kept warm.
 
-One `Engine` per (file, window) lives for the whole process, so a session that switches away
-and back, or several models built by a benchmark, share the loaded weights. Between turns the
-engine keeps what it evaluated; `generate` re-reads only the part of the prompt that differs
-from the last one (llama-cpp-python's prefix match), so turn 2 does not re-read turn 1.
+This runs inside the worker process (`worker_main`); the agent talks to it through
+`worker.RemoteEngine`. Between turns the engine keeps what it evaluated; `generate` re-reads
+only the part of the prompt that differs from the last one (llama-cpp-python's prefix match),
+so turn 2 does not re-read turn 1.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import codecs
 import ctypes
 import os
 import re
-import threading
 import time
 import weakref
 from contextlib import contextmanager
@@ -21,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-_ENGINES: dict[tuple[str, int], Engine] = {}
-_LOAD_LOCK = threading.Lock()
 SEED = 1234
+# Windows: a full window on a CPU takes minutes to read (≈100 tokens/s on two cores); the
+# library compacts to whatever the model reports, so a CPU gets a window it can afford.
+CPU_WINDOW, GPU_WINDOW = 8192, 32768
 
 
 def gpu_offload_supported() -> bool:
@@ -135,7 +135,7 @@ class Engine:
         with _captured_log() as log:
             self.llama = llama_cpp.Llama(
                 str(path), n_ctx=n_ctx, n_batch=512, n_threads=threads,
-                n_threads_batch=max(threads, _cpus()), n_gpu_layers=layers, seed=SEED,
+                n_threads_batch=max(threads, cpu_count()), n_gpu_layers=layers, seed=SEED,
                 verbose=False)
         offloaded = next((m.group(1) for line in log
                           if (m := re.search(r"offloaded (\d+/\d+) layers to GPU", line))), None)
@@ -325,16 +325,8 @@ class PrefixCache:
             old.unlink(missing_ok=True)
 
 
-def engine(path: Path, n_ctx: int) -> Engine:
-    """The process-wide engine for `path` at window `n_ctx`, loaded on first use."""
-    key = (str(path), n_ctx)
-    with _LOAD_LOCK:
-        if key not in _ENGINES:
-            _ENGINES[key] = Engine(path, n_ctx)
-        return _ENGINES[key]
-
-
-def _cpus() -> int:
+def cpu_count() -> int:
+    """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

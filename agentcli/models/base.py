@@ -40,6 +40,8 @@ class Model(Protocol):
 
 # Error kinds. Transient ones are worth a retry on the same model; every kind except
 # `bad_request` and `context_length` is worth trying the next model in a failover chain.
+# `crashed`: the local runtime's worker process died (a signal); not retried on the same model,
+# whose build would crash the same way.
 TRANSIENT = {"rate_limit", "overloaded", "server", "connection", "timeout"}
 
 

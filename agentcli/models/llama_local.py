@@ -1,4 +1,8 @@
-"""`local/<model>`: the bundled GGUF (or any GGUF file) through llama-cpp-python, in process.
+"""`local/<model>`: the bundled GGUF (or any GGUF file) through llama-cpp-python.
+
+llama.cpp runs in a worker process (`agentcli.local.worker`): if it crashes, this adapter raises
+ModelError("crashed") and the session fails over or stops with a resume command; the agent's
+own process never runs native decoding code.
 
 The prompt is written with the GGUF's own chat template (tools included); tool calls are read
 back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.steer`
@@ -9,22 +13,18 @@ read. Only the final reply reaches the conversation; its usage counts every deco
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from agentcli.local import assets, chat, fenced, lean, steer, verify
-from agentcli.local.runtime import (Engine, Generation, PrefixCache, Sampling, default_gpu_layers,
-                                    engine)
+from agentcli.local.runtime import Generation, Sampling
+from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.textcalls import extract, stop_after_call
 from agentcli.types import REFUSED, Message, Reply, ToolCall, ToolSpec, Usage
 
-# Windows: a full window on a CPU takes minutes to read (≈100 tokens/s on two cores); the
-# library compacts to whatever the model reports, so a CPU gets a window it can afford.
-CPU_WINDOW, GPU_WINDOW = 8192, 32768
 MIN_ROOM = 64  # tokens left for the reply below which a prompt counts as too long
 MAX_ATTEMPTS = 3
 RETRY_SAMPLING = Sampling(temperature=0.7)
@@ -41,10 +41,11 @@ class LocalModel:
             raise ModelError("not_installed", "llama-cpp-python is not installed; run: "
                              "pip install 'agentcli[llama]'", model=f"local/{model}")
         path, self.name = _locate(model)
-        window = context_window_override or int(os.environ.get("AGENTCLI_LOCAL_CONTEXT") or 0) or (
-            GPU_WINDOW if default_gpu_layers() != 0 else CPU_WINDOW)
-        try:
-            self.engine: Engine = engine(path, window)
+        window = context_window_override or int(os.environ.get("AGENTCLI_LOCAL_CONTEXT") or 0) or None
+        try:  # None: the worker picks the window for the device it finds
+            self.engine: RemoteEngine = engine(path, window, assets.cache_dir().parent / "worker.log")
+        except WorkerDied as exc:
+            raise ModelError("crashed", str(exc), model=self.name) from exc
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError("not_installed", f"cannot load {path}: {exc}", model=self.name) from exc
         self.context_window = self.engine.n_ctx
@@ -52,8 +53,8 @@ class LocalModel:
         self.sampling = Sampling()
         self._renderer = chat.Renderer(self.engine.chat_template)
         self._call_token = self.engine.token_id(chat.CALL_OPEN.strip())
-        self.prefix_cache: PrefixCache | None = None if os.environ.get(
-            "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else PrefixCache(assets.cache_dir().parent / "kv")
+        self.prefix_cache: Path | None = None if os.environ.get(
+            "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else assets.cache_dir().parent / "kv"
         self.last_generation: Generation | None = None
         self._only: tuple[str, ...] = ()
 
@@ -192,6 +193,13 @@ class LocalModel:
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
                 attempt: int, on_text: TextCallback | None) -> Generation:
         """Continue `prompt` + `prefix` (the start of the reply written for the model)."""
+        try:
+            return self._decode_in_worker(prompt, prefix, max_tokens, tools, mode, attempt, on_text)
+        except WorkerDied as exc:  # the worker is gone; the agent is not
+            raise ModelError("crashed", str(exc), model=self.name) from exc
+
+    def _decode_in_worker(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec],
+                          mode: str, attempt: int, on_text: TextCallback | None) -> Generation:
         source = chat.instructions(prompt)
         tokens = self.engine.tokenize(prompt + prefix)
         room = self.context_window - len(tokens)
@@ -202,7 +210,7 @@ class LocalModel:
                              f"window is {self.context_window:,}", model=self.name)
         masks: dict[str, Any] = {}
         if mode == "grammar":
-            masks["grammar"] = _grammar(json.dumps(lean.call_schema(tools, True)))
+            masks["grammar_schema"] = json.dumps(lean.call_schema(tools, True))
         elif mode == "call":
             masks["first_allowed"] = self._name_starts(
                 [t for t in tools if t.name in self._only] or tools if self._only else tools)
@@ -226,14 +234,11 @@ class LocalModel:
     def _warm(self, prompt: str, tokens: list[int]) -> None:
         """On the first call of a process, load the system turn's KV cache from disk (or save it)."""
         end = prompt.find(chat.TURN_END)
-        if end < 0 or self.engine.llama.n_tokens > 0:
+        if end < 0 or self.engine.cached_tokens() > 0:
             return
         prefix = self.engine.tokenize(prompt[: end + len(chat.TURN_END)])
         if tokens[: len(prefix)] == prefix:
-            try:
-                self.prefix_cache.restore_or_save(self.engine, prefix)
-            except (RuntimeError, ValueError, OSError):
-                self.engine.llama.reset()  # the cache is an optimisation; never a failure
+            self.engine.warm(self.prefix_cache, prefix)  # a cache that fails only costs time
 
     def _name_starts(self, tools: list[ToolSpec]) -> list[int]:
         """The first token of each tool's name, right after the forced opener."""
@@ -284,13 +289,6 @@ def _locate(model: str) -> tuple[Path, str]:
         return assets.ensure(spec), spec.name
     except assets.AssetError as exc:
         raise ModelError("not_installed", str(exc), model=f"local/{model}") from exc
-
-
-@functools.lru_cache(maxsize=8)
-def _grammar(schema_json: str) -> Any:
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
 
 
 def _body(raw: str) -> str:

