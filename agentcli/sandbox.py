@@ -5,8 +5,10 @@ installed and works;
 `on` insists on it (a one-line error where it cannot be had); `off` runs commands directly. In
 the sandbox, the workspace and folders added with `--add-dir` are writable, the library inside
 the workspace stays read-only (it is append-only and agentcli's own), `/tmp` is a private empty
-folder, every other path is read-only, and there is no network but loopback. Debian and Ubuntu
-ship bwrap as the `bubblewrap` package.
+folder, `/run` and `/var/run` are empty (no host sockets), every other path is read-only, and
+there is no network but loopback. What makes git start programs (`.git/config`, hooks, info) is
+read-only too, and under approval readonly so is the workspace. Debian and Ubuntu ship bwrap as
+the `bubblewrap` package.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from agentcli.gitguard import sealed_paths
 
 if TYPE_CHECKING:
     from agentcli.tools.context import Workspace
@@ -38,33 +42,55 @@ class Sandbox:
     bwrap: str
     network: bool = False
 
-    def wrap(self, argv: list[str], workspace: Workspace) -> list[str]:
-        """`argv` run by bwrap with the workspace's writable roots bound read-write."""
+    def wrap(self, argv: list[str], workspace: Workspace, *, read_only: bool = False) -> list[str]:
+        """`argv` run by bwrap with the workspace's writable roots bound read-write, or with
+        nothing writable but a private /tmp when `read_only` (approval readonly)."""
         args = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc"]
         if not self.network:
-            args.append("--unshare-net")
-        if workspace.allow_outside:  # the user lifted the path rule; keep only the network off
+            args.append("--unshare-net")  # also cuts abstract Unix sockets: they live in the net namespace
+        if workspace.allow_outside and not read_only:  # the user lifted the path rule
             args += ["--bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         else:
             args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
             for kept in _programs_in_tmp():  # the private /tmp must not hide a venv or tools in it
                 args += ["--ro-bind", kept, kept]
-            for root in [workspace.root, *workspace.extra_roots]:
-                if root.exists():
-                    args += ["--bind", str(root), str(root)]
-            # A workspace inside a repository, or a linked worktree, keeps its git folder
-            # elsewhere: bind it writable, so `git commit` works, and let git find it across
-            # the workspace's mount point.
-            outside = [g for g in git_dirs(str(workspace.root))
-                       if not any(g == r or r in g.parents for r in [workspace.root, *workspace.extra_roots])]
-            for git_dir in outside:
-                args += ["--bind", str(git_dir), str(git_dir)]
-            if outside:
-                args += ["--setenv", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "1"]
+        # Host services listen on sockets in /run (docker.sock, the user's D-Bus, systemd).
+        for run_dir in _RUN_DIRS:
+            if os.path.isdir(run_dir) and not os.path.islink(run_dir):
+                args += ["--tmpfs", run_dir]
+        if not read_only:
+            args += self._writable(workspace)
+        # What makes git start programs stays read-only, so no command can set up one that the
+        # user's next `git status` runs on the host.
+        for path in sealed_paths(git_dirs(str(workspace.root))):
+            args += ["--ro-bind", str(path), str(path)]
         for path in workspace.protected:
             if path.exists():  # bwrap refuses to bind what is not there
                 args += ["--ro-bind", str(path), str(path)]
         return args + ["--chdir", str(workspace.root), "--", *argv]
+
+    @staticmethod
+    def _writable(workspace: Workspace) -> list[str]:
+        args: list[str] = []
+        roots = [workspace.root, *workspace.extra_roots]
+        if not workspace.allow_outside:
+            for root in roots:
+                if root.exists():
+                    args += ["--bind", str(root), str(root)]
+        found = sorted(git_dirs(str(workspace.root)), key=lambda g: len(g.parts))  # outer ones first
+        # A workspace inside a repository, or a linked worktree, keeps its git folder elsewhere:
+        # bind it writable, so `git commit` works, and let git find it across the workspace's
+        # mount point. Every git folder becomes a mount point that way, which also keeps a
+        # command from moving it aside and putting a folder with a config of its own there.
+        for git_dir in found:
+            args += ["--bind", str(git_dir), str(git_dir)]
+        if any(not any(g == r or r in g.parents for r in roots) for g in found):
+            args += ["--setenv", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "1"]
+        return args
+
+
+# Where host services keep their sockets; each becomes an empty folder in the sandbox.
+_RUN_DIRS = ("/run", "/var/run")
 
 
 def _programs_in_tmp() -> list[str]:

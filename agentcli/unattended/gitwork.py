@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentcli.gitguard import NO_DIFF_PROGRAMS, quiet_flags
+from agentcli.sandbox import child_env
+
 BRANCH_PREFIX = "agentcli/"
 # Programs git may start must never wait for a person, and commits must never be signed
 # interactively or blocked by the user's hooks: these are snapshots, not the user's commits.
@@ -35,10 +38,12 @@ class GitError(Exception):
 
 def git(args: list[str], cwd: Path, *, env: dict[str, str] | None = None, check: bool = True,
         timeout: float = 120) -> str:
-    """Run git and return stdout; GitError with git's own message when it fails."""
+    """Run git and return stdout; GitError with git's own message when it fails. Git starts no
+    program the repository names (hooks, fsmonitor, filters: a command the model ran may have
+    set them), and sees no provider key."""
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              env={**os.environ, **_ENV, **(env or {})}, timeout=timeout,
+        proc = subprocess.run(["git", *quiet_flags(cwd), *args], cwd=cwd, capture_output=True,
+                              text=True, env={**child_env(), **_ENV, **(env or {})}, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise GitError("git is not installed") from None
@@ -182,7 +187,8 @@ class Checkpoints:
         return [tuple(line.split("\0", 1)) for line in out.splitlines() if "\0" in line]  # type: ignore[misc]
 
     def diff_stat(self) -> str:
-        return git(["diff", "--stat", self.base, self.branch], self.repo, check=False).strip()
+        return git(["diff", *NO_DIFF_PROGRAMS, "--stat", self.base, self.branch], self.repo,
+                   check=False).strip()
 
 
 def snapshot(root: Path) -> str:
@@ -224,7 +230,7 @@ def fingerprint(root: Path, ignore: Path | None = None) -> str:
     h = hashlib.sha1()
     if repo_root(root) is not None:
         h.update(git(["rev-parse", "-q", "--verify", "HEAD"], root, check=False).encode())
-        h.update(git(["diff", "HEAD", "--no-ext-diff", "--binary", "--", "."], root, check=False).encode())
+        h.update(git(["diff", "HEAD", *NO_DIFF_PROGRAMS, "--binary", "--", "."], root, check=False).encode())
         others = git(["ls-files", "--others", "--exclude-standard", "-z", "--", "."], root, check=False)
         for name in sorted(n for n in others.split("\0") if n):
             if skip is None or not os.path.realpath(root / name).startswith(skip):

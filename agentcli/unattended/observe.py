@@ -88,6 +88,9 @@ def observe(call: dict[str, Any], result: dict[str, Any]) -> dict[str, Any] | No
         status = "timed out" if meta.get("timed_out") else f"exit {code}"
         obs: dict[str, Any] = {"kind": "command", "command": command, "exit_code": code,
                                "text": f"shell `{short(command, 100)}` → {status}"}
+        if meta.get("git_changed"):  # the report must say so: the user's git would run them
+            obs["git_changed"] = list(meta["git_changed"])
+            obs["text"] += " · changed git settings: " + ", ".join(meta["git_changed"][:4])
         tests = is_test_command(command) or _looks_like_tests(content)
         summary = summarize_tests(content) if tests else None
         if summary or is_test_command(command):

@@ -68,6 +68,12 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     else:
         out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''}" for c in st.commits] or [
             "No checkpoints (run with --checkpoint git to get them); the files were changed in place."]
+    if st.git_changed:  # a hook or config the user's next git command would run
+        out += ["", "### Git settings changed", "",
+                "Commands changed what makes git start programs. Check these before running git "
+                "in this repository:", ""]
+        out += [f"- {local_time(g['ts'])} `{g['command']}` changed " + ", ".join(
+            f"`{p}`" for p in g["paths"]) for g in st.git_changed]
     out += ["", "### Files changed", ""]
     stat = run.checkpoints.diff_stat() if run.checkpoints else ""
     if stat:

@@ -70,6 +70,7 @@ class RunState:
     notes: list[Item] = field(default_factory=list)
     observations: list[Item] = field(default_factory=list)
     files_changed: list[str] = field(default_factory=list)
+    git_changed: list[dict[str, Any]] = field(default_factory=list)  # {ts, command, paths}
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # command -> last result
     commits: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
@@ -179,6 +180,8 @@ class RunState:
         self._observe(ts, obs["text"])
         if obs["kind"] == "file" and obs["path"] and obs["path"] not in self.files_changed:
             self.files_changed.append(obs["path"])
+        if obs.get("git_changed"):
+            self.git_changed.append({"ts": ts, "command": obs["command"], "paths": obs["git_changed"]})
         if obs["kind"] == "tests":
             self.tests[obs["command"]] = {"ts": ts, "summary": obs["summary"], "passed": obs["passed"],
                                           "exit_code": obs["exit_code"]}
