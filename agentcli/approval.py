@@ -1,7 +1,9 @@
 """Approval modes: which shell commands and writes may run without asking the user.
 
 - auto: everything inside the workspace runs (headless default).
-- readonly: no writes; only shell commands that read.
+- readonly: no writes. Shell commands run only in the sandbox, with the workspace mounted
+  read-only there (the kernel, not a list of programs, keeps them from writing: `rg --pre`,
+  `sort -o` or `find -delete` are read-only in name only); without a sandbox, no shell.
 - ask: read-only commands and writes inside the workspace run; other shell commands, and
   reads or writes outside the workspace, ask y/n/always through the front end's `ask`
   callback (chat default).
@@ -161,11 +163,13 @@ class Approval:
     `roots` are the folders commands may name (the workspace first, then `--add-dir` ones);
     None: not known, and any absolute path counts as outside. `sandboxed`: whether shell
     commands run in a sandbox (None: not known, the outside rule of `auto` is left to it).
+    `sealable`: whether a sandbox can run commands with the workspace read-only (readonly
+    runs shell commands only then).
     """
 
     def __init__(self, mode: str = "auto", ask: Asker | None = None,
                  allow: set[str] | None = None, roots: list[Path] | None = None,
-                 sandboxed: bool | None = None, allow_outside: bool = False):
+                 sandboxed: bool | None = None, allow_outside: bool = False, sealable: bool = False):
         if mode not in MODES:
             raise ValueError(f"unknown approval mode {mode!r}; use one of {', '.join(MODES)}")
         self.mode = mode
@@ -174,8 +178,11 @@ class Approval:
         self.roots = roots
         self.sandboxed = sandboxed
         self.allow_outside = allow_outside
+        self.sealable = sealable
 
     def __call__(self, kind: str, detail: str) -> bool:
+        if kind == "shell" and self.mode == "readonly":
+            return self._read_only_shell(detail)
         if kind == "shell" and not self.allow_outside:
             outside = outside_paths(detail, self.roots)
             if outside:
@@ -183,8 +190,8 @@ class Approval:
         if kind == "shell" and is_read_only(detail):
             return True
         if self.mode == "readonly":
-            raise Refused("not run: approval is readonly, which allows no writes and only "
-                          "commands that read (the user can change it with /permissions)")
+            raise Refused("not run: approval is readonly, which allows no writes (the user can "
+                          "change it with /permissions)")
         if self.mode == "auto" or (kind == "write" and self.mode == "ask"):
             return True
         return self._ask(kind, detail, _key(kind, detail))
@@ -197,10 +204,23 @@ class Approval:
             raise Refused(f"not run: it names {names}, outside the workspace; approval auto runs "
                           "only commands inside it, and there is no sandbox here to contain it. "
                           "Work inside the workspace (or the user can switch to /permissions ask)")
-        if self.mode == "readonly" and not is_read_only(command):
-            raise Refused("not run: approval is readonly, which allows no writes and only "
-                          "commands that read (the user can change it with /permissions)")
         return self._ask("shell_outside", command, f"shell_outside:{command.strip()}")
+
+    def _read_only_shell(self, command: str) -> bool:
+        """readonly: any command, run with the workspace mounted read-only (`shell` asks
+        `seals`); one naming paths outside still needs a yes, since reading there is private."""
+        if not self.sealable:
+            raise Refused("not run: approval is readonly and there is no sandbox (bubblewrap) here "
+                          "to mount the workspace read-only, so shell commands are off (install "
+                          "bubblewrap, or the user can change it with /permissions)")
+        outside = [] if self.allow_outside else outside_paths(command, self.roots)
+        if outside:
+            return self._shell_outside(command, outside)
+        return True
+
+    def seals(self, kind: str) -> bool:
+        """Whether a `kind` action allowed now must run with the workspace read-only."""
+        return kind == "shell" and self.mode == "readonly"
 
     def _ask(self, kind: str, detail: str, key: str) -> bool:
         if key in self.always:

@@ -58,7 +58,10 @@ class Sandbox:
         for run_dir in _RUN_DIRS:
             if os.path.isdir(run_dir) and not os.path.islink(run_dir):
                 args += ["--tmpfs", run_dir]
-        if not read_only:
+        if read_only:  # still bound: the private /tmp would hide a workspace kept under it
+            args += [a for root in [workspace.root, *workspace.extra_roots] if root.exists()
+                     for a in ("--ro-bind", str(root), str(root))]
+        else:
             args += self._writable(workspace)
         # What makes git start programs stays read-only, so no command can set up one that the
         # user's next `git status` runs on the host.

@@ -23,14 +23,23 @@ def test_commands_that_may_change_things(command):
     assert not is_read_only(command)
 
 
-def test_auto_allows_everything_readonly_allows_only_reads():
-    auto, ro = Approval("auto"), Approval("readonly")
+def test_auto_allows_everything_readonly_writes_nothing():
+    auto, ro = Approval("auto"), Approval("readonly", sealable=True)
     assert auto("shell", "rm -rf build") and auto("write", "src/a.py")
-    assert ro("shell", "git status")
+    # readonly runs any command, sealed: the sandbox mounts the workspace read-only.
+    assert ro("shell", "git status") and ro("shell", "rg --pre rm zzz .") and ro.seals("shell")
+    assert not auto.seals("shell") and not ro.seals("write")
     # Nobody said no: the model is told it is the mode, not "the user declined".
-    for kind, detail in (("shell", "rm -rf build"), ("write", "src/a.py")):
-        with pytest.raises(Refused, match="not run: approval is readonly"):
-            ro(kind, detail)
+    with pytest.raises(Refused, match="not run: approval is readonly"):
+        ro("write", "src/a.py")
+
+
+def test_readonly_without_a_sandbox_runs_no_command_and_says_why_in_one_line():
+    ro = Approval("readonly", sealable=False)
+    for command in ("ls", "git status", "rg --pre rm zzz ."):
+        with pytest.raises(Refused) as refused:
+            ro("shell", command)
+        assert "\n" not in str(refused.value) and "no sandbox (bubblewrap)" in str(refused.value)
 
 
 def test_ask_mode_asks_and_remembers_always():
@@ -104,9 +113,10 @@ def test_auto_refuses_outside_without_a_sandbox_and_leaves_it_to_the_sandbox():
 
 def test_readonly_refuses_a_write_outside_and_asks_before_a_read_outside():
     asked = []
-    ro = Approval("readonly", ask=lambda kind, detail: asked.append(kind) or "y", roots=[ROOT])
+    ro = Approval("readonly", ask=lambda kind, detail: asked.append(kind) or "y", roots=[ROOT],
+                  sealable=True)
     with pytest.raises(Refused, match="readonly"):
-        ro("shell", "rm -rf /tmp/x")
+        ro("write", "/tmp/x/f")
     assert ro("shell", "cat /etc/hostname") and asked == ["shell_outside"]
 
 

@@ -200,9 +200,11 @@ def test_readonly_tells_the_model_it_is_the_mode_not_the_user(server, open_chat,
     chat = open_chat(srv, "--approval", "readonly")
     chat.line("make a file")
     seen = chat.ready()
-    assert "not run: approval is readonly" in seen and "declined" not in seen
+    # Run in a read-only sandbox, or not run where there is none: either way the mode says so.
+    assert "approval is readonly" in seen and "declined" not in seen
     told = srv.requests[1].tool_results()[0]
-    assert "not run: approval is readonly" in told and "declined" not in told
+    assert "approval is readonly" in told and "declined" not in told
+    assert not (workspace / "made-by-agent").exists()
 
 
 def test_a_tool_line_times_the_tool_not_the_wait_for_a_yes(server, open_chat, workspace):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from agentcli.sandbox import probe
 from agentcli.testing.scripted_server import Turn
 
 PROVIDERS = ["anthropic", "openai"]
@@ -212,6 +213,7 @@ def test_anthropic_requests_mark_the_stable_prefix_and_conversation_for_caching(
     assert json.dumps(first.body["tools"]) == json.dumps(second.body["tools"])
 
 
+@pytest.mark.skipif(probe()[0] is None, reason="readonly runs commands only in the sandbox")
 def test_readonly_runs_a_reading_command_on_an_absolute_path_inside_the_workspace(server, cli, workspace):
     """The workspace (and --add-dir folders) are inside, whether a command names them relative or
     absolute; only what lies beyond them needs a yes that a headless run cannot get."""
@@ -225,7 +227,7 @@ def test_readonly_runs_a_reading_command_on_an_absolute_path_inside_the_workspac
         return Turn(text="Results: " + " | ".join(req.tool_results()))
 
     result, proc = cli(server(respond)).json("run", "read", "-C", str(workspace), "--model",
-                                             "openai/m", "--approval", "readonly", "--sandbox", "off")
+                                             "openai/m", "--approval", "readonly")
     assert proc.returncode == 0, proc.stderr
     first, second = result["result"].removeprefix("Results: ").split(" | ")
     assert "TIMEOUT_SECONDS = 37" in first

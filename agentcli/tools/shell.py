@@ -12,11 +12,14 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from agentcli import gitguard
 from agentcli.library.spill import result_target, threshold_tokens, full_view, write_full
-from agentcli.sandbox import child_env
+from agentcli.sandbox import child_env, git_dirs
 from agentcli.tools.context import ToolContext, ToolError
 from agentcli.tools.output import StreamCapture, cap
 from agentcli.types import ToolResult
@@ -47,33 +50,18 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     timeout_left = ctx.time_left(timeout)
     if timeout_left <= 0:
         raise ToolError("the run's time budget is spent; the command was not started")
-
-    argv = ["bash", "-c", command]
     sandbox = ctx.services.get("sandbox")
-    if sandbox is not None:
-        argv = sandbox.wrap(argv, ctx.workspace)
+    sealed = bool(getattr(ctx.approve, "seals", lambda kind: False)("shell"))
+    if sealed and sandbox is None:
+        raise ToolError("not run: approval is readonly and there is no sandbox to keep the "
+                        "workspace read-only")
+    repos = git_dirs(str(ctx.workspace.root))
+    before = gitguard.snapshot(repos)
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv, cwd=ctx.workspace.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, env=child_env(),
-        )
-    except OSError as exc:
-        raise ToolError(f"could not start bash: {exc}") from exc
+    proc = _start(command, ctx, sandbox, sealed)
     out, err = StreamCapture(proc.stdout, HARD_CAP), StreamCapture(proc.stderr, HARD_CAP)
     try:
-        timed_out = False
-        try:
-            code = proc.wait(timeout=timeout_left)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            code = proc.wait()
-        except BaseException:
-            # Interrupted (Ctrl-C) or a time budget: never leave the command running.
-            _kill_group(proc)
-            proc.wait()
-            raise
+        code, timed_out = _wait(proc, timeout_left)
         elapsed = time.monotonic() - started
         sizes = out.finish(_GRACE_S), err.finish(_GRACE_S)
         header = f"exit code: {code}" if not timed_out else \
@@ -91,10 +79,66 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         out.close()
         err.close()
     if sandbox is not None and code != 0 and _SANDBOX_SYMPTOMS.search(content):
-        content += ("\n[this ran in agentcli's sandbox: no network, and only the workspace is "
-                    "writable. If the task needs more, say so: the user can start agentcli with "
-                    "--sandbox off]")
+        content += _READ_ONLY_NOTE if sealed else _SANDBOX_NOTE
+    content += _git_note(before, repos, ctx, sandbox is not None, meta)
     return ToolResult(content, is_error=timed_out, meta=meta)
+
+
+def _start(command: str, ctx: ToolContext, sandbox, sealed: bool) -> subprocess.Popen:
+    """bash -c `command` in its own process group: in the sandbox, or under the reaper, so it
+    ends with agentcli either way."""
+    argv = ["bash", "-c", command]
+    if sandbox is not None:
+        argv = sandbox.wrap(argv, ctx.workspace, read_only=sealed)
+    elif sys.platform.startswith("linux"):
+        argv = [sys.executable, "-I", "-S", _REAPER, str(os.getpid()), *argv]
+    try:
+        return subprocess.Popen(
+            argv, cwd=ctx.workspace.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, env=child_env(),
+        )
+    except OSError as exc:
+        raise ToolError(f"could not start bash: {exc}") from exc
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, bool]:
+    """(exit code, whether it timed out); the command and its group never outlive the call."""
+    try:
+        return proc.wait(timeout=timeout), False
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return proc.wait(), True
+    except BaseException:
+        # Interrupted (Ctrl-C) or a time budget: never leave the command running.
+        _kill_group(proc)
+        proc.wait()
+        raise
+
+
+def _git_note(before: dict[str, str], repos, ctx: ToolContext, sandboxed: bool,
+              meta: dict[str, Any]) -> str:
+    """Say so when the command changed what makes git start programs (.git/config, hooks):
+    the user's next git command would run what it names. In the sandbox only a file that was
+    not there to bind read-only can change, and it is removed again."""
+    changed = gitguard.changes(before, gitguard.snapshot(repos))
+    if not changed:
+        return ""
+    shown = [ctx.workspace.display(Path(p)) for p in changed]
+    removed = gitguard.undo_added(before, changed) if sandboxed else []
+    meta["git_changed"] = shown
+    names = ", ".join(shown[:4]) + (" …" if len(shown) > 4 else "")
+    if removed and len(removed) == len(changed):
+        return f"\n[agentcli removed {names}: commands may not add git settings]"
+    return (f"\n[warning: this command changed {names}, which git reads to decide what programs "
+            "to run; the user's own git commands would run them. agentcli's git commands do not]")
+
+
+_REAPER = str(Path(__file__).with_name("_reaper.py"))
+_SANDBOX_NOTE = ("\n[this ran in agentcli's sandbox: no network, and only the workspace is "
+                 "writable. If the task needs more, say so: the user can start agentcli with "
+                 "--sandbox off]")
+_READ_ONLY_NOTE = ("\n[approval is readonly: commands run with the workspace mounted read-only "
+                   "(the user can change it with /permissions)]")
 
 
 # What a command says when the sandbox, not the command, is what stopped it.

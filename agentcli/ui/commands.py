@@ -238,7 +238,8 @@ def _permissions(app: ChatApp, arg: str) -> None:
     explain = {"ask": "read-only commands and writes in the workspace run; other commands and "
                       "anything outside the workspace ask you",
                "auto": "commands and writes in the workspace run without asking",
-               "readonly": "no writes; only commands that read"}
+               "readonly": "no writes; commands run in the sandbox with the workspace "
+                           "read-only (none where there is no sandbox)"}
     app.say(f"approval: {approval.mode} — {explain[approval.mode]}")
     if approval.always:
         app.say("always allowed: " + ", ".join(sorted(approval.always)), "dim")
