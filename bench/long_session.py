@@ -7,9 +7,11 @@ through `shell`); facts are planted in some of them. The server answers summary 
 
 Printed figures: max request tokens vs the window, compactions, the share of each request that
 is a byte-identical prefix of the previous one (outside compaction turns), planted-fact recall
-through memory_search, harness overhead per turn excluding model and tool time, peak RSS.
+through memory_search (by the fact's exact name, and by a paraphrased keyword query for facts
+written as sentences: see bench/paraphrase.py), memory_search latency, harness overhead per
+turn excluding model and tool time, peak RSS.
 
-    python bench/long_session.py [--turns 1000] [--window 32768] [--facts 200] [--json out.json]
+    python bench/long_session.py [--turns 1000] [--window 32768] [--facts 200] [--sentences 200]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 TURNS_PER_RUN = 50
 WORDS = ["amber", "basalt", "cobalt", "delta", "ember", "fjord", "granite", "harbor", "indigo",
@@ -38,13 +41,17 @@ ANIMALS = ["falcon", "otter", "lynx", "heron", "bison", "marten", "ibis", "gecko
 
 # -- the workload ------------------------------------------------------------------------------
 
-def make_files(root: Path, turns: int, facts: int, seed: int) -> list[dict]:
-    """One log file per tool turn, sized so the tool output passes 2 M tokens; facts planted."""
+def make_files(root: Path, turns: int, facts: int, seed: int, sentences: list[dict]) -> list[dict]:
+    """One log file per tool turn, sized so the tool output passes 2 M tokens; facts planted,
+    and the `sentences` each in a file of its own (those placed get a "turn")."""
     rng = random.Random(seed)
     data = root / "data"
     data.mkdir(parents=True)
     planted: list[dict] = []
     fact_turns = set(rng.sample([k for k in range(turns) if (k + 1) % TURNS_PER_RUN], facts))
+    free = [k for k in range(turns) if (k + 1) % TURNS_PER_RUN and k not in fact_turns]
+    placement = random.Random(seed + 1)  # the logs stay as they were without sentences
+    by_turn = dict(zip(placement.sample(free, min(len(free), len(sentences))), sentences))
     for k in range(turns):
         if (k + 1) % TURNS_PER_RUN == 0:
             continue
@@ -59,6 +66,9 @@ def make_files(root: Path, turns: int, facts: int, seed: int) -> list[dict]:
             value = f"TK-{rng.randint(100000, 999999)}-{rng.choice(WORDS).upper()}"
             lines.insert(rng.randint(0, len(lines)), f"NOTE: the deploy token for {name} is {value}")
             planted.append({"turn": k, "name": name, "value": value})
+        if k in by_turn:
+            lines.insert(placement.randint(0, len(lines)), by_turn[k]["sentence"])
+            by_turn[k]["turn"] = k
         (data / f"part{k:04d}.log").write_text("\n".join(lines) + "\n")
     return planted
 
@@ -129,10 +139,13 @@ def run_bench(args) -> dict:
     from agentcli.library.compaction import SUMMARY_MARKER
     from agentcli.session import Session
     from agentcli.tokens import estimate
-    from agentcli.types import ToolCall
+
+    from paraphrase import generate
 
     root = Path(tempfile.mkdtemp(prefix="agentcli-bench-"))
-    planted = make_files(root, args.turns, args.facts, args.seed)
+    sentences = generate(args.sentences, args.seed)
+    planted = make_files(root, args.turns, args.facts, args.seed, sentences)
+    sentences = [f for f in sentences if "turn" in f]
     metrics_path = root / "server-metrics.jsonl"
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(metrics_path)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -214,12 +227,7 @@ def run_bench(args) -> dict:
             raise SystemExit(f"run {r} stopped: {outcome.stop_reason}: {outcome.result}")
     elapsed = time.perf_counter() - started
 
-    found = 0
-    for fact in planted:
-        call = ToolCall(f"bench-{fact['name']}", "memory_search",
-                        {"query": f"deploy token {fact['name']}"})
-        result = dispatch(call)
-        found += fact["value"] in result.content
+    recall = ask_back(dispatch, planted, sentences)
     session.archive.close()
     server.stdin.close()
     server.wait(timeout=30)
@@ -244,7 +252,7 @@ def run_bench(args) -> dict:
         "prefix_share_median": statistics.median(steady) if steady else None,
         "prefix_share_min": min(steady) if steady else None,
         "prefix_share_requests": len(steady),
-        "recall": found / len(planted) if planted else None, "facts": len(planted), "found": found,
+        **recall,
         "overhead_ms_median": statistics.median(ordered) * 1000,
         "overhead_ms_p90": ordered[int(len(ordered) * 0.9)] * 1000,
         "overhead_cpu_ms_median": statistics.median(ordered_cpu) * 1000,
@@ -253,6 +261,36 @@ def run_bench(args) -> dict:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "archive_mb": session.archive.path.stat().st_size / 1e6, "workspace": str(root),
     }
+
+
+def ask_back(dispatch, planted: list[dict], sentences: list[dict]) -> dict:
+    """Every planted fact looked up through memory_search: by name, and by paraphrase."""
+    from agentcli.types import ToolCall
+
+    times: list[float] = []
+
+    def ask(query: str) -> str:
+        started = time.perf_counter()
+        content = dispatch(ToolCall(f"bench-{len(times)}", "memory_search", {"query": query})).content
+        times.append(time.perf_counter() - started)
+        return content
+
+    found = sum(f["value"] in ask(f"deploy token {f['name']}") for f in planted)
+    para_found = para_top1 = 0
+    misses: list[str] = []
+    for fact in sentences:
+        lines = ask(fact["query"]).splitlines()
+        para_found += any(fact["value"] in line for line in lines)
+        para_top1 += len(lines) > 2 and fact["value"] in lines[2]
+        if not any(fact["value"] in line for line in lines):
+            misses.append(f"{fact['query']!r} -> {fact['sentence']!r}; first hit: "
+                          f"{lines[2].strip()[:200] if len(lines) > 2 else lines[0]}")
+    times.sort()
+    return {"recall": found / len(planted) if planted else None, "facts": len(planted), "found": found,
+            "para_recall": para_found / len(sentences) if sentences else None,
+            "sentences": len(sentences), "para_found": para_found, "para_top1": para_top1,
+            "misses": misses, "queries": len(times), "query_ms_p50": statistics.median(times) * 1000,
+            "query_ms_p95": times[int(len(times) * 0.95)] * 1000, "query_ms_max": times[-1] * 1000}
 
 
 def report(m: dict) -> str:
@@ -270,12 +308,16 @@ def report(m: dict) -> str:
         f"min {pct(m['prefix_share_min'])} over {m['prefix_share_requests']} requests outside "
         f"compaction turns (target ≥ 90%)",
         f"fact recall:        {m['found']}/{m['facts']} = {pct(m['recall'])} through memory_search "
-        f"(target ≥ 99%)",
+        f"by the fact's name (target ≥ 99%)",
+        f"paraphrase recall:  {m['para_found']}/{m['sentences']} = {pct(m['para_recall'])} shown by "
+        f"memory_search, {m['para_top1']} of them as the first hit (target ≥ 99%)",
+        f"memory_search:      p50 {m['query_ms_p50']:.1f} ms, p95 {m['query_ms_p95']:.1f} ms, max "
+        f"{m['query_ms_max']:.1f} ms over {m['queries']} queries (target p95 ≤ 50 ms)",
         f"harness overhead:   median {m['overhead_ms_median']:.2f} ms, p90 {m['overhead_ms_p90']:.2f} ms "
         f"per turn of wall time excluding model and tool time (target ≤ 5 ms); CPU: median "
         f"{m['overhead_cpu_ms_median']:.2f} ms, p90 {m['overhead_cpu_ms_p90']:.2f} ms",
         f"peak RSS:           {m['peak_rss_mb']:.0f} MB (target ≤ 150 MB)",
-    ])
+    ] + [f"missed by paraphrase: {miss}" for miss in m["misses"][:5]])
 
 
 def main() -> None:
@@ -283,6 +325,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=1000)
     parser.add_argument("--window", type=int, default=32768)
     parser.add_argument("--facts", type=int, default=200)
+    parser.add_argument("--sentences", type=int, default=200,
+                        help="facts written as sentences, looked up by paraphrase")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the generated workspace")

@@ -31,7 +31,8 @@ DB_NAME = "search.db"
 SCHEMA = "1"
 MAX_DOC_CHARS = 1_000_000  # a longer event is ranked by its head; exact search still sees it all
 CANDIDATES = 200
-SNIPPET_TOKENS = 48
+SNIPPET_CHARS = 320
+OPEN, CLOSE = "\x02", "\x03"  # around matched words in highlight(); never in archive text
 BUSY_TIMEOUT_S = 10.0
 # Tool outputs and requests hold facts; an assistant's call only names what it looked for.
 TYPE_BONUS = {"tool_result": 0.3, "user": 0.3}
@@ -254,10 +255,31 @@ def _ranked(db: sqlite3.Connection, words: list[str], sessions: list[str], limit
         scored.append((score, sid, eid, rowid, kind, label, ts, held[rowid] == len(words)))
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
     top = scored[:limit]
-    snippets = dict(_among(db, match, [s[3] for s in top],
-                           f"snippet(docs, 1, '', '', '…', {SNIPPET_TOKENS})"))
-    return [Hit(sid, eid, kind, label, ts, oneline(snippets.get(rowid, ""), 480), round(score, 3), complete)
+    marked = dict(_among(db, match, [s[3] for s in top], f"highlight(docs, 1, '{OPEN}', '{CLOSE}')"))
+    return [Hit(sid, eid, kind, label, ts, snippet(marked.get(rowid, "")), round(score, 3), complete)
             for score, sid, eid, rowid, kind, label, ts, complete in top]
+
+
+def snippet(marked: str) -> str:
+    """About SNIPPET_CHARS of a highlighted text: the line holding the most distinct matched
+    words (and what follows it), or in a long line the stretch where they gather."""
+    lines = marked.split("\n")
+
+    def matched(text: str) -> int:
+        return len({w.lower() for w in re.findall(f"{OPEN}([^{CLOSE}]*){CLOSE}", text)})
+
+    best = max(range(len(lines)), key=lambda i: (matched(lines[i]), -i))
+    text = "\n".join(lines[best:])
+    start = 0
+    if len(lines[best]) > SNIPPET_CHARS:
+        marks = [m.start() for m in re.finditer(OPEN, lines[best])]
+        if marks:
+            start = max(0, max(marks, key=lambda p: (matched(lines[best][p:p + SNIPPET_CHARS]), -p)) - 60)
+    piece = text[start:start + SNIPPET_CHARS]
+    plain = piece.replace(OPEN, "").replace(CLOSE, "")
+    before = best > 0 or start > 0
+    after = start + SNIPPET_CHARS < len(text)
+    return ("…" if before else "") + oneline(plain, SNIPPET_CHARS + 40) + ("…" if after else "")
 
 
 def _among(db: sqlite3.Connection, match: str, ids: list[int], extra: str = "") -> list[tuple]:
