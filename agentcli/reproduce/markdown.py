@@ -136,12 +136,13 @@ def _claims_section(rows: list[Row]) -> list[str]:
         setup = c.get("setup") or {}
         out.append(f"- **{_cell(row.id)}** ({_cell(c['metric'])}): {_cell(c['description'])} "
                    f"— dataset: {_cell(setup.get('dataset', '?'))}; method: {_cell(setup.get('method', '?'))}")
-        if c["source"].get("quote"):
-            out.append(f"  > {_cell(c['source']['quote'])}")
         if row.per_seed:
-            out.append(f"  Per seed: {', '.join(num(v) for v in row.per_seed)}")
+            out.append(f"  Per seed: {', '.join(num(v) for v in row.per_seed)}.")
         if r.get("notes"):
             out.append(f"  Notes: {_cell(r['notes'])}")
+        # Last: a line after a quote would be read as part of it.
+        if c["source"].get("quote"):
+            out.append(f"  > {_cell(c['source']['quote'])}")
     return out + [""]
 
 
