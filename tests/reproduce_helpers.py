@@ -62,13 +62,15 @@ GOOD_CLAIMS = {
     ],
 }
 
+# The command it records is the interpreter that ran it: agentcli re-runs exactly that.
 COMPUTE_PY = """\
 import json
 import statistics
+import sys
 
 data = [1, 2, 3, 4, 10]
 values = {"C1": statistics.mean(data), "C2": statistics.median(data), "C3": statistics.pstdev(data)}
-results = {cid: {"value": v, "run_id": "stats-1", "seed": None, "command": "python compute.py",
+results = {cid: {"value": v, "run_id": "stats-1", "seed": None, "command": sys.executable + " compute.py",
                  "log": "runs/stats-1.log"} for cid, v in values.items()}
 with open("results.json", "w") as f:
     json.dump(results, f, indent=2)
@@ -79,6 +81,9 @@ PLAN_WITHOUT_GAPS = "# Plan\n\n## Claims → code and runs\n\n| C1, C2, C3 | com
 PLAN = PLAN_WITHOUT_GAPS + ("\n## Unspecified details\n\n- Sample or population SD: the paper "
                             "does not say; population (the plainest).\n")
 DEVIATIONS = "# Deviations\n\n- The SD is the population SD; the paper does not say which.\n"
+# The audit's forgery: the paper's own numbers, a command that does not exist, no logs.
+FORGED_RESULTS = {cid: {"value": v, "run_id": "main", "seed": None, "command": "python does_not_exist.py"}
+                  for cid, v in (("C1", 4.0), ("C2", 3), ("C3", 3.54))}
 
 
 def first_user_text(request: ScriptedRequest) -> str:
@@ -100,14 +105,17 @@ class Reproducer:
     (unattended) stops to talk twice, declares done once too early, and ends with `finish`.
 
     `slow_build`: phase 3's second step is a long command (to be killed in). `stuck_build`: phase
-    3 reads the same file over and over. `usage`: the token usage each turn reports, by phase
-    name (the server's estimate where not given)."""
+    3 reads the same file over and over. `forge_build`: phase 3 writes results.json by hand (the
+    paper's numbers) and declares done, then blocked. `usage`: the token usage each turn reports,
+    by phase name (the server's estimate where not given)."""
 
     def __init__(self, fail_phase: str | None = None, *, slow_build: bool = False,
-                 stuck_build: bool = False, usage: dict[str, dict[str, int]] | None = None):
+                 stuck_build: bool = False, forge_build: bool = False,
+                 usage: dict[str, dict[str, int]] | None = None):
         self.fail_phase = fail_phase  # this phase only ever answers "done" without its files
         self.slow_build = slow_build
         self.stuck_build = stuck_build
+        self.forge_build = forge_build
         self.usage = usage or {}
 
     def __call__(self, request: ScriptedRequest) -> Turn:
@@ -140,6 +148,12 @@ class Reproducer:
 
     def build(self, n: int) -> Turn:
         run = call("shell", command=f"mkdir -p runs && {sys.executable} compute.py > runs/stats-1.log 2>&1")
+        if self.forge_build:
+            forged = [call("write", path="results.json", content=json.dumps(FORGED_RESULTS, indent=2)),
+                      call("write", path="DEVIATIONS.md", content="None."),
+                      call("finish", status="done", summary="All three claims reproduced."),
+                      call("finish", status="blocked", summary="agentcli would not accept the results.")]
+            return forged[n] if n < len(forged) else Turn(text="(phase 3 should have ended)")
         steps = [call("write", path="compute.py", content=COMPUTE_PY)]
         if self.stuck_build:
             return steps[0] if n == 0 else call("read", path="compute.py")

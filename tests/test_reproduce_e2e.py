@@ -28,7 +28,8 @@ def test_paper_to_report_through_all_three_phases(provider, server, cli, tmp_pat
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["stop_reason"] == "done" and result["is_error"] is False
-    assert result["report"]["within"] == 2 and result["report"]["outside"] == 1
+    assert result["report"]["counts"] == {"match": 2, "close": 0, "mismatch": 1, "unverified": 0,
+                                          "not_attempted": 0}
     assert result["report"]["complete"] is True
 
     # PAPER.md kept the PDF's pages; the workdir holds every artefact.
@@ -41,8 +42,14 @@ def test_paper_to_report_through_all_three_phases(provider, server, cli, tmp_pat
 
     # The table: C3 is the population SD (3.16) against the paper's sample SD (3.54).
     report = (workdir / "REPORT.md").read_text()
-    assert "| C1 | Table 1, p. 2 | statistic | 4 | 4 | +0 (+0%) | ±0.05 | yes |" in report
-    assert "| C3 | Table 1, p. 2 | statistic | 3.54 | 3.16228 |" in report and "**no**" in report
+    assert "| C1 | Table 1, p. 2 | statistic | 4 | 4 | +0 (+0%) | ±0.05 | match |" in report
+    assert "| C3 | Table 1, p. 2 | statistic | 3.54 | 3.16228 |" in report and "**mismatch**" in report
+    # agentcli re-ran the command before it accepted done, kept its log, and judged with the
+    # claims phase 1 fixed.
+    assert "verified: printed in runs/agentcli/run-1.log" in report
+    assert (workdir / "runs" / "agentcli" / "run-1.log").is_file() and (workdir / "environment.json").is_file()
+    assert (workdir / ".reproduce" / "claims.phase1.json").is_file()
+    assert "Tolerances are the ones phase 1 fixed" in report
     assert "The SD is the population SD" in report  # DEVIATIONS.md is in the report
 
     # Three phases, three sessions, each with its own prompt and tools.
@@ -53,6 +60,7 @@ def test_paper_to_report_through_all_three_phases(provider, server, cli, tmp_pat
     by_phase = {n: [r for r in srv.requests if f"phase {n} of 3" in first_user_text(r)] for n in (1, 2, 3)}
     assert "check_claims" in by_phase[1][0].tool_names and "check_results" not in by_phase[1][0].tool_names
     assert "check_results" in by_phase[3][0].tool_names
+    assert "check_claims" not in by_phase[2][0].tool_names + by_phase[3][0].tool_names
     assert '"$defs"' in first_user_text(by_phase[1][0])  # the schema is in the phase-1 prompt
     assert "Never add a component the paper does not describe" in first_user_text(by_phase[3][0])
 
@@ -81,7 +89,7 @@ def test_invalid_claims_get_precise_errors_and_phase_2_problems_go_back(server, 
     proc = cli(srv)("reproduce", str(paper), "-w", str(tmp_path / "w"), "--model", "anthropic/m",
                     cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("2 of 3 claims within tolerance, 1 outside, 0 missing")
+    assert proc.stdout.strip().endswith("3 claims: 2 match, 0 close, 1 mismatch, 0 unverified, 0 not attempted")
     # check_claims told the model exactly what was wrong with its first claims.json.
     results = [t for r in srv.requests for t in r.tool_results()]
     assert any("claims[2].source.quote: not found in PAPER.md" in t for t in results)
@@ -121,7 +129,27 @@ def test_a_phase_that_never_delivers_stops_with_what_is_missing_then_resumes(ser
     state = _state(workdir)
     assert [p["status"] for p in state["phases"].values()] == ["done", "done", "done"]
     assert len(state["phases"]["plan"]["sessions"]) == 1
-    assert "2 of 3 claims within tolerance" in (workdir / "REPORT.md").read_text()
+    assert "3 claims: 2 match, 0 close, 1 mismatch" in (workdir / "REPORT.md").read_text()
+
+
+def test_hand_written_results_from_a_command_that_does_not_exist_cannot_finish_done(server, cli, tmp_path):
+    """The audit's case, through the real CLI: results.json written by hand with the paper's
+    numbers, `python does_not_exist.py`, no logs, DEVIATIONS "None.". agentcli's re-run refuses
+    done, and the report certifies none of the numbers."""
+    paper = write_pdf(tmp_path / "paper.pdf")
+    workdir = tmp_path / "w"
+    srv = server(Reproducer(forge_build=True))
+    result, proc = cli(srv).json("reproduce", str(paper), "-w", str(workdir), "--model", "anthropic/m",
+                                 cwd=tmp_path)
+    assert proc.returncode == 1 and result["stop_reason"] == "blocked", proc.stderr
+    build = [r for r in srv.requests if "phase 3 of 3" in first_user_text(r)]
+    refused = [t for t in build[-1].tool_results() if t.startswith("finish refused")]
+    assert len(refused) == 1
+    assert "C1: agentcli re-ran `python does_not_exist.py`: exited with code" in refused[0]
+    assert result["report"]["counts"] == {"match": 0, "close": 0, "mismatch": 0, "unverified": 3,
+                                          "not_attempted": 0}
+    assert "**3 claims: 0 match, 0 close, 0 mismatch, 3 unverified, 0 not attempted.**" in \
+        (workdir / "REPORT.md").read_text()
 
 
 def test_resume_of_an_unknown_reproduction_is_one_line(cli, tmp_path):

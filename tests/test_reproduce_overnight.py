@@ -157,7 +157,8 @@ def test_sigkill_in_phase_3_then_resume_continues_the_same_run_and_history(serve
     assert log == ["agentcli: the work before the run started",
                    "agentcli: work in progress when the run was interrupted",
                    "agentcli: done: Reproduced C1 and C2; C3 is off.",
-                   "agentcli reproduce: REPORT.md: 2 of 3 claims within tolerance, 1 outside, 0 missing"]
+                   "agentcli reproduce: REPORT.md: 3 claims: 2 match, 0 close, 1 mismatch, 0 unverified, "
+                   "0 not attempted"]
     assert "compute.py" in git(workdir, "show", "--name-only", "--format=", "HEAD~2")
     assert git(workdir, "status", "--porcelain") == ""
     assert (workdir / ".git").is_dir() and not (tmp_path / ".git").exists()
