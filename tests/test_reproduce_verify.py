@@ -196,3 +196,27 @@ def test_an_unverified_value_is_never_a_match_however_close():
     assert judge(claim, entry(4.0), verify.Proof(True, "printed")).verdict == "match"
     assert judge(claim, entry(None, notes="x"), None).verdict == "not attempted"
     assert judge(claim, None, None).verdict == "not attempted"
+
+
+# -- the figure -------------------------------------------------------------------------------
+
+def test_each_claim_gets_a_strip_in_its_own_units_with_band_seeds_and_verdict_colour(tmp_path):
+    pytest.importorskip("matplotlib")
+    from agentcli.reproduce.figure import COLOURS, draw, strip
+
+    claim = dict(GOOD_CLAIMS["claims"][2], unit="%")  # 3.54 ± 0.005
+    seeds = entry(3.53, seed=[1, 2, 3], values=[3.52, 3.53, 3.54])
+    close = strip(judge(claim, seeds, verify.Proof(True, "printed")))
+    assert close.band == pytest.approx((3.535, 3.545)) and close.close_band == pytest.approx((3.525, 3.555))
+    assert close.seeds == (3.52, 3.53, 3.54) and close.reproduced == 3.53
+    assert close.colour == COLOURS["close"] and not close.hollow
+    assert close.label == "C3\n(%)" and close.note.startswith("close\npaper 3.54 % ± 0.005")
+    assert close.xlim[0] < 3.52 and close.xlim[1] > 3.555
+    unverified = strip(judge(claim, seeds, verify.Proof(False, "not printed")))
+    assert unverified.hollow and unverified.colour == COLOURS["unverified"]
+    missing = strip(judge(claim, None, None))
+    assert missing.reproduced is None and missing.note.startswith("not attempted")
+    rows = [judge(claim, seeds, verify.Proof(True, "printed")),
+            judge(GOOD_CLAIMS["claims"][0], entry(4.0), verify.Proof(True, "printed"))]
+    png = draw(rows, tmp_path / "f.png", title="t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
