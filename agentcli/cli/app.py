@@ -101,6 +101,9 @@ _register()
 
 
 def main() -> None:
+    from agentcli import keys
+
+    keys.protect()  # before anything else runs: may re-execute this process without the keys
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
