@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import json
 import os
@@ -61,7 +62,7 @@ def write(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError(f"content is larger than {MAX_WRITE_BYTES // (1024 * 1024)} MB")
     if path.is_dir():
         raise ToolError(f"{args['path']} is a folder")
-    old = _load(path, args["path"]) if path.exists() else None
+    old = _load(path, args["path"], exact=True) if path.exists() else None
     if old is not None and _uses_crlf(old):
         content = _to_crlf(content)  # keep a Windows file's line endings
     content, broken = _parse_check(path, old, content, ctx, f"not written: the new {args['path']}",
@@ -81,7 +82,7 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     old, new = args["old"], args["new"]
     if not path.exists():
         raise ToolError(f"no such file: {args['path']} (use write to create it)")
-    text = _load(path, args["path"])
+    text = _load(path, args["path"], exact=True)
     if old == "":
         raise ToolError("`old` is empty; give the exact text to replace")
     if old == new:
@@ -91,6 +92,9 @@ def edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         old, new = _to_crlf(old), _to_crlf(new)
     count = text.count(old)
     if count == 0:
+        if "\ufffd" in old and _undecodable(text):
+            raise ToolError(f"`old` holds \ufffd, which `read` shows for bytes of {args['path']} that "
+                            "are not UTF-8; edit the text around them (they are kept as they are)")
         raise ToolError(f"`old` was not found in {args['path']}" + _near_miss(text, old))
     if count > 1 and not args.get("replace_all"):
         raise ToolError(f"`old` appears {count} times in {args['path']}; include more surrounding "
@@ -191,7 +195,10 @@ def _to_crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def _load(path: Path, shown: str) -> str:
+def _load(path: Path, shown: str, *, exact: bool = False) -> str:
+    """The file's text. `exact` (for edit and write): bytes that are not UTF-8 become lone
+    surrogates that `_atomic_write` turns back into the same bytes, so no byte is lost; else
+    they show as \ufffd."""
     if path.is_dir():
         raise ToolError(f"{shown} is a folder; use glob or shell `ls` to list it")
     try:
@@ -214,20 +221,38 @@ def _load(path: Path, shown: str) -> str:
         raise ToolError(f"cannot read {shown}: {exc.strerror or exc}") from None
     if is_binary(data):
         raise ToolError(f"{shown} is a binary file ({len(data)} bytes); not shown")
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="surrogateescape" if exact else "replace")
+
+
+def _undecodable(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _printable(text: str) -> str:
+    """`text` from `_load(exact=True)` with its undecodable bytes shown as \ufffd (diffs, results)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _undecodable(text) else text
 
 
 def _atomic_write(path: Path, content: str) -> None:
-    """Write through a temp file and rename, so a crash never leaves half a file."""
+    """Write through a temp file and rename, so a crash never leaves half a file. The file keeps
+    its mode (and owner, where allowed); a new file gets the mode the umask gives."""
+    try:
+        data = content.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:  # JSON can carry a lone surrogate ("\ud800"): no byte stands for it
+        raise ToolError(f"not written: the text for {path.name} holds a lone surrogate, which is "
+                        "not a character; send it without") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        st = path.stat() if path.exists() else None
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(content)
-            if mode is not None:
-                os.chmod(tmp, mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, st.st_mode & 0o7777 if st else 0o666 & ~_umask())
+            owner = (os.geteuid(), os.getegid()) if hasattr(os, "geteuid") else None
+            if st is not None and owner and (st.st_uid, st.st_gid) != owner:
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.chown(tmp, st.st_uid, st.st_gid)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -236,7 +261,23 @@ def _atomic_write(path: Path, content: str) -> None:
         raise ToolError(f"cannot write {path.name}: {exc.strerror or exc}") from None
 
 
+def _umask() -> int:
+    """This process's umask, read without setting it (os.umask would, for a moment, for every
+    thread); where /proc has no Umask line, set and put back."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _diff(old: str, new: str, name: str) -> str:
+    old, new = _printable(old), _printable(new)
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                  f"a/{name}", f"b/{name}", n=2)
     return "".join(lines)[:20_000]
