@@ -108,3 +108,26 @@ def test_local_status_says_works_or_crashes_with_the_fix(cli):
     assert "agentcli local build --force" in check["fix"] and "GGML_NATIVE=OFF" in check["fix"]
     text = cli()("local", "status", env={CRASH_HOOK: "1"}, timeout=300).stdout
     assert "check: crashes (signal 11)" in text and "to fix: agentcli local build --force" in text
+
+
+def _demo(tmp_path: Path, **env: str):
+    import os
+    import subprocess
+
+    from tests.conftest import REPO
+
+    full = {**os.environ, "MODEL": "0.5b", "TMPDIR": str(tmp_path), **env}
+    return subprocess.run(["bash", str(REPO / "scripts" / "demo")], cwd=REPO, env=full,
+                          capture_output=True, text=True, timeout=1200)
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
+def test_the_demo_fails_when_the_agent_fails_and_succeeds_when_it_ran(tmp_path):
+    crashed = _demo(tmp_path, **{CRASH_HOOK: "2"})
+    assert crashed.returncode != 0, crashed.stdout + crashed.stderr
+    assert "demo: the agent failed" in crashed.stderr and "SIGSEGV" in crashed.stderr
+    ran = _demo(tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "demo: the agent ran" in ran.stdout and "check: " in ran.stdout
