@@ -20,7 +20,7 @@ from agentcli.events import Emitter
 from agentcli.library import Library
 from agentcli.library import manifest
 from agentcli.library import resume as resuming
-from agentcli.library.archive import ARCHIVE_NAME, Archive, event_id, read_events
+from agentcli.library.archive import ARCHIVE_NAME, Archive, ArchiveError, event_id, read_events
 from agentcli.library.compaction import Compactor
 from agentcli.library.context import Context
 from agentcli.library.index import SessionIndex
@@ -84,12 +84,16 @@ class Session:
         primary, why = (settings.model, "") if settings.model else default_model()
         session = cls._open(settings, emit, library, session_id or library.new_session_id(), primary,
                             why, approval, policy)
-        session.archive.append("session_start", format=1, version=__version__,
-                               model=session.model.name, chain=session.chain.names,
-                               workspace=str(session.workspace.root),
-                               sandbox="bwrap" if "sandbox" in session.tool_ctx.services else None)
-        session.index.flush()
-        session.index.publish()
+        try:
+            session.archive.append("session_start", format=1, version=__version__,
+                                   model=session.model.name, chain=session.chain.names,
+                                   workspace=str(session.workspace.root),
+                                   sandbox="bwrap" if "sandbox" in session.tool_ctx.services else None)
+            session.index.flush()
+            session.index.publish()
+        except ArchiveError as err:  # e.g. a full disk: the session's folder is there all the same
+            err.session_id = session.id
+            raise
         return session
 
     @classmethod

@@ -7,7 +7,14 @@ import sys
 from typing import Any, TextIO
 
 from agentcli.events import Event
+from agentcli.secrets import redact
 from agentcli.types import ToolCall, ToolResult
+
+
+def json_line(obj: dict[str, Any]) -> str:
+    """One JSON object for stdout, redacted like the archive: a program reading it, or its
+    log, is no place for a key the model's commands printed."""
+    return redact(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def call_summary(call: ToolCall, width: int = 160) -> str:
@@ -50,7 +57,7 @@ class ProgressLines:
             self._line(f"agentcli: compacted the context ({d.get('summary', '')})")
 
     def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(redact(text), file=self.stream, flush=True)
 
 
 class StreamJson:
@@ -76,4 +83,4 @@ class StreamJson:
             self.write({"type": event.kind, **{k: v for k, v in d.items()}})
 
     def write(self, obj: dict[str, Any]) -> None:
-        print(json.dumps(obj, ensure_ascii=False, default=str), file=self.stream, flush=True)
+        print(json_line(obj), file=self.stream, flush=True)

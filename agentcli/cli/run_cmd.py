@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from typing import Optional
@@ -69,7 +68,7 @@ def run(
         library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
         max_turns=max_turns, sandbox=sandbox)
 
-    from agentcli.cli.render import ProgressLines, StreamJson
+    from agentcli.cli.render import ProgressLines, StreamJson, json_line
     from agentcli.events import Emitter
     from agentcli.library.archive import ArchiveError
     from agentcli.models import ModelError
@@ -85,7 +84,8 @@ def run(
                                                          max_turns)
     except (ModelError, ArchiveError, StartError) as err:
         bad_flag = getattr(err, "kind", "") == "bad_name"  # a misspelt --model is a usage error
-        _early_error(output_format, str(err), code=2 if bad_flag else EXIT_FAILED)
+        _early_error(output_format, str(err), getattr(err, "session_id", None),
+                     code=2 if bad_flag else EXIT_FAILED)
     if stream:
         stream.write({"type": "system", "session_id": session.id, "model": session.model.name,
                       "workspace": str(settings.workspace)})
@@ -98,7 +98,7 @@ def run(
         result["unattended"] = unattended_run.summary()
         print(f"agentcli: report: {result['unattended']['report_file']}", file=sys.stderr)
     if output_format == "json":
-        print(json.dumps(result, ensure_ascii=False))
+        print(json_line(result))
     elif stream:
         stream.write({"type": "result", **result})
     elif not outcome.is_error:
@@ -127,5 +127,7 @@ def _early_error(output_format: str, message: str, session_id: str | None = None
                "num_turns": 0, "usage": None, "cost_usd": None, "duration_s": 0, "model": None}
         if output_format == "stream-json":
             obj = {"type": "result", **obj}
-        print(json.dumps(obj))
+        from agentcli.cli.render import json_line
+
+        print(json_line(obj))
     opt.fail(message, code)

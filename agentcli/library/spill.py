@@ -169,7 +169,7 @@ def write_full(target: Target, header: str, streams: list[tuple[str, object]]) -
                 while True:
                     block = src.read(_BLOCK)
                     text = carry + decoder.decode(block, final=not block)
-                    cut = len(text) if not block else _safe_cut(text)
+                    cut = len(text) if not block else _safe_cut(text, target.library.clean)
                     piece, carry = text[:cut], text[cut:]
                     if piece:
                         data = _encode(target.library.clean(piece))
@@ -191,16 +191,30 @@ def write_full(target: Target, header: str, streams: list[tuple[str, object]]) -
     return sections
 
 
-def _safe_cut(text: str) -> int:
+def _safe_cut(text: str, clean) -> int:
     """Where to end a block: after its last newline, and before a private key block that the
     next block may close, so redaction sees every secret whole."""
     cut = text.rfind("\n") + 1
     if cut <= 0 or len(text) - cut > _BLOCK:
-        return len(text)  # one enormous line: cut anywhere
+        return _cut_inside_line(text, clean)
     begin = text.rfind("-----BEGIN ", 0, cut)
     if begin > 0 and text.find("-----END ", begin, cut) < 0 and cut - begin < _BLOCK // 2:
         cut = text.rfind("\n", 0, begin) + 1 or cut
     return cut
+
+
+_MARGIN = 8192  # longer than any secret redaction knows (a private key block is about 3 KiB)
+
+
+def _cut_inside_line(text: str, clean) -> int:
+    """Where to end a block inside one enormous line: a place no secret spans. A cut is safe
+    when redacting the text around it whole gives what redacting the two sides apart gives."""
+    low = max(_MARGIN, len(text) - 64 * _MARGIN)
+    for cut in range(len(text) - _MARGIN, low, -(_MARGIN // 16)):
+        window = text[cut - _MARGIN: cut + _MARGIN]
+        if clean(window) == clean(window[:_MARGIN]) + clean(window[_MARGIN:]):
+            return cut
+    return len(text)
 
 
 def _encode(text: str) -> bytes:
