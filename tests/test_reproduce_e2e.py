@@ -47,7 +47,8 @@ def test_paper_to_report_through_all_three_phases(provider, server, cli, tmp_pat
     # agentcli re-ran the command before it accepted done, kept its log, and judged with the
     # claims phase 1 fixed.
     assert "verified: printed in runs/agentcli/run-1.log" in report
-    assert (workdir / "runs" / "agentcli" / "run-1.log").is_file() and (workdir / "environment.json").is_file()
+    assert (workdir / "runs" / "agentcli" / "run-1.log").is_file()
+    assert (workdir / "environment.json").is_file()
     assert (workdir / ".reproduce" / "claims.phase1.json").is_file()
     assert "Tolerances are the ones phase 1 fixed" in report
     assert "The SD is the population SD" in report  # DEVIATIONS.md is in the report

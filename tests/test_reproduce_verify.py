@@ -71,7 +71,8 @@ def test_the_rerun_waits_for_the_files_to_be_right(tmp_path):
 
 
 def test_a_command_that_prints_every_value_lets_phase_3_finish(tmp_path):
-    script = "import statistics\nd = [1, 2, 3, 4, 10]\nprint(statistics.mean(d), statistics.median(d), statistics.pstdev(d))\n"
+    script = ("import statistics\nd = [1, 2, 3, 4, 10]\n"
+              "print(statistics.mean(d), statistics.median(d), statistics.pstdev(d))\n")
     work = workdir(tmp_path, {"C1": entry(4), "C2": entry(3), "C3": entry(3.1622776601683795)}, script=script)
     assert [c.problems() for c in overnight.criteria(work, timeout=60)] == [[], []]
 

@@ -93,6 +93,20 @@ def reproduce(
         opt.fail("--verify goes with 'report' (phase 3 always re-runs the commands before done)")
     if folder is not None:
         opt.fail(f"unexpected argument {str(folder)!r} (only 'report' takes a folder)")
+    work, paper, created = _workdir(target, workdir, resume)
+    settings = opt.build_settings(
+        directory=work, model=model, base_url=base_url, fallback=fallback,
+        context_window=context_window, approval=approval, default_approval="auto",
+        library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
+    try:
+        _drive(settings, work, paper, output_format, max_rounds, options)
+    finally:
+        if paper is not None and created and work.is_dir() and not any(work.iterdir()):
+            work.rmdir()  # the paper could not be read: leave no empty folder behind
+
+
+def _workdir(target: str | None, workdir: Path | None, resume: str | None) -> tuple[Path, Path | None, bool]:
+    """(the reproduction's folder, the paper for a new one, whether the folder was made now)."""
     if resume and target:
         opt.fail("give either a paper or --resume ID, not both")
     if not resume and not target:
@@ -105,10 +119,9 @@ def reproduce(
     if resume:
         search = [p for p in [workdir, Path.cwd()] if p is not None]
         try:
-            folder_found = find(resume, search)
+            work = find(resume, search)
         except StateError as err:
             opt.fail(str(err), EXIT_FAILED)
-        work = folder_found
     else:
         paper = Path(target).expanduser()
         if not paper.is_file():
@@ -124,16 +137,7 @@ def reproduce(
             opt.fail(f"--workdir {work} is a file")
         created = not work.exists()
         work.mkdir(parents=True, exist_ok=True)
-
-    settings = opt.build_settings(
-        directory=work, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="auto",
-        library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
-    try:
-        _drive(settings, work, paper, output_format, max_rounds, options)
-    finally:
-        if paper is not None and created and work.is_dir() and not any(work.iterdir()):
-            work.rmdir()  # the paper could not be read: leave no empty folder behind
+    return work, paper, created
 
 
 def _drive(settings, work: Path, paper: Path | None, output_format: str, max_rounds: int,
@@ -203,6 +207,9 @@ def _report(folder: Path, output_format: str, *, figure: bool, force: bool = Fal
         print(json.dumps({"report": str(folder / "REPORT.md"), **report.to_dict()}, ensure_ascii=False))
         return
     print(f"{folder / 'REPORT.md'}: {report.summary()}")
+    for row in report.rows:
+        if row.verdict == "unverified" and row.proof is not None:
+            print(f"  unverified: {row.id}: {row.proof.why}", file=sys.stderr)
     for item in report.missing + report.problems:
         print(f"  missing: {item}" if item in report.missing else f"  problem: {item}", file=sys.stderr)
 

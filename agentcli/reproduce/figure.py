@@ -72,7 +72,7 @@ def draw(rows: list[Row], path: Path, *, title: str) -> Path:
     strips = [strip(r) for r in rows]
     height = 1.6 + 0.75 * len(strips)
     fig, axes = plt.subplots(len(strips), 1, figsize=(10, height), squeeze=False)
-    for ax, s in zip(axes[:, 0], strips):
+    for ax, s in zip(axes[:, 0], strips, strict=True):
         _draw_strip(ax, s)
     fig.suptitle(_shorten(title, 90), fontsize=11, y=1 - 0.12 / height)
     fig.legend(handles=_legend(), loc="upper center", ncol=4, fontsize=7, frameon=False,

@@ -123,7 +123,10 @@ def _checked_section(rows: list[Row]) -> list[str]:
         code = "—" if run.get("exit_code") is None else str(run["exit_code"])
         wall = "—" if run.get("wall_s") is None else f"{run['wall_s']:.1f} s"
         log = f"`{_cell(proof.log)}`" if proof and proof.log else "—"
-        verdict = "no value" if proof is None else ("verified: " if proof.verified else "**not verified**: ") + proof.why
+        if proof is None:
+            verdict = "no value"
+        else:
+            verdict = ("verified: " if proof.verified else "**not verified**: ") + proof.why
         command = f"`{_cell(r['command'])}`" if r.get("command") else "—"
         out.append(f"| {_cell(row.id)} | {seed} | {command} | {code} | {wall} | {log} | {_cell(verdict)} |")
     return out + [""]
@@ -135,7 +138,8 @@ def _claims_section(rows: list[Row]) -> list[str]:
         c, r = row.claim, row.result or {}
         setup = c.get("setup") or {}
         out.append(f"- **{_cell(row.id)}** ({_cell(c['metric'])}): {_cell(c['description'])} "
-                   f"— dataset: {_cell(setup.get('dataset', '?'))}; method: {_cell(setup.get('method', '?'))}")
+                   f"— dataset: {_cell(setup.get('dataset', '?'))}; "
+                   f"method: {_cell(setup.get('method', '?'))}")
         if row.per_seed:
             out.append(f"  Per seed: {', '.join(num(v) for v in row.per_seed)}.")
         if r.get("notes"):
@@ -159,7 +163,8 @@ def environment_section(env: dict[str, Any] | None) -> list[str]:
         out.append(f"- Python {_cell(py.get('version', '?'))} ({_cell(py.get('implementation', '?'))}), "
                    f"{len(packages)} packages installed (all listed in {ENVIRONMENT})")
         used = [f"{name} {packages.get(name, '?')}" for name in py.get("imported") or []]
-        out.append(f"- Packages the code imports: {_cell(', '.join(used) or 'none outside the standard library')}")
+        used_text = ", ".join(used) or "none outside the standard library"
+        out.append(f"- Packages the code imports: {_cell(used_text)}")
     cpu = env.get("cpu") or {}
     gpus = ", ".join(f"{g.get('name')} ({g.get('memory')})" for g in env.get("gpus") or []) or "none found"
     out.append(f"- OS: {_cell(env.get('os', '?'))}; CPU: {_cell(cpu.get('model', '?'))} "

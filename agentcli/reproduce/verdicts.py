@@ -93,7 +93,8 @@ def locked(workdir: Path) -> list[dict[str, Any]] | None:
     return claims
 
 
-def as_judged(workdir: Path, current: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[str]], bool]:
+def as_judged(workdir: Path, current: list[dict[str, Any]]
+              ) -> tuple[list[dict[str, Any]], dict[str, list[str]], bool]:
     """(the claims to judge, the edits after phase 1 by claim id, whether a phase-1 copy exists).
     A claim phase 1 fixed is judged as it fixed it, even if removed since; one added later is
     judged as it is now, and flagged."""

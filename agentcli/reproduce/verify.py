@@ -92,6 +92,22 @@ def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str
     before = _snapshot(workdir)
     run: dict[str, Any] = {"command": command, "log": log, "exit_code": None, "timed_out": False}
     started = time.monotonic()
+    try:
+        _execute(workdir, command, log, timeout, env, run)
+    finally:
+        # Even when interrupted: results.json goes back to what the agent reported.
+        run["wall_s"] = round(time.monotonic() - started, 2)
+        # Written again, even byte for byte: what the re-run itself measured, to hold results.json to.
+        rewritten = _stat(workdir / RESULTS) != results_stat
+        run["results"] = _put_back(workdir / RESULTS, results_before) if rewritten else None
+    written = [p for p in _snapshot(workdir).items() if before.get(p[0]) != p[1]]
+    run["outputs"] = {log: _sha256(workdir / log)}
+    run["outputs"].update({rel: _sha256(workdir / rel) for rel, _ in sorted(written) if rel != log})
+    return run
+
+
+def _execute(workdir: Path, command: str, log: str, timeout: float, env: dict[str, str],
+             run: dict[str, Any]) -> None:
     with open(workdir / log, "wb") as out:
         try:
             proc = subprocess.Popen(["bash", "-c", command], cwd=workdir, stdin=subprocess.DEVNULL,
@@ -99,22 +115,13 @@ def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str
                                     start_new_session=True)
         except OSError as exc:
             run["error"] = f"could not start bash: {exc.strerror or exc}"
-            proc = None
-        if proc is not None:
-            try:
-                run["exit_code"] = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                run["timed_out"] = True
-            finally:
-                _kill_group(proc)
-    run["wall_s"] = round(time.monotonic() - started, 2)
-    # Written again, even byte for byte: what the re-run itself measured, to hold results.json to.
-    rewritten = _stat(workdir / RESULTS) != results_stat
-    run["results"] = _put_back(workdir / RESULTS, results_before) if rewritten else None
-    written = [p for p in _snapshot(workdir).items() if before.get(p[0]) != p[1]]
-    run["outputs"] = {log: _sha256(workdir / log)}
-    run["outputs"].update({rel: _sha256(workdir / rel) for rel, _ in sorted(written) if rel != log})
-    return run
+            return
+        try:
+            run["exit_code"] = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            run["timed_out"] = True
+        finally:
+            _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -205,7 +212,8 @@ def prove(workdir: Path, entry: dict[str, Any] | None, cid: str, record: dict[st
     if failed:
         return Proof(False, failed, run, run.get("log"))
     rewritten = (run.get("results") or {}).get(cid)
-    if isinstance(rewritten, (int, float)) and abs(float(rewritten) - float(value)) > 1e-9 * max(1, abs(value)):
+    if isinstance(rewritten, (int, float)) and \
+            abs(float(rewritten) - float(value)) > 1e-9 * max(1, abs(value)):
         return Proof(False, f"the re-run wrote {rewritten} for it to results.json, which reports "
                             f"{value}", run, run.get("log"))
     searched = []
