@@ -141,8 +141,10 @@ def test_hand_written_results_from_a_command_that_does_not_exist_cannot_finish_d
     workdir = tmp_path / "w"
     srv = server(Reproducer(forge_build=True))
     result, proc = cli(srv).json("reproduce", str(paper), "-w", str(workdir), "--model", "anthropic/m",
-                                 cwd=tmp_path)
+                                 "--verify-timeout", "45s", cwd=tmp_path)
     assert proc.returncode == 1 and result["stop_reason"] == "blocked", proc.stderr
+    assert _state(workdir)["options"]["verify_timeout"] == 45
+    assert json.loads((workdir / "environment.json").read_text())["timeout_s"] == 45
     build = [r for r in srv.requests if "phase 3 of 3" in first_user_text(r)]
     refused = [t for t in build[-1].tool_results() if t.startswith("finish refused")]
     assert len(refused) == 1

@@ -301,6 +301,8 @@ def test_report_command_verify_reruns_the_commands(cli, tmp_path):
     make(tmp_path, {"C1": entry(4.0), "C2": entry(3), "C3": entry(3.16)}, rerun=False)
     plain, _ = cli().json("reproduce", "report", "--no-figure", str(tmp_path), env={"PATH": PATH})
     assert plain["counts"]["unverified"] == 3
+    text = cli()("reproduce", "report", "--no-figure", str(tmp_path), env={"PATH": PATH})
+    assert "  unverified: C1: agentcli has not re-run `python compute.py`" in text.stderr
     data, proc = cli().json("reproduce", "report", "--verify", "--verify-timeout", "1m", "--no-figure",
                             str(tmp_path), env={"PATH": PATH})
     assert proc.returncode == 0, proc.stderr
