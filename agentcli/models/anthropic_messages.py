@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify
 from agentcli.models.catalog import context_window
+from agentcli.models.streaming import Assembly
 from agentcli.tokens import estimate
-from agentcli.types import Message, Reply, ToolCall, Usage
+from agentcli.types import Message, Reply, Usage
 
 _CACHE = {"type": "ephemeral"}
 
@@ -29,7 +29,9 @@ class AnthropicModel:
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise ModelError("missing_key", "ANTHROPIC_API_KEY is not set", model=self.name)
-        import anthropic  # imported here: the SDK takes seconds to import
+        from agentcli.models.sdk_import import load
+
+        anthropic = load("anthropic")  # the parts of the SDK the call needs, when it is first needed
 
         self._sdk = anthropic
         self._client = anthropic.Anthropic(api_key=key, base_url=base_url or None,
@@ -68,7 +70,7 @@ class AnthropicModel:
 
     def _consume(self, stream, on_text: TextCallback | None) -> Reply:
         usage = Usage()
-        blocks: dict[int, dict[str, Any]] = {}
+        reply = Assembly()
         stop_reason = "end_turn"
         finished = False
         for event in stream:
@@ -82,19 +84,21 @@ class AnthropicModel:
             elif kind == "content_block_start":
                 block = event.content_block
                 if block.type == "tool_use":
-                    blocks[event.index] = {"type": "tool_use", "id": block.id, "name": block.name,
-                                           "json": ""}
-                else:
-                    blocks[event.index] = {"type": block.type, "text": getattr(block, "text", "") or ""}
+                    call = reply.call(event.index)
+                    call.id, call.name = block.id, block.name
+                elif block.type == "text":
+                    reply.add_text(getattr(block, "text", "") or "")
             elif kind == "content_block_delta":
                 delta = event.delta
-                block = blocks.setdefault(event.index, {"type": "text", "text": ""})
                 if delta.type == "text_delta":
-                    block["text"] = block.get("text", "") + delta.text
+                    reply.add_text(delta.text)
                     if on_text and delta.text:
                         on_text(delta.text)
-                elif delta.type == "input_json_delta":
-                    block["json"] = block.get("json", "") + delta.partial_json
+                elif delta.type == "input_json_delta" and not reply.add_arguments(
+                        event.index, delta.partial_json):
+                    stream.close()  # a runaway call: refused, the rest of the stream unread
+                    stop_reason, finished = "tool_use", True
+                    break
             elif kind == "message_delta":
                 stop_reason = event.delta.stop_reason or stop_reason
                 if event.usage is not None and event.usage.output_tokens is not None:
@@ -104,9 +108,7 @@ class AnthropicModel:
         if not finished:
             raise ModelError("connection", "the stream ended before the message was complete",
                              model=self.name)
-        text = "".join(b.get("text", "") for _, b in sorted(blocks.items()) if b["type"] == "text")
-        calls = [_tool_call(b) for _, b in sorted(blocks.items()) if b["type"] == "tool_use"]
-        message = Message(role="assistant", content=text, tool_calls=calls)
+        message = Message(role="assistant", content=reply.text, tool_calls=reply.tool_calls("toolu_"))
         return Reply(message=message, usage=usage, stop_reason=stop_reason, model=self.name)
 
     def _classify(self, exc: Exception) -> ModelError:
@@ -148,15 +150,3 @@ def _mark_cache(messages: list[dict[str, Any]]) -> None:
         if msg["role"] == "user" and marked < 2:
             msg["content"][-1] = {**msg["content"][-1], "cache_control": _CACHE}
             marked += 1
-
-
-def _tool_call(block: dict[str, Any]) -> ToolCall:
-    raw = block.get("json", "") or "{}"
-    try:
-        args = json.loads(raw)
-        if not isinstance(args, dict):
-            return ToolCall(block["id"], block["name"], None, raw, "arguments are not a JSON object")
-        return ToolCall(block["id"], block["name"], args, raw)
-    except ValueError as exc:
-        return ToolCall(block["id"], block["name"], None, raw, f"invalid JSON: {exc}")
-

@@ -13,6 +13,7 @@ from typing import Any
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify
 from agentcli.models.catalog import context_window
+from agentcli.models.streaming import Assembly
 from agentcli.models.textcalls import extract
 from agentcli.tokens import estimate
 from agentcli.types import Message, Reply, ToolCall, Usage
@@ -37,7 +38,9 @@ class OpenAIModel:
             if self.official:
                 raise ModelError("missing_key", "OPENAI_API_KEY is not set", model=self.name)
             key = "not-needed"  # local OpenAI-compatible servers accept any key
-        import openai  # imported here: the SDK takes seconds to import
+        from agentcli.models.sdk_import import load
+
+        openai = load("openai")  # the parts of the SDK the call needs, when it is first needed
 
         self._sdk = openai
         self._client = openai.OpenAI(api_key=key, base_url=base_url, max_retries=max_retries,
@@ -79,33 +82,26 @@ class OpenAIModel:
         return params
 
     def _consume(self, stream, on_text: TextCallback | None, tool_names: set[str]) -> Reply:
-        text_parts: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
+        reply = Assembly()
         usage = Usage()
         finish = None
         for chunk in stream:
             if getattr(chunk, "usage", None):
                 usage = _usage(chunk.usage)
             for choice in chunk.choices or []:
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    text_parts.append(delta.content)
-                    if on_text:
-                        on_text(delta.content)
-                for tc in (delta.tool_calls or []) if delta is not None else []:
-                    slot = calls.setdefault(tc.index if tc.index is not None else len(calls),
-                                            {"id": "", "name": "", "args": ""})
-                    slot["id"] = tc.id or slot["id"]
-                    if tc.function is not None:
-                        slot["name"] += tc.function.name or ""
-                        slot["args"] += tc.function.arguments or ""
+                if choice.delta is not None and not _take(reply, choice.delta, on_text):
+                    stream.close()  # a runaway call: refused, the rest of the stream unread
+                    return self._reply(reply, "tool_calls", usage, tool_names)
                 if choice.finish_reason:
                     finish = choice.finish_reason
         if finish is None:
             raise ModelError("connection", "the stream ended before a finish reason",
                              model=self.name)
-        text = "".join(text_parts)
-        tool_calls = [_tool_call(i, c) for i, c in sorted(calls.items())]
+        return self._reply(reply, finish, usage, tool_names)
+
+    def _reply(self, reply: Assembly, finish: str, usage: Usage, tool_names: set[str]) -> Reply:
+        text = reply.text
+        tool_calls = reply.tool_calls()
         if not tool_calls and not self.official:
             found = extract(text, tool_names)
             if found.calls or found.errors:
@@ -150,14 +146,18 @@ def _usage(u: Any) -> Usage:
                  cache_read_input_tokens=cached)
 
 
-def _tool_call(index: int, slot: dict[str, str]) -> ToolCall:
-    call_id = slot["id"] or f"call_{index}"
-    raw = slot["args"] or "{}"
-    try:
-        args = json.loads(raw)
-    except ValueError as exc:
-        return ToolCall(call_id, slot["name"], None, raw, f"invalid JSON: {exc}")
-    if not isinstance(args, dict):
-        return ToolCall(call_id, slot["name"], None, raw, "arguments are not a JSON object")
-    return ToolCall(call_id, slot["name"], args, raw)
-
+def _take(reply: Assembly, delta: Any, on_text: TextCallback | None) -> bool:
+    """Add one delta's text and tool-call pieces; False when a call's arguments passed the cap."""
+    if delta.content:
+        reply.add_text(delta.content)
+        if on_text:
+            on_text(delta.content)
+    for tc in delta.tool_calls or []:
+        index = tc.index if tc.index is not None else reply.call_count
+        slot = reply.call(index)
+        slot.id = tc.id or slot.id
+        if tc.function is not None:
+            slot.name += tc.function.name or ""
+            if tc.function.arguments and not reply.add_arguments(index, tc.function.arguments):
+                return False
+    return True

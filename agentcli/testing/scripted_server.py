@@ -33,6 +33,8 @@ class Turn:
     event at that index with one whose data is not JSON; `fail_times` applies the fault to the
     first N requests for this turn only, then answers normally. `stall_after` pauses the
     stream for `stall_s` seconds before that event (a provider that hangs mid-answer).
+    `piece_chars` sets how many characters of text or arguments each streamed delta carries
+    (default 12 and 20, token-sized like a provider's).
     """
 
     text: str = ""
@@ -50,6 +52,7 @@ class Turn:
     chunk_delay: float = 0.0
     fail_times: int | None = None
     usage: dict[str, int] | None = None
+    piece_chars: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Turn:
@@ -58,7 +61,7 @@ class Turn:
     def healthy(self) -> Turn:
         """The same turn without its fault."""
         return Turn(text=self.text, tool_calls=self.tool_calls, usage=self.usage,
-                    chunk_delay=self.chunk_delay)
+                    chunk_delay=self.chunk_delay, piece_chars=self.piece_chars)
 
     @property
     def faulty(self) -> bool:

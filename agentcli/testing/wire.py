@@ -108,7 +108,7 @@ def _anthropic_sse(turn: Turn, model: str, request: ScriptedRequest) -> list[byt
     if turn.text:
         out.append(_event("content_block_start", {"type": "content_block_start", "index": index,
                                                   "content_block": {"type": "text", "text": ""}}))
-        for piece in _pieces(turn.text):
+        for piece in _pieces(turn.text, turn.piece_chars or 12):
             out.append(_event("content_block_delta", {"type": "content_block_delta", "index": index,
                                                       "delta": {"type": "text_delta", "text": piece}}))
         out.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}))
@@ -118,7 +118,7 @@ def _anthropic_sse(turn: Turn, model: str, request: ScriptedRequest) -> list[byt
                                                   "content_block": {"type": "tool_use",
                                                                     "id": _call_id(call, "toolu_"),
                                                                     "name": call["name"], "input": {}}}))
-        for piece in _pieces(_args_text(call), 20):
+        for piece in _pieces(_args_text(call), turn.piece_chars or 20):
             out.append(_event("content_block_delta", {"type": "content_block_delta", "index": index,
                                                       "delta": {"type": "input_json_delta",
                                                                 "partial_json": piece}}))
@@ -147,12 +147,12 @@ def _openai_sse(turn: Turn, model: str, request: ScriptedRequest) -> list[bytes]
         return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
     out = [chunk({"role": "assistant", "content": ""})]
-    for piece in _pieces(turn.text):
+    for piece in _pieces(turn.text, turn.piece_chars or 12):
         out.append(chunk({"content": piece}))
     for i, call in enumerate(turn.tool_calls):
         out.append(chunk({"tool_calls": [{"index": i, "id": _call_id(call, "call_"), "type": "function",
                                           "function": {"name": call["name"], "arguments": ""}}]}))
-        for piece in _pieces(_args_text(call), 20):
+        for piece in _pieces(_args_text(call), turn.piece_chars or 20):
             out.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
     out.append(chunk({}, "tool_calls" if turn.tool_calls else "stop"))
     if (request.body.get("stream_options") or {}).get("include_usage"):
