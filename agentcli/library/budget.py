@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from agentcli.library.context import Context
+from agentcli.library.context import MESSAGE_OVERHEAD, Context
 from agentcli.tokens import estimate
 from agentcli.types import ToolSpec
 
@@ -58,6 +58,7 @@ class TokenMeter:
     def __init__(self) -> None:
         self._system: tuple[str, int] = ("", 0)
         self._tools: dict[tuple, int] = {}
+        self._tool_bytes: dict[tuple, int] = {}
         self._summary: tuple[str | None, int] = (None, 0)
         self._sent: tuple | None = None
         self._anchor: tuple | None = None
@@ -93,6 +94,22 @@ class TokenMeter:
                 "summary": self.summary_tokens(context.summary), "messages": messages,
                 "tool_results": results}
 
+    def upper_bound(self, context: Context, system: str, tools: list[ToolSpec], lean: bool) -> int:
+        """At least the tokens of the next request, found without a tokenizer (loading one takes
+        a fifth of a second): no token is shorter than a byte. A short conversation fits by it."""
+        key = (tuple(t.name for t in tools), lean)
+        if key not in self._tool_bytes:
+            self._tool_bytes[key] = _bytes(json.dumps(
+                [{"name": t.name, "description": t.describe(lean), "parameters": t.parameters}
+                 for t in tools], ensure_ascii=False))
+        n = _bytes(system) + self._tool_bytes[key] + _bytes(context.summary or "") + 4
+        for e in context.entries:
+            m = e.message
+            n += _bytes(m.content) + MESSAGE_OVERHEAD
+            for call in m.tool_calls:
+                n += _bytes(call.name) + _bytes(call.raw_arguments or str(call.arguments or "")) + 8
+        return max(n, self._anchor[-1] if self._anchor else 0)
+
     def sent(self, context: Context, model: str, system: str) -> None:
         """A request is going out with this context."""
         self._sent = (context.version, len(context.entries), model, system)
@@ -113,3 +130,8 @@ class TokenMeter:
                 added = sum(e.tokens for e in context.entries[count:])
                 return reported + added
         return estimated
+
+
+def _bytes(text: str) -> int:
+    """UTF-8 bytes of `text`, plus one for an estimate's rounding up."""
+    return len(text.encode("utf-8", "surrogatepass")) + 1 if text else 0

@@ -88,7 +88,9 @@ class Compactor:
         smaller = self._window_seen is not None and window < self._window_seen
         self._window_seen = window
         budget = self.budget()
-        if self.tokens() <= budget.limit:
+        h = self.host
+        bound = self.meter.upper_bound(h.context, h.system_prompt(), h.toolbox.specs, h.model.lean)
+        if bound <= budget.limit or self.tokens() <= budget.limit:  # the bound needs no tokenizer
             return None
         parts = self.breakdown()
         if parts["system"] + parts["tools"] >= budget.limit:
