@@ -68,12 +68,7 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     else:
         out += [f"- `{c['sha'][:10]}` {c.get('subject') or ''}" for c in st.commits] or [
             "No checkpoints (run with --checkpoint git to get them); the files were changed in place."]
-    if st.git_changed:  # a hook or config the user's next git command would run
-        out += ["", "### Git settings changed", "",
-                "Commands changed what makes git start programs. Check these before running git "
-                "in this repository:", ""]
-        out += [f"- {local_time(g['ts'])} `{g['command']}` changed " + ", ".join(
-            f"`{p}`" for p in g["paths"]) for g in st.git_changed]
+    out += _git_changed(st.git_changed)
     out += ["", "### Files changed", ""]
     stat = run.checkpoints.diff_stat() if run.checkpoints else ""
     if stat:
@@ -112,6 +107,17 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
             out.append(f"- Clean up: `git -C {repo} worktree remove --force "
                        f"{shlex.quote(str(cp.worktree))} && git -C {repo} branch -D {cp.branch}`")
     return "\n".join(out) + "\n"
+
+
+def _git_changed(changes: list[dict]) -> list[str]:
+    """Commands that changed a git config or hook: the user's next git command would run it."""
+    if not changes:
+        return []
+    out = ["", "### Git settings changed", "",
+           "Commands changed what makes git start programs. Check these before running git in "
+           "this repository:", ""]
+    return out + [f"- {local_time(g['ts'])} `{g['command']}` changed "
+                  + ", ".join(f"`{p}`" for p in g["paths"]) for g in changes]
 
 
 def _quote(text: str) -> str:
