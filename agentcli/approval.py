@@ -4,9 +4,12 @@
 - readonly: no writes. Shell commands run only in the sandbox, with the workspace mounted
   read-only there (the kernel, not a list of programs, keeps them from writing: `rg --pre`,
   `sort -o` or `find -delete` are read-only in name only); without a sandbox, no shell.
-- ask: read-only commands and writes inside the workspace run; other shell commands, and
-  reads or writes outside the workspace, ask y/n/always through the front end's `ask`
-  callback (chat default).
+- ask: read-only commands and writes inside the workspace run; other shell commands, MCP
+  tools, and reads or writes outside the workspace, ask y/n/always through the front end's
+  `ask` callback (chat default).
+
+MCP tools ask as kind `mcp` (detail: the tool's name, then its arguments; "always" covers the
+tool); a tool its server marks read-only asks as `mcp_read`, which runs in every mode.
 
 A shell command that names a path outside the workspace (an absolute path, `~`, `..`, `$HOME`)
 is never taken as read-only: `ask` asks (kind `shell_outside`); `auto` refuses it where no
@@ -90,10 +93,16 @@ def _writes_anyway(words: list[str]) -> bool:
     if program == "env":  # `env` prints the environment; `env X=1 cmd` runs cmd
         return len(words) > 1
     if program in ("sort", "tree"):
-        return any(w == "-o" or w.startswith(("-o", "--output")) for w in words[1:])
+        return any(w == "-o" or w.startswith(("-o", "--output", "--compress-program")) for w in words[1:])
+    if program == "rg":  # --pre runs a program on every file it searches
+        return any(w.startswith("--pre") for w in words[1:])
+    if program == "uniq":  # `uniq IN OUT` writes OUT
+        return len([w for w in words[1:] if not w.startswith("-")]) > 1
     if program == "git" and len(words) > 1:
         if words[1] == "branch":
             return any(w not in _BRANCH_LISTING for w in words[2:])
+        if words[1] == "grep" and any(w.startswith(("-O", "--open-files-in-pager")) for w in words[2:]):
+            return True
         return any(w.startswith("--output") for w in words[2:])
     return False
 
@@ -189,6 +198,8 @@ class Approval:
                 return self._shell_outside(detail, outside)
         if kind == "shell" and is_read_only(detail):
             return True
+        if kind == "mcp_read":  # an MCP tool its server marks read-only (readOnlyHint)
+            return True
         if self.mode == "readonly":
             raise Refused("not run: approval is readonly, which allows no writes (the user can "
                           "change it with /permissions)")
@@ -218,9 +229,14 @@ class Approval:
             return self._shell_outside(command, outside)
         return True
 
-    def seals(self, kind: str) -> bool:
-        """Whether a `kind` action allowed now must run with the workspace read-only."""
-        return kind == "shell" and self.mode == "readonly"
+    def seals(self, kind: str, detail: str = "") -> bool:
+        """Whether a `kind` action allowed now must run with the workspace read-only: every
+        command under readonly, and under ask one let through unasked as a reader (so a reader
+        by name that writes, `rg --pre rm`, is stopped by the kernel where there is a sandbox)."""
+        if kind != "shell":
+            return False
+        return self.mode == "readonly" or (self.mode == "ask" and is_read_only(detail)
+                                           and not outside_paths(detail, self.roots))
 
     def _ask(self, kind: str, detail: str, key: str) -> bool:
         if key in self.always:
@@ -261,6 +277,8 @@ def scope(kind: str, detail: str) -> str:
 
 
 def _key(kind: str, detail: str) -> str:
+    if kind == "mcp":  # "always" covers the tool, whatever its arguments
+        return f"{kind}:{detail.split(' ', 1)[0]}"
     if kind == "shell_outside":
         return f"{kind}:{detail.strip()}"
     if kind.endswith("_outside"):

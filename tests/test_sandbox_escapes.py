@@ -112,3 +112,32 @@ def test_run_and_var_run_are_empty_in_the_sandbox(workspace):
                                                Workspace(workspace)),
                            capture_output=True, text=True, timeout=30)
     assert boxed.returncode == 0 and boxed.stdout == "", (boxed.stdout, boxed.stderr)
+
+
+def test_readers_by_name_that_write_are_not_readers():
+    from agentcli.approval import is_read_only
+
+    for command in ("rg --pre rm zzz .", "rg --pre=rm x", "uniq keep.txt victim.txt",
+                    "git grep -Orm x", "git grep --open-files-in-pager=rm x",
+                    "sort --compress-program=rm a"):
+        assert not is_read_only(command), command
+    assert is_read_only("rg -n zzz .") and is_read_only("uniq -c keep.txt")
+
+
+@needs_bwrap
+def test_under_ask_a_reader_let_through_unasked_runs_with_the_workspace_read_only(workspace):
+    """`ask` runs commands on its list of readers without asking; the kernel holds them to it."""
+    from agentcli.approval import Approval
+    from agentcli.tools import ToolContext
+    from agentcli.tools.shell import run as shell
+
+    asked = []
+    approval = Approval("ask", ask=lambda kind, detail: asked.append(detail) or "y", roots=[workspace])
+    ctx = ToolContext(Workspace(workspace), approve=approval, services={"sandbox": Sandbox(BWRAP)})
+    (workspace / "magic").write_text("0 string agentcli agentcli test\n")
+    # `file -C` compiles a magic file into magic.mgc: a writer the list of readers misses.
+    result = shell({"command": "file -C -m magic"}, ctx)
+    assert not asked and not (workspace / "magic.mgc").exists(), result.content
+    assert "Read-only file system" in result.content and "asked for first" in result.content
+    result = shell({"command": "echo x > README.md"}, ctx)  # not a reader: asked, then it writes
+    assert asked == ["echo x > README.md"] and (workspace / "README.md").read_text() == "x\n"

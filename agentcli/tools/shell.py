@@ -51,10 +51,12 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if timeout_left <= 0:
         raise ToolError("the run's time budget is spent; the command was not started")
     sandbox = ctx.services.get("sandbox")
-    sealed = bool(getattr(ctx.approve, "seals", lambda kind: False)("shell"))
-    if sealed and sandbox is None:
+    seals = getattr(ctx.approve, "seals", None)
+    sealed = bool(seals("shell", command)) if seals else False
+    if sealed and sandbox is None and getattr(ctx.approve, "mode", "") == "readonly":
         raise ToolError("not run: approval is readonly and there is no sandbox to keep the "
                         "workspace read-only")
+    sealed = sealed and sandbox is not None
     repos = git_dirs(str(ctx.workspace.root))
     before = gitguard.snapshot(repos)
     started = time.monotonic()
@@ -79,7 +81,8 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         out.close()
         err.close()
     if sandbox is not None and code != 0 and _SANDBOX_SYMPTOMS.search(content):
-        content += _READ_ONLY_NOTE if sealed else _SANDBOX_NOTE
+        content += _SANDBOX_NOTE if not sealed else _READ_ONLY_NOTE if \
+            getattr(ctx.approve, "mode", "") == "readonly" else _READER_NOTE
     content += _git_note(before, repos, ctx, sandbox is not None, meta)
     return ToolResult(content, is_error=timed_out, meta=meta)
 
@@ -137,6 +140,8 @@ _REAPER = str(Path(__file__).with_name("_reaper.py"))
 _SANDBOX_NOTE = ("\n[this ran in agentcli's sandbox: no network, and only the workspace is "
                  "writable. If the task needs more, say so: the user can start agentcli with "
                  "--sandbox off]")
+_READER_NOTE = ("\n[it ran without asking, as a command that only reads, so with the workspace "
+                "mounted read-only; a command that changes files is asked for first]")
 _READ_ONLY_NOTE = ("\n[approval is readonly: commands run with the workspace mounted read-only "
                    "(the user can change it with /permissions)]")
 
