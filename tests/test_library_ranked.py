@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 from agentcli.testing.scripted_server import Turn
@@ -125,13 +126,21 @@ def indexed_offset(workspace: Path, session_id: str) -> int:
 
 
 def reader(paths: list[str], seen: list[int], workspace: Path):
-    """A model that reads `paths` one per turn, noting how many rows the index holds each turn."""
+    """A model that reads `paths` one per turn, noting how many rows the index holds each turn
+    (from the third turn on, once it holds more than at the first: the index is updated in the
+    background between turns)."""
     def respond(req):
         done = len(req.tool_results())
         db = workspace / ".agentcli" / "search.db"
-        if db.exists():
+        for _ in range(100):
+            if not db.exists():
+                break
             with sqlite3.connect(db) as conn:
-                seen.append(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+                rows = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+            if not seen or done < 2 or rows > seen[0]:
+                seen.append(rows)
+                break
+            time.sleep(0.05)
         if done < len(paths):
             return Turn(tool_calls=[{"name": "read", "arguments": {"path": paths[done]}}])
         return Turn(text="done reading")
@@ -144,11 +153,13 @@ def test_the_index_follows_the_archive_as_it_grows_and_never_starts_over(server,
         "run", "read three files", "-C", str(workspace), "--model", "openai/m")
     assert proc.returncode == 0, proc.stderr
     sid = first["session_id"]
-    assert seen == sorted(seen) and seen[-1] > seen[0]  # rows were added turn by turn, mid-run
+    assert len(seen) == 4 and seen == sorted(seen) and seen[-1] > seen[0]  # rows added mid-run
     archive = workspace / ".agentcli" / "sessions" / sid / "events.jsonl"
     assert indexed_offset(workspace, sid) == archive.stat().st_size
     before = index_rows(workspace, sid)
-    second, proc = cli(server(reader(["src/util.py"], [], workspace))).json(
+    # The resumed conversation holds the three earlier results: the fourth read is new.
+    second, proc = cli(server(reader(["src/app.py", "src/util.py", "README.md", "src/util.py"], [],
+                                     workspace))).json(
         "run", "--resume", sid, "read one more", "-C", str(workspace), "--model", "openai/m")
     assert proc.returncode == 0 and second["session_id"] == sid, proc.stderr
     after = index_rows(workspace, sid)

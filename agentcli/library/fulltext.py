@@ -8,8 +8,9 @@ common ones. Events holding more of the query's words rank first; BM25 orders th
 
 The file is derived and kept incrementally: a progress table records, per session, the byte
 offset its archive has been read to, so an update reads only the lines appended since. The
-session's own process updates it at each turn end; a search first catches up any archive that
-grew (another process, an older agentcli, a crash). A missing, corrupt or other-format file is
+session's own process updates it at each turn end (on a background thread, while the model
+thinks) and before it exits; a search first catches up any archive that grew (another process,
+an older agentcli, a crash). A missing, corrupt or other-format file is
 rebuilt from the archives.
 """
 
@@ -50,6 +51,9 @@ class FullText:
         self.path: Path = library.root / DB_NAME
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._wanted = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -72,6 +76,24 @@ class FullText:
             return True
         except (Unavailable, sqlite3.Error, OSError):
             return False
+
+    def update_soon(self, session_id: str) -> None:
+        """`update` on a background thread, so the loop does not wait for the index."""
+        with self._lock:
+            self._pending.add(session_id)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, daemon=True, name="search-index")
+                self._worker.start()
+        self._wanted.set()
+
+    def _work(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._lock:
+                todo, self._pending = self._pending, set()
+            for sid in todo:
+                self.update(sid)
 
     def _catch_up_all(self, db: sqlite3.Connection, sessions: list[str]) -> None:
         done = dict(db.execute("SELECT session, offset FROM progress").fetchall())
@@ -241,9 +263,9 @@ def _ranked(db: sqlite3.Connection, words: list[str], sessions: list[str], limit
     held = {rowid: 0 for rowid in ids}
     if len(words) > 1:
         for w in words:
-            for (rowid,) in _among(db, _phrase(w), ids):
+            for rowid in _holding(db, _phrase(w)).intersection(held):
                 held[rowid] += 1
-        phrase = set(r for (r,) in _among(db, _phrase(" ".join(words)), ids))
+        phrase = _holding(db, _phrase(" ".join(words)))
     else:
         held = {rowid: 1 for rowid in ids}
         phrase = set()
@@ -255,7 +277,7 @@ def _ranked(db: sqlite3.Connection, words: list[str], sessions: list[str], limit
         scored.append((score, sid, eid, rowid, kind, label, ts, held[rowid] == len(words)))
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
     top = scored[:limit]
-    marked = dict(_among(db, match, [s[3] for s in top], f"highlight(docs, 1, '{OPEN}', '{CLOSE}')"))
+    marked = _highlighted(db, match, [s[3] for s in top])
     return [Hit(sid, eid, kind, label, ts, snippet(marked.get(rowid, "")), round(score, 3), complete)
             for score, sid, eid, rowid, kind, label, ts, complete in top]
 
@@ -282,11 +304,16 @@ def snippet(marked: str) -> str:
     return ("…" if before else "") + oneline(plain, SNIPPET_CHARS + 40) + ("…" if after else "")
 
 
-def _among(db: sqlite3.Connection, match: str, ids: list[int], extra: str = "") -> list[tuple]:
-    """Rows of `ids` that `match` matches: (rowid,) or (rowid, extra)."""
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
-    columns = "rowid" + (f", {extra}" if extra else "")
-    return db.execute(f"SELECT {columns} FROM docs WHERE docs MATCH ? AND rowid IN ({marks})",
-                      (match, *ids)).fetchall()
+def _holding(db: sqlite3.Connection, match: str) -> set[int]:
+    # Over the whole index: FTS5 reads a posting list fast, but filters a rowid list slowly.
+    return {rowid for (rowid,) in db.execute("SELECT rowid FROM docs WHERE docs MATCH ?", (match,))}
+
+
+def _highlighted(db: sqlite3.Connection, match: str, ids: list[int]) -> dict[int, str]:
+    """The body of each of `ids` with the words `match` matched marked OPEN ... CLOSE."""
+    out = {}
+    for rowid in ids:
+        row = db.execute(f"SELECT highlight(docs, 1, '{OPEN}', '{CLOSE}') FROM docs "
+                         "WHERE docs MATCH ? AND rowid = ?", (match, rowid)).fetchone()
+        out[rowid] = row[0] if row else ""
+    return out

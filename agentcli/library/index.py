@@ -200,7 +200,10 @@ class SessionIndex:
                     lines.insert(0, f"# {TOPICS[topic]} — session {self.id}")
                 self.library.append_text(path, "\n".join(lines) + "\n")
                 lines.clear()
-        self.library.fulltext.update(self.id)
+        if force:
+            self.library.fulltext.update(self.id)
+        else:
+            self.library.fulltext.update_soon(self.id)
         now = time.monotonic()
         if not force and now - self._written < REWRITE_EVERY_S:
             return
