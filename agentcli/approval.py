@@ -4,9 +4,12 @@
 - readonly: no writes. Shell commands run only in the sandbox, with the workspace mounted
   read-only there (the kernel, not a list of programs, keeps them from writing: `rg --pre`,
   `sort -o` or `find -delete` are read-only in name only); without a sandbox, no shell.
-- ask: read-only commands and writes inside the workspace run; other shell commands, and
-  reads or writes outside the workspace, ask y/n/always through the front end's `ask`
-  callback (chat default).
+- ask: read-only commands and writes inside the workspace run; other shell commands, MCP
+  tools, and reads or writes outside the workspace, ask y/n/always through the front end's
+  `ask` callback (chat default).
+
+MCP tools ask as kind `mcp` (detail: the tool's name, then its arguments; "always" covers the
+tool); a tool its server marks read-only asks as `mcp_read`, which runs in every mode.
 
 A shell command that names a path outside the workspace (an absolute path, `~`, `..`, `$HOME`)
 is never taken as read-only: `ask` asks (kind `shell_outside`); `auto` refuses it where no
@@ -195,6 +198,8 @@ class Approval:
                 return self._shell_outside(detail, outside)
         if kind == "shell" and is_read_only(detail):
             return True
+        if kind == "mcp_read":  # an MCP tool its server marks read-only (readOnlyHint)
+            return True
         if self.mode == "readonly":
             raise Refused("not run: approval is readonly, which allows no writes (the user can "
                           "change it with /permissions)")
@@ -272,6 +277,8 @@ def scope(kind: str, detail: str) -> str:
 
 
 def _key(kind: str, detail: str) -> str:
+    if kind == "mcp":  # "always" covers the tool, whatever its arguments
+        return f"{kind}:{detail.split(' ', 1)[0]}"
     if kind == "shell_outside":
         return f"{kind}:{detail.strip()}"
     if kind.endswith("_outside"):

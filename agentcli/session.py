@@ -81,7 +81,9 @@ class Session:
         SandboxError when `--sandbox on` cannot be had."""
         library = Library.for_workspace(settings.workspace, settings.library_dir)
         manifest.check(library.root)  # a newer library, or no usable folder: one line, nothing written
-        primary, why = (settings.model, "") if settings.model else default_model()
+        source = settings.sources.get("model", "flag")
+        primary, why = (settings.model, "" if source == "flag" else f"from {source}") \
+            if settings.model else default_model()
         session = cls._open(settings, emit, library, session_id or library.new_session_id(), primary,
                             why, approval, policy)
         try:
@@ -108,8 +110,9 @@ class Session:
         sid = library.resolve_session(session_id)
         library.lock_session(sid)
         rebuilt = resuming.rebuild(library.session_dir(sid) / ARCHIVE_NAME)
-        primary, why = (settings.model, "") if settings.model else \
-            (rebuilt.model, "") if rebuilt.model else default_model()
+        chosen = settings.model if settings.sources.get("model", "flag") == "flag" else None
+        primary, why = (chosen, "") if chosen else (rebuilt.model, "") if rebuilt.model else \
+            (settings.model, "") if settings.model else default_model()
         session = cls._open(settings, emit, library, sid, primary, why, approval, policy)
         session.context = rebuilt.context
         session.usage, session.cost, session.turns = rebuilt.usage, rebuilt.cost, rebuilt.turns
@@ -151,6 +154,12 @@ class Session:
         if why:
             emit("notice", text=f"model: {model.name} ({why})", level="info")
         session.tool_ctx.lean = model.lean
+        for opener in settings.toolsets:  # tools of features (MCP servers), once the model works
+            toolset = opener(settings, emit)
+            if toolset is not None:
+                session.tool_ctx.toolsets.append(toolset)
+        if session.tool_ctx.toolsets:
+            session.toolbox = ToolBox(session.toolbox.names, session.tool_ctx)
         if box is not None:
             session.tool_ctx.services["sandbox"] = box
         approval.sealable = box is not None  # readonly runs commands only in a read-only sandbox
@@ -336,6 +345,8 @@ class Session:
         self.archive.close()
         self.index.flush()
         self.library.unlock_session(self.id)
+        for toolset in self.tool_ctx.toolsets:
+            toolset.close()
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -395,8 +406,9 @@ def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
 def _build(name: str, primary: str, settings: Settings) -> Model:
     """Flags like --base-url and --context-window describe the primary model only."""
     opts = ModelOptions(timeout=settings.request_timeout)
+    opts.base_url = settings.base_urls.get(name.partition("/")[0])  # the config's, by provider
     if name == primary:
-        opts.base_url = settings.base_url
+        opts.base_url = settings.base_url or opts.base_url
         opts.context_window = settings.context_window
     return resolve(name, opts)
 

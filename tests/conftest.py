@@ -21,13 +21,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Variables that would let a test reach a real provider, or change agentcli's defaults.
 _SCRUB = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY",
-          "OPENAI_BASE_URL", "AGENTCLI_MODEL", "AGENTCLI_FALLBACK", "AGENTCLI_HOME")
+          "OPENAI_BASE_URL", "AGENTCLI_MODEL", "AGENTCLI_FALLBACK", "AGENTCLI_HOME",
+          "AGENTCLI_APPROVAL", "AGENTCLI_CONTEXT_WINDOW")
 
 
 @pytest.fixture(autouse=True)
-def _no_real_providers(monkeypatch):
+def _no_real_providers(monkeypatch, tmp_path_factory):
     for name in _SCRUB:
         monkeypatch.delenv(name, raising=False)
+    # The user's own config.toml (model, approval, MCP servers) must not reach a test.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
     # The default chain ends in the bundled model; tests that want it ask for it.
     monkeypatch.setenv("AGENTCLI_FALLBACK", "none")
 

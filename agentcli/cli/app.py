@@ -81,8 +81,8 @@ def root(
 
 
 def _register() -> None:
-    from agentcli.cli import (batch_cmd, chat_cmd, local_cmd, memory_cmd, reproduce_cmd, run_cmd,
-                              sessions_cmd)
+    from agentcli.cli import (batch_cmd, chat_cmd, config_cmd, local_cmd, mcp_cmd, memory_cmd,
+                              reproduce_cmd, run_cmd, sessions_cmd)
 
     app.command("run", help="Run one task headless and print the answer.")(run_cmd.run)
     app.command("chat", help="Open an interactive chat.")(chat_cmd.chat)
@@ -95,6 +95,10 @@ def _register() -> None:
     app.command("batch", help="Run the unattended tasks of a TOML file, each in its own git worktree.")(
         batch_cmd.batch)
     app.add_typer(local_cmd.app, name="local")
+    app.add_typer(mcp_cmd.app, name="mcp")
+    app.add_typer(config_cmd.app, name="config")
+    app.command("trust", help="Trust this workspace: its .mcp.json servers may start, its "
+                              "agentcli.toml counts in full.")(config_cmd.trust)
 
 
 _register()

@@ -81,7 +81,10 @@ def _settings(directory, model, base_url, fallback, context_window, approval, li
 
 
 def _open(settings, first_prompt: str | None = None, resume: str | None = None) -> None:
+    from agentcli.cli.config_cmd import ask_trust
     from agentcli.ui.chat import ChatApp
+
+    ask_trust(settings)  # an untrusted .mcp.json: asked once, before any server starts
 
     code = ChatApp(settings).run(first_prompt=first_prompt, resume=resume)
     if code:

@@ -42,35 +42,65 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+McpConfig = Annotated[Optional[Path], typer.Option(
+    "--mcp-config", help="Also start the MCP servers of this file (.mcp.json format); its servers "
+                         "win over those of the config files and the workspace.")]
+TrustProject = Annotated[bool, typer.Option(
+    "--trust-project", help="Trust this workspace for this run: start the servers of its "
+                            ".mcp.json and use all of its agentcli.toml (`agentcli trust` keeps it).")]
+
+
 def build_settings(*, directory: Path | None, model: str | None, base_url: str | None,
                    fallback: str | None, context_window: int | None, approval: str | None,
                    default_approval: str, library: Path | None, add_dir: list[Path] | None,
                    allow_outside: bool, headless: bool, max_turns: int | None = None,
-                   sandbox: str | None = None) -> Settings:
+                   sandbox: str | None = None, mcp_config: Path | None = None,
+                   trust_project: bool = False) -> Settings:
+    """Settings from the flags, the environment and the config files (flags win); a bad value
+    or file ends the command in one line."""
+    from agentcli.config import ConfigError, resolve
+
     workspace = (directory or Path.cwd()).expanduser()
     if not workspace.is_dir():
         fail(f"no such folder: {workspace}")
-    mode = approval or default_approval
-    if mode not in ("ask", "auto", "readonly"):
-        fail(f"--approval must be ask, auto or readonly, not {mode!r}")
-    _check_sandbox(sandbox, headless)
+    if approval is not None and approval not in ("ask", "auto", "readonly"):
+        fail(f"--approval must be ask, auto or readonly, not {approval!r}")
     for extra in add_dir or []:
         if not extra.expanduser().is_dir():
             fail(f"--add-dir: no such folder: {extra}")
-    return Settings(
-        workspace=workspace.resolve(),
-        model=model,
-        fallback=Settings.parse_fallback(fallback),
-        base_url=base_url,
-        context_window=context_window,
-        max_turns=max_turns,
-        approval=mode,
-        allow_outside=allow_outside,
-        extra_dirs=[p.expanduser().resolve() for p in add_dir or []],
-        library_dir=library.expanduser().resolve() if library else None,
-        headless=headless,
-        sandbox=sandbox,
-    )
+    if mcp_config is not None and not mcp_config.expanduser().is_file():
+        fail(f"--mcp-config: no such file: {mcp_config}")
+    flags = {"model": model, "fallback": fallback, "base_url": base_url,
+             "context_window": context_window, "approval": approval, "sandbox": sandbox,
+             "max_turns": max_turns}
+    try:
+        settings = resolve(workspace.resolve(), flags, defaults={"approval": default_approval},
+                           trust_project=trust_project)
+    except ConfigError as err:
+        fail(str(err))
+    _check_sandbox(settings.sandbox, headless)
+    settings.allow_outside = allow_outside
+    settings.extra_dirs = [p.expanduser().resolve() for p in add_dir or []]
+    settings.library_dir = library.expanduser().resolve() if library else None
+    settings.headless = headless
+    settings.mcp_config = mcp_config.expanduser().resolve() if mcp_config else None
+    from agentcli.mcp.servers import McpConfigError, collect
+
+    try:
+        collect(settings)  # a bad server entry ends the command now, not when a session opens
+    except McpConfigError as err:
+        fail(str(err))
+    settings.toolsets.append(_mcp_toolset)
+    for notice in settings.notices:
+        print(f"agentcli: {notice}", file=sys.stderr)
+    return settings
+
+
+def _mcp_toolset(settings: Settings, emit):  # type: ignore[no-untyped-def]
+    """The MCP servers' tools, opened when a session opens (agentcli.mcp)."""
+    from agentcli.mcp import open_toolset
+
+    return open_toolset(settings, emit)
 
 
 def _check_sandbox(mode: str | None, headless: bool) -> None:

@@ -44,6 +44,8 @@ def run(
     stall_turns: uopt.StallTurns = 6,
     unattended: uopt.Unattended = False,
     sandbox: opt.SandboxMode = None,
+    mcp_config: opt.McpConfig = None,
+    trust_project: opt.TrustProject = False,
     resume: Annotated[Optional[str], typer.Option(
         "--resume", help="Continue this session (its id or the start of it; see "
                          "`agentcli sessions`) instead of starting a new one.")] = None,
@@ -59,14 +61,14 @@ def run(
                  "--resume ID continues a session). See 'agentcli run --help'.")
     if not (prompt or "").strip() and not resume:
         opt.fail("the prompt is empty")
-    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
-                             checkpoint=checkpoint, check=check, stall_turns=stall_turns,
-                             unattended=unattended, max_turns=max_turns)
     settings = opt.build_settings(
         directory=directory, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="auto",
         library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
-        max_turns=max_turns, sandbox=sandbox)
+        max_turns=max_turns, sandbox=sandbox, mcp_config=mcp_config, trust_project=trust_project)
+    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
+                             checkpoint=checkpoint, check=check, stall_turns=stall_turns,
+                             unattended=unattended, max_turns=max_turns, defaults=settings.budgets)
 
     from agentcli.cli.render import ProgressLines, StreamJson, json_line
     from agentcli.events import Emitter

@@ -30,10 +30,15 @@ Unattended = Annotated[bool, typer.Option(
 
 def build(*, max_time: str | None, max_cost: str | None, max_tokens: str | None,
           checkpoint: str | None, check: list[str] | None, stall_turns: int, unattended: bool,
-          max_turns: int | None):
-    """RunOptions when any unattended flag is given, else None. Bad values fail in one line."""
+          max_turns: int | None, defaults: dict | None = None):
+    """RunOptions when any unattended flag is given, else None. Bad values fail in one line.
+    `defaults` are the config files' budgets, for an unattended run whose flags name none."""
     if not (unattended or max_time or max_cost or max_tokens or checkpoint or check):
         return None
+    defaults = defaults or {}
+    max_time = max_time or _text(defaults.get("max_time"))
+    max_cost = max_cost or _text(defaults.get("max_cost"))
+    max_tokens = max_tokens or _text(defaults.get("max_tokens"))
     from agentcli.unattended.budgets import BudgetError, Limits, parse_cost, parse_duration, parse_tokens
     from agentcli.unattended.run import RunOptions
 
@@ -50,6 +55,10 @@ def build(*, max_time: str | None, max_cost: str | None, max_tokens: str | None,
     if any(not c for c in checks):
         fail("--check needs a command")
     return RunOptions(limits=limits, checks=checks, checkpoint=checkpoint, stall_turns=stall_turns)
+
+
+def _text(value) -> str | None:  # type: ignore[no-untyped-def]
+    return None if value is None else str(value)
 
 
 def open_run(settings, emitter, prompt: str | None, run_options, resume: str | None,

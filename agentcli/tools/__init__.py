@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from agentcli.resources import data_dir
 from agentcli.tools.context import ToolContext, ToolError, Workspace
@@ -16,7 +16,7 @@ from agentcli.tools.schema import SchemaError, validate
 from agentcli.types import REFUSED, ToolCall, ToolResult, ToolSpec
 
 __all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS",
-           "CORE_TOOLS", "MEMORY_TOOLS"]
+           "CORE_TOOLS", "MEMORY_TOOLS", "Toolset"]
 
 # name -> "module:function". Each function takes (args, ctx) and returns a ToolResult.
 IMPLEMENTATIONS: dict[str, str] = {
@@ -43,6 +43,23 @@ MEMORY_TOOLS = ["memory_search", "memory_read"]
 ToolFn = Callable[[dict, ToolContext], ToolResult]
 
 
+class Toolset(Protocol):
+    """Tools that come from outside agentcli's own table (an MCP server's), added to a session
+    through `Settings.toolsets` and `ToolContext.toolsets`. Their calls go through the same
+    dispatch as built-in tools (and so the same archive, redaction and events); the set checks
+    its own arguments, since its schemas are its own."""
+
+    specs: list[ToolSpec]
+
+    def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        """Run tool `name`; raise ToolError for a failure the model should read."""
+        ...
+
+    def close(self) -> None:
+        """Stop whatever the set started (server processes, connections)."""
+        ...
+
+
 def load_spec(name: str) -> ToolSpec:
     """The spec the model sees for `name`, from `tools/<name>.json`."""
     data = json.loads((data_dir("tools") / f"{name}.json").read_text(encoding="utf-8"))
@@ -66,6 +83,12 @@ class ToolBox:
         self.names = list(dict.fromkeys(names))
         self.ctx = ctx
         self.specs = [load_spec(n) for n in self.names]
+        self._owner: dict[str, Toolset] = {}
+        for toolset in ctx.toolsets:
+            for spec in toolset.specs:
+                if spec.name not in IMPLEMENTATIONS and spec.name not in self._owner:
+                    self._owner[spec.name] = toolset
+                    self.specs.append(spec)
         self._by_name = {s.name: s for s in self.specs}
 
     def dispatch(self, call: ToolCall) -> ToolResult:
@@ -80,13 +103,17 @@ class ToolBox:
         spec = self._by_name.get(call.name)
         if spec is None:
             return ToolResult(f"error: unknown tool {call.name!r}; available tools: "
-                              f"{', '.join(self.names)}", is_error=True)
+                              f"{', '.join(s.name for s in self.specs)}", is_error=True)
+        owner = self._owner.get(call.name)
         try:
-            args = validate(call.arguments, spec.parameters)
+            args = call.arguments if owner is not None else validate(call.arguments, spec.parameters)
         except SchemaError as exc:
             return ToolResult(f"error: invalid arguments for {call.name}: {exc}", is_error=True)
         try:
-            result = _resolve(IMPLEMENTATIONS[call.name])(args, self.ctx)
+            if owner is not None:
+                result = owner.call(call.name, args, self.ctx)
+            else:
+                result = _resolve(IMPLEMENTATIONS[call.name])(args, self.ctx)
         except ToolError as exc:
             return ToolResult(f"error: {exc}", is_error=True)
         except (KeyboardInterrupt, SystemExit):

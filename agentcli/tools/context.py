@@ -86,7 +86,8 @@ class ToolContext:
     `approve(kind, detail)` asks the user's policy whether an action may run; kind is "shell"
     or "write". `deadline` is a time.monotonic() value no tool may run past. `library` gives
     the memory tools the session's library; `services` holds optional collaborators (sandbox,
-    ledger) keyed by name.
+    ledger) keyed by name; `toolsets` bring tools from outside agentcli's own table (MCP
+    servers), which every ToolBox built on this context offers.
     """
 
     workspace: Workspace
@@ -95,6 +96,7 @@ class ToolContext:
     lean: bool = False
     library: Any = None
     services: dict[str, Any] = field(default_factory=dict)
+    toolsets: list[Any] = field(default_factory=list)  # agentcli.tools.Toolset, beside the built-ins
 
     def time_left(self, default: float) -> float:
         """`default` seconds, cut short by the run's deadline."""
