@@ -52,6 +52,8 @@ class Settings:
     request_timeout: float = 600.0  # seconds without a byte from the provider before giving up
     headless: bool = True
     sandbox: str | None = None  # auto | on | off; None: AGENTCLI_SANDBOX, else auto
+    # The code map's head in the system prompt and the code_map tool (AGENTCLI_CODEMAP=0: neither).
+    code_map: bool = field(default_factory=lambda: os.environ.get("AGENTCLI_CODEMAP", "1") != "0")
     budgets: dict[str, Any] = field(default_factory=dict)  # max_time, max_cost, max_tokens
     sources: dict[str, str] = field(default_factory=dict)
     files: list[ConfigFile] = field(default_factory=list)

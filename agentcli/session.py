@@ -63,7 +63,8 @@ class Session:
                                    allow_outside=settings.allow_outside, protected=[library.root],
                                    ask_outside=lambda verb, real: approval.outside(verb, str(real)))
         self.tool_ctx = ToolContext(self.workspace, approve=approval, library=self)
-        self.toolbox = ToolBox(CORE_TOOLS + MEMORY_TOOLS, self.tool_ctx)
+        self.toolbox = ToolBox(CORE_TOOLS + MEMORY_TOOLS + (["code_map"] if settings.code_map else []),
+                               self.tool_ctx)
         self.compactor = Compactor(self)
         self._partial: list[str] = []
         self._system: str | None = None
@@ -221,6 +222,10 @@ class Session:
             from agentcli.local.lean import outline
 
             parts.append(outline(self.workspace.root) or "")
+        if self.settings.code_map:  # where things are defined and used, within a token budget
+            from agentcli.library.codemap import prompt_section
+
+            parts.append(prompt_section(self.library, self.workspace.root, lean) or "")
         notes = _project_notes(self.workspace.root)
         if notes:
             parts.append(notes)

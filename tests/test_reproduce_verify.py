@@ -221,3 +221,28 @@ def test_each_claim_gets_a_strip_in_its_own_units_with_band_seeds_and_verdict_co
             judge(GOOD_CLAIMS["claims"][0], entry(4.0), verify.Proof(True, "printed"))]
     png = draw(rows, tmp_path / "f.png", title="t")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_in_phase_3_the_rerun_runs_in_the_sandbox_the_agents_commands_ran_in(tmp_path):
+    """With a sandbox, what the re-run of the agent's command writes outside the workdir does
+    not reach the host, as the agent's own run of it could not; without one, it would."""
+    from types import SimpleNamespace
+
+    from agentcli.sandbox import Sandbox, probe
+    from agentcli.tools import Workspace
+
+    bwrap = probe()[0]
+    if bwrap is None:
+        pytest.skip("no working bubblewrap here")
+    outside = tmp_path / "outside.txt"
+    work = tmp_path / "w"
+    work.mkdir()
+    script = f"open({str(outside)!r}, 'w').write('escaped')\nprint(4.0)\n"
+    workdir(work, {"C1": entry(4.0), "C2": entry(None, notes="-"), "C3": entry(None, notes="-")},
+            script=script)
+    session = SimpleNamespace(tool_ctx=SimpleNamespace(services={"sandbox": Sandbox(bwrap)}),
+                              workspace=Workspace(work))
+    _, sandboxed = overnight.criteria(work, timeout=60, session={"run": session})
+    assert sandboxed.problems() == [] and not outside.exists()
+    _, plain = overnight.criteria(work, timeout=60)
+    assert plain.problems() == [] and outside.read_text() == "escaped"

@@ -37,15 +37,23 @@ RERUN = f"agentcli's own re-run of each command of {RESULTS} prints the value re
 _EXCLUDE = ("/.agentcli/", f"/{STATE_DIR}/state.json", f"/{STATE_DIR}/state.json.tmp", "__pycache__/")
 
 
-def criteria(workdir: Path, timeout: float | None = None) -> list[Criterion]:
+def criteria(workdir: Path, timeout: float | None = None,
+             session: dict[str, Session] | None = None) -> list[Criterion]:
     """The phase's success criteria, checked by the harness before `finish` done is accepted:
-    the files, then (only when they are right: a re-run can take long) agentcli's re-run."""
+    the files, then (only when they are right: a re-run can take long) agentcli's re-run, inside
+    the sandbox of `session["run"]` when it has one, as the agent's own commands were."""
     def rerun() -> list[str]:
         if build_problems(workdir):
             return [f"agentcli re-runs the commands once {CRITERION}"]
-        return verify.problems(workdir, timeout or verify.DEFAULT_TIMEOUT)
+        wrap = _sandboxed((session or {}).get("run"))
+        return verify.problems(workdir, timeout or verify.DEFAULT_TIMEOUT, wrap)
 
     return [Criterion(CRITERION, lambda: build_problems(workdir)), Criterion(RERUN, rerun)]
+
+
+def _sandboxed(session: Session | None):
+    box = session.tool_ctx.services.get("sandbox") if session is not None else None
+    return None if box is None else (lambda argv: box.wrap(argv, session.workspace))
 
 
 def goal(paper: str) -> str:
@@ -88,9 +96,12 @@ def start(settings: Settings, emit: Emitter, workdir: Path, paper: str, options:
             raise unattended.StartError(f"--checkpoint git: {err}") from None
     run_options = RunOptions(limits=limits, checks=list(options.get("checks") or []),
                              checkpoint=checkpoint, stall_turns=int(options.get("stall_turns") or 6))
-    return unattended.start(settings, emit, goal(paper), run_options,
-                            criteria=criteria(workdir, options.get("verify_timeout")),
-                            in_place=True, resume_command=resume_command)
+    holder: dict[str, Session] = {}
+    session, run = unattended.start(settings, emit, goal(paper), run_options,
+                                    criteria=criteria(workdir, options.get("verify_timeout"), holder),
+                                    in_place=True, resume_command=resume_command)
+    holder["run"] = session
+    return session, run
 
 
 def resume(settings: Settings, emit: Emitter, workdir: Path, session_id: str,
@@ -103,5 +114,8 @@ def resume(settings: Settings, emit: Emitter, workdir: Path, session_id: str,
     found = unattended.recorded_start(settings, session_id)
     if found is None:
         return None
-    return unattended.resume(settings, emit, found[0], limits=limits,
-                             criteria=criteria(workdir, timeout))
+    holder: dict[str, Session] = {}
+    opened = unattended.resume(settings, emit, found[0], limits=limits,
+                               criteria=criteria(workdir, timeout, holder))
+    holder["run"] = opened[0]
+    return opened

@@ -23,7 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agentcli.reproduce import RESULTS
 from agentcli.reproduce.environment import machine_record, python_record, seeds
@@ -61,8 +61,12 @@ def commands(entries: dict[str, dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(e["command"] for e in entries.values()))
 
 
-def verify(workdir: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Re-run every command of results.json, write environment.json, and return its record."""
+Wrap = Callable[[list[str]], list[str]]
+
+
+def verify(workdir: Path, timeout: float = DEFAULT_TIMEOUT, wrap: Wrap | None = None) -> dict[str, Any]:
+    """Re-run every command of results.json, write environment.json, and return its record.
+    `wrap` puts each command's argv inside the sandbox the agent's own commands ran in."""
     from agentcli.sandbox import child_env
 
     workdir = Path(workdir)
@@ -72,7 +76,7 @@ def verify(workdir: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     for stale in (workdir / LOG_DIR).glob("run-*.log"):
         stale.unlink()
     todo = commands(entries)
-    runs = [rerun(workdir, command, i, timeout, env) for i, command in enumerate(todo, 1)]
+    runs = [rerun(workdir, command, i, timeout, env, wrap) for i, command in enumerate(todo, 1)]
     record = {"written_by": "agentcli reproduce: the environment of agentcli's own re-run of "
                             "each command of results.json",
               "python": python_record(workdir, todo, env), **machine_record(),
@@ -84,7 +88,8 @@ def verify(workdir: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     return record
 
 
-def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str, str]) -> dict[str, Any]:
+def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str, str],
+          wrap: Wrap | None = None) -> dict[str, Any]:
     """Run one command in `workdir`; its record for environment.json."""
     log = f"{LOG_DIR}/run-{index}.log"
     results_before = _read_bytes(workdir / RESULTS)
@@ -93,7 +98,7 @@ def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str
     run: dict[str, Any] = {"command": command, "log": log, "exit_code": None, "timed_out": False}
     started = time.monotonic()
     try:
-        _execute(workdir, command, log, timeout, env, run)
+        _execute(workdir, (wrap or list)(["bash", "-c", command]), log, timeout, env, run)
     finally:
         # Even when interrupted: results.json goes back to what the agent reported.
         run["wall_s"] = round(time.monotonic() - started, 2)
@@ -106,11 +111,11 @@ def rerun(workdir: Path, command: str, index: int, timeout: float, env: dict[str
     return run
 
 
-def _execute(workdir: Path, command: str, log: str, timeout: float, env: dict[str, str],
+def _execute(workdir: Path, argv: list[str], log: str, timeout: float, env: dict[str, str],
              run: dict[str, Any]) -> None:
     with open(workdir / log, "wb") as out:
         try:
-            proc = subprocess.Popen(["bash", "-c", command], cwd=workdir, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True)
         except OSError as exc:
@@ -239,12 +244,12 @@ def _failed(run: dict[str, Any], timeout: Any) -> str | None:
     return None
 
 
-def problems(workdir: Path, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+def problems(workdir: Path, timeout: float = DEFAULT_TIMEOUT, wrap: Wrap | None = None) -> list[str]:
     """Phase 3's last check: re-run the commands now; each claim they do not back, and why."""
     entries = measured(_load_json(Path(workdir) / RESULTS))
     if not entries:
         return []
-    record = verify(workdir, timeout)
+    record = verify(workdir, timeout, wrap)
     out = []
     for cid, entry in entries.items():
         proof = prove(workdir, entry, cid, record)

@@ -28,6 +28,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "edit": "agentcli.tools.files:edit",
     "memory_search": "agentcli.tools.memory:memory_search",
     "memory_read": "agentcli.tools.memory:memory_read",
+    "code_map": "agentcli.tools.codemap:code_map",
     # Added to the core tools by `agentcli reproduce` sessions only.
     "check_claims": "agentcli.reproduce.tools:check_claims",
     "check_results": "agentcli.reproduce.tools:check_results",
