@@ -28,6 +28,11 @@ def notes() -> EmbeddedResource:
     return EmbeddedResource(resource=TextResourceContents(uri="probe://notes", text="the note says 42"))
 
 
+@app.tool(description="The value of one of the server's environment variables.")
+def env(name: str) -> str:
+    return f"{name}={os.environ.get(name, '')}"
+
+
 @app.tool(description="A tiny PNG image.")
 def picture() -> Image:
     return Image(data=b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, format="png")
