@@ -126,7 +126,8 @@ def _check_scalar(file: ConfigFile, name: str, val: Any) -> None:
     if isinstance(val, bool) or not isinstance(val, types):
         _bad(file, [name], f"must be {' or '.join(_kind(t) for t in types)}, not {val!r}")
     if name in MODES and val not in MODES[name]:
-        _bad(file, [name], f"must be one of {', '.join(MODES[name])}, not {val!r}")
+        modes = MODES[name]
+        _bad(file, [name], f"must be {', '.join(modes[:-1])} or {modes[-1]}, not {val!r}")
     if name == "fallback" and isinstance(val, list) and not all(isinstance(x, str) for x in val):
         _bad(file, [name], "must be a list of model names")
     if name in ("context_window", "max_turns") and val < 1:

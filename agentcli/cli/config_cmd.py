@@ -39,7 +39,8 @@ def show(directory: opt.Directory = None, trust_project: opt.TrustProject = Fals
     for key in SHOWN:
         value = values.get(key)
         source = settings.sources.get(key, "default")
-        shown = "(not set)" if value is None else ",".join(value) if isinstance(value, list) else value
+        shown = "(not set)" if value is None else (",".join(value) or "none") \
+            if isinstance(value, list) else value
         if key == "model" and value is None:
             shown = "(by the API keys set, else the bundled model)"
         typer.echo(f"{key:<{width}}  {shown}  [{source}]")
