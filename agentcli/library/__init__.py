@@ -10,6 +10,7 @@ Layout, under `<workspace>/.agentcli/` by default (AGENTCLI_HOME or `--library` 
     sessions/<session-id>/spill/         tool outputs too large for the context, in full
     sessions/<session-id>/meta.json      what `agentcli sessions` lists
     search.db                            the ranked search index over every session (derived)
+    CODEMAP.md, codemap.db               the workspace's code map: files, definitions, users
 
 Every file the library writes passes through `Library.clean`, the same redaction hook the
 archive uses. Files of one session are written only by the process holding that session's lock;
@@ -55,6 +56,7 @@ class Library:
         self.redact: Redact = redact if redact is not None else Redactor()
         self._session_locks: dict[str, int] = {}
         self._fulltext = None
+        self._code_maps: dict[Path, object] = {}
 
     @classmethod
     def for_workspace(cls, workspace: Path, override: Path | None = None,
@@ -119,6 +121,15 @@ class Library:
 
             self._fulltext = FullText(self)
         return self._fulltext
+
+    def code_map(self, workspace: Path):
+        """The code map of `workspace` (`codemap.CodeMap`), kept in this library's folder."""
+        key = Path(workspace).resolve()
+        if key not in self._code_maps:
+            from agentcli.library.codemap import CodeMap
+
+            self._code_maps[key] = CodeMap(key, self)
+        return self._code_maps[key]
 
     # -- writing ------------------------------------------------------------------------------
 
