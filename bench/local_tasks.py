@@ -7,6 +7,7 @@ it prints why not). Runs offline on the local model by default.
     python bench/local_tasks.py                          # all tasks, local/qwen2.5-coder-1.5b
     python bench/local_tasks.py --model local/qwen2.5-coder-0.5b 01 06
     python bench/local_tasks.py --json results.json      # also write the figures as JSON
+    python bench/local_tasks.py --no-code-map            # without the code map (prompt and tool)
 
 Prints one line per task (solved or why not, seconds, turns, tool calls) and solved/total.
 """
@@ -27,13 +28,14 @@ TASKS = Path(__file__).resolve().parent / "tasks"
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 
 
-def run_task(task: Path, model: str, timeout: float, keep: bool) -> dict:
+def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool = True) -> dict:
     """Run one task in a fresh copy of its repo; return what happened."""
     spec = json.loads((task / "task.json").read_text(encoding="utf-8"))
     tmp = Path(tempfile.mkdtemp(prefix=f"agentcli-bench-{task.name}-"))
     ws = tmp / "repo"
     shutil.copytree(task / "repo", ws)
-    env = {**os.environ, "AGENTCLI_HOME": str(tmp / "library"), "AGENTCLI_FALLBACK": "none"}
+    env = {**os.environ, "AGENTCLI_HOME": str(tmp / "library"), "AGENTCLI_FALLBACK": "none",
+           "AGENTCLI_CODEMAP": "1" if code_map else "0"}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
         env.pop(key, None)
     cmd = [sys.executable, "-m", "agentcli", "run", spec["prompt"], "-C", str(ws), "--model", model,
@@ -76,15 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per task")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--keep", action="store_true", help="keep each task's workspace")
+    parser.add_argument("--no-code-map", action="store_true",
+                        help="run without the code map (its head in the prompt, the code_map tool)")
     args = parser.parse_args(argv)
     tasks = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
     if args.only:
         tasks = [t for t in tasks if any(t.name.startswith(o) for o in args.only)]
     rows = []
     started = time.monotonic()
-    print(f"{len(tasks)} tasks on {args.model}", flush=True)
+    print(f"{len(tasks)} tasks on {args.model}, code map {'off' if args.no_code_map else 'on'}", flush=True)
     for task in tasks:
-        row = run_task(task, args.model, args.timeout, args.keep)
+        row = run_task(task, args.model, args.timeout, args.keep, not args.no_code_map)
         rows.append(row)
         mark = "solved" if row["solved"] else f"failed: {row['why']}"
         print(f"{row['task']:24} {row['seconds']:7.1f}s  turns {row['turns'] or 0:>2}  "
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"solved {solved}/{len(rows)} with {args.model} in {total_s:.0f}s "
           f"({total_s / max(len(rows), 1):.0f}s a task)")
     if args.json:
-        args.json.write_text(json.dumps({"model": args.model, "solved": solved, "total": len(rows),
+        args.json.write_text(json.dumps({"model": args.model, "code_map": not args.no_code_map,
+                                         "solved": solved, "total": len(rows),
                                          "seconds": round(total_s, 1), "tasks": rows}, indent=2))
     return 0
 
