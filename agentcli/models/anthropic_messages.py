@@ -7,6 +7,7 @@ from typing import Any
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify
+from agentcli.models.sdk_import import LazyClient
 from agentcli.models.catalog import context_window
 from agentcli.models.streaming import Assembly
 from agentcli.tokens import estimate
@@ -29,21 +30,35 @@ class AnthropicModel:
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise ModelError("missing_key", "ANTHROPIC_API_KEY is not set", model=self.name)
-        from agentcli.models.sdk_import import load
 
-        anthropic = load("anthropic")  # the parts of the SDK the call needs, when it is first needed
+        def build(sdk: Any) -> Any:
+            client = sdk.Anthropic(api_key=key, base_url=base_url or None, max_retries=max_retries,
+                                   timeout=timeout)
+            client.messages  # noqa: B018 -- its first use imports the Messages API's types
+            return client
 
-        self._sdk = anthropic
-        self._client = anthropic.Anthropic(api_key=key, base_url=base_url or None,
-                                           max_retries=max_retries, timeout=timeout)
+        self._connection = LazyClient("anthropic", build)
+
+    def prepare(self) -> None:
+        """Import the SDK and build its client now rather than at the first call."""
+        self._connection.get()
+
+    @property
+    def _sdk(self) -> Any:
+        return self._connection.get()[0]
+
+    @property
+    def _client(self) -> Any:
+        return self._connection.get()[1]
 
     def count_tokens(self, text: str) -> int:
         return estimate(text)
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         params = self.build_params(request)
+        client = self._client
         try:
-            stream = self._client.messages.create(**params, stream=True)
+            stream = client.messages.create(**params, stream=True)
             return self._consume(stream, on_text)
         except ModelError:
             raise

@@ -12,6 +12,7 @@ from typing import Any
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify
+from agentcli.models.sdk_import import LazyClient
 from agentcli.models.catalog import context_window
 from agentcli.models.streaming import Assembly
 from agentcli.models.textcalls import extract
@@ -38,29 +39,42 @@ class OpenAIModel:
             if self.official:
                 raise ModelError("missing_key", "OPENAI_API_KEY is not set", model=self.name)
             key = "not-needed"  # local OpenAI-compatible servers accept any key
-        from agentcli.models.sdk_import import load
-
-        openai = load("openai")  # the parts of the SDK the call needs, when it is first needed
-
-        self._sdk = openai
-        self._client = openai.OpenAI(api_key=key, base_url=base_url, max_retries=max_retries,
-                                     timeout=timeout)
         self._stream_usage = True
+
+        def build(sdk: Any) -> Any:
+            client = sdk.OpenAI(api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+            client.chat.completions  # noqa: B018 -- its first use imports the chat API's types
+            return client
+
+        self._connection = LazyClient("openai", build)
+
+    def prepare(self) -> None:
+        """Import the SDK and build its client now rather than at the first call."""
+        self._connection.get()
+
+    @property
+    def _sdk(self) -> Any:
+        return self._connection.get()[0]
+
+    @property
+    def _client(self) -> Any:
+        return self._connection.get()[1]
 
     def count_tokens(self, text: str) -> int:
         return estimate(text)
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         params = self.build_params(request)
+        client = self._client
         try:
             try:
-                stream = self._client.chat.completions.create(**params)
+                stream = client.chat.completions.create(**params)
             except self._sdk.BadRequestError as exc:
                 if "stream_options" not in str(exc) or "stream_options" not in params:
                     raise
                 self._stream_usage = False  # an older compatible server: ask without it
                 params.pop("stream_options")
-                stream = self._client.chat.completions.create(**params)
+                stream = client.chat.completions.create(**params)
             return self._consume(stream, on_text, {t.name for t in request.tools})
         except ModelError:
             raise

@@ -22,7 +22,7 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 _lock = threading.Lock()
 _installed: set[str] = set()
@@ -39,6 +39,25 @@ def load(root: str) -> ModuleType:
     if fresh:
         _setup_logging(root)
     return module
+
+
+class LazyClient:
+    """An SDK client built on first use, or ahead of it by `get` from another thread (the chat
+    builds it while the user types; a call that comes first waits for that build)."""
+
+    def __init__(self, root: str, build: Callable[[ModuleType], Any]):
+        self.root = root
+        self._build = build
+        self._made: tuple[ModuleType, Any] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[ModuleType, Any]:
+        """(the SDK module, the client)."""
+        with self._lock:
+            if self._made is None:
+                sdk = load(self.root)
+                self._made = (sdk, self._build(sdk))
+            return self._made
 
 
 def _setup_logging(root: str) -> None:
@@ -94,7 +113,7 @@ class _LazyInit:
                 value = source if where[1] is None else getattr(source, where[1])
                 setattr(module, attr, value)
                 return value
-            if pure or attr.startswith("__") or _is_submodule(module, attr):
+            if pure or (attr.startswith("__") and attr != "__all__") or _is_submodule(module, attr):
                 # `from . import x` asks for x before importing it: the import system does the rest
                 raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
             with whole:
