@@ -66,6 +66,37 @@ def test_a_worker_killed_mid_decode_raises_worker_died_and_a_new_one_starts(monk
 @needs_model
 @pytest.mark.slow
 @pytest.mark.local_model
+def test_an_interrupt_mid_decode_keeps_the_worker_and_its_cache():
+    """Ctrl-C (or a deadline) while tokens stream: the next call finds the pipe in step, the
+    same worker, and the prompt still in its KV cache."""
+    from agentcli.local.probe import GREEDY
+
+    worker = RemoteEngine(assets.ensure(SMALL), 512)
+    try:
+        prompt = worker.tokenize("<|im_start|>user\nCount to ten.<|im_end|>\n<|im_start|>assistant\n")
+        worker.generate(prompt, max_tokens=12, sampling=GREEDY)
+        # What a call with the prompt already in the cache gives (a batch of one token for the
+        # last prompt token can round differently from the first, whole-prompt read).
+        clean = worker.generate(prompt, max_tokens=12, sampling=GREEDY, stop_when=lambda t: False)
+        pid, seen = worker.pid, []
+
+        def interrupt(piece: str) -> None:
+            seen.append(piece)
+            if len(seen) == 3:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            worker.generate(prompt, max_tokens=12, sampling=GREEDY, on_text=interrupt)
+        again = worker.generate(prompt, max_tokens=12, sampling=GREEDY, stop_when=lambda t: False)
+        assert worker.pid == pid and worker.alive()
+        assert again.text == clean.text and again.reused_tokens >= len(prompt) - 1
+    finally:
+        worker.close()
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
 def test_a_crash_mid_run_stops_with_error_one_line_and_the_session_resumes(cli, workspace):
     result, proc = cli().json("run", QUESTION, "-C", str(workspace), "--model", SMALL.name,
                               env={CRASH_HOOK: "2"}, timeout=600)
@@ -125,7 +156,11 @@ def _demo(tmp_path: Path, **env: str):
 @pytest.mark.slow
 @pytest.mark.local_model
 def test_the_demo_fails_when_the_agent_fails_and_succeeds_when_it_ran(tmp_path):
-    crashed = _demo(tmp_path, **{CRASH_HOOK: "2"})
+    setup = _demo(tmp_path, **{CRASH_HOOK: "1"})  # the runtime check after `prepare` catches it
+    assert setup.returncode != 0 and "runtime check: crashes (signal 11)" in setup.stderr
+    assert "task:" not in setup.stdout
+    # The check decodes 8 tokens; the agent's first reply needs more.
+    crashed = _demo(tmp_path, **{CRASH_HOOK: "20"})
     assert crashed.returncode != 0, crashed.stdout + crashed.stderr
     assert "demo: the agent failed" in crashed.stderr and "SIGSEGV" in crashed.stderr
     ran = _demo(tmp_path)

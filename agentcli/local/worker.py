@@ -23,9 +23,10 @@ import struct
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from agentcli.local.runtime import Generation, LoadInfo, Sampling
 
@@ -53,6 +54,23 @@ def send(out: BinaryIO, message: Any) -> None:
 def receive(inp: BinaryIO) -> Any:
     head = _read_exactly(inp, _HEAD.size)
     return pickle.loads(_read_exactly(inp, _HEAD.unpack(head)[0]))
+
+
+# Signals whose Python handlers raise (Ctrl-C, the deadline's SIGALRM, SIGTERM): held while a
+# frame is half written or half read, so an interrupt never leaves the pipe out of step.
+_HELD = {signal.SIGINT, signal.SIGALRM, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _read_exactly(inp: BinaryIO, n: int) -> bytes:
@@ -92,6 +110,9 @@ class RemoteEngine:
         self.path, self.requested_ctx = Path(path), n_ctx
         self.log_path, self.env = log_path, env
         self._proc: subprocess.Popen | None = None
+        # What the pipe owes after an interrupt: None (in step), "reply" (a message from the
+        # worker is due) or "verdict" (the worker waits for our go/stop).
+        self._owed: str | None = None
         self._lock = threading.RLock()
         self._starting: dict[str, list[int]] = {}
         self._start()
@@ -109,10 +130,16 @@ class RemoteEngine:
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                       env=self.env, close_fds=True,
                                       start_new_session=True)
+        self._owed = None
         if stderr is not subprocess.DEVNULL:
             stderr.close()
         _LIVE.add(self)
-        loaded = self._call("load", str(self.path), self.requested_ctx)
+        try:
+            loaded = self._call("load", str(self.path), self.requested_ctx)
+        except BaseException as exc:
+            if not isinstance(exc, WorkerDied):
+                self.close()  # half loaded: nothing worth keeping
+            raise
         self.info = LoadInfo(**loaded["info"])
         self.n_ctx: int = loaded["n_ctx"]
         self.chat_template: str | None = loaded["chat_template"]
@@ -157,11 +184,38 @@ class RemoteEngine:
             self._start()
         return self._proc
 
+    def _send(self, message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = _HEAD.pack(len(data)) + data
+        with _signals_held():
+            fd = self._proc.stdin.fileno()
+            while frame:
+                frame = frame[os.write(fd, frame):]
+            self._owed = "reply"
+
+    def _receive(self) -> Any:
+        # Waiting for the head may be interrupted: nothing of the frame is consumed then.
+        head = _read_exactly(self._proc.stdout, _HEAD.size)
+        with _signals_held():
+            message = pickle.loads(_read_exactly(self._proc.stdout, _HEAD.unpack(head)[0]))
+            self._owed = "verdict" if message[0] == "text" else None
+        return message
+
+    def _resync(self) -> None:
+        """After an interrupt: stop the generation it left running and take the answers that
+        are due, so the worker (and its KV cache) is kept."""
+        while self._owed is not None:
+            if self._owed == "verdict":
+                self._send(("stop",))
+            else:
+                self._receive()
+
     def _exchange(self, message: Any) -> Any:
-        proc = self._ensure()
+        self._ensure()
         try:
-            send(proc.stdin, message)
-            reply = receive(proc.stdout)
+            self._resync()
+            self._send(message)
+            reply = self._receive()
         except (BrokenPipeError, EOFError, ConnectionResetError) as exc:
             raise self._died() from exc
         if reply[0] == "error":
@@ -170,12 +224,7 @@ class RemoteEngine:
 
     def _call(self, *message: Any) -> Any:
         with self._lock:
-            try:
-                return self._exchange(message)[1]
-            except BaseException as exc:
-                if not isinstance(exc, (WorkerDied, ValueError, RuntimeError)):
-                    self.close()  # interrupted mid-exchange: the pipe is out of step
-                raise
+            return self._exchange(message)[1]
 
     # ---- the Engine interface ----
     def tokenize(self, text: str) -> list[int]:
@@ -214,26 +263,27 @@ class RemoteEngine:
                        banned=list(banned), first_allowed=list(first_allowed),
                        first_banned=list(first_banned), stop=list(stop))
         ask = on_text is not None or stop_when is not None
-        with self._lock:
-            try:
-                return self._generate(tokens, options, ask, on_text, stop_when)
-            except BaseException as exc:
-                if not isinstance(exc, (WorkerDied, ValueError, RuntimeError)):
-                    self.close()  # Ctrl-C or a deadline mid-decode: start afresh next time
-                raise
+        with self._lock:  # an interrupt leaves `_owed` set; the next call puts the pipe in step
+            return self._generate(tokens, options, ask, on_text, stop_when)
 
     def _generate(self, tokens: list[int], options: dict, ask: bool,
                   on_text: Callable[[str], None] | None,
                   stop_when: Callable[[str], bool] | None) -> Generation:
         reply = self._exchange(("generate", tokens, options, ask))
         text = ""
-        while reply[0] == "text":
-            piece = reply[1]
-            text += piece
-            if piece and on_text is not None:
-                on_text(piece)
-            halt = stop_when is not None and stop_when(text)
-            reply = self._exchange(("stop",) if halt else ("go",))
+        try:
+            while reply[0] == "text":
+                piece = reply[1]
+                text += piece
+                if piece and on_text is not None:
+                    on_text(piece)
+                halt = stop_when is not None and stop_when(text)
+                self._send(("stop",) if halt else ("go",))
+                reply = self._receive()
+        except (BrokenPipeError, EOFError, ConnectionResetError) as exc:
+            raise self._died() from exc
+        if reply[0] == "error":
+            raise RuntimeError(reply[2])
         return Generation(**reply[1])
 
 

@@ -64,8 +64,12 @@ class LocalModel:
                                      lean.order_tools(request.tools), lean=True)
 
     def count_tokens(self, text: str) -> int:
-        """Tokens by the GGUF's own tokenizer."""
-        return self.engine.count(text)
+        """Tokens by the GGUF's own tokenizer (an estimate if the worker just died: the next
+        model call starts a new one, or reports the crash)."""
+        try:
+            return self.engine.count(text)
+        except WorkerDied:
+            return len(text) // 3 + 1 if text else 0
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         tools = lean.order_tools(request.tools)
