@@ -77,7 +77,8 @@ def resolve(workspace: Path, flags: Mapping[str, Any], *, defaults: Mapping[str,
     user = configfile.load(user_file)
     ws = configfile.load(workspace / configfile.WORKSPACE_FILE, workspace_file=True)
     notices: list[str] = []
-    if ws is not None and not (trust_project or configfile.trusted(user, workspace, configfile.WORKSPACE_FILE)):
+    trusted = trust_project or configfile.trusted(user, workspace, configfile.WORKSPACE_FILE)
+    if ws is not None and not trusted:
         held = [k for k in configfile.NEEDS_TRUST if k in ws.data]
         if held:
             notices.append(f"{ws.path}: ignored {', '.join(held)}: this workspace is not trusted "
