@@ -78,6 +78,7 @@ def test_untrusted_workspace_server_does_not_start(server, cli, workspace, tmp_p
     assert "not starting probe" in lines[0] and "agentcli trust" in lines[0] and "--trust-project" in lines[0]
 
 
+@pytest.mark.slow
 def test_trust_records_the_file_and_a_changed_file_needs_it_again(server, cli, workspace, tmp_path):
     started = tmp_path / "started.txt"
     _mcp_json(workspace, {"probe": _probe("--started", str(started))})
@@ -121,6 +122,7 @@ def http_probe():
     proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_http_server_from_mcp_config_in_stream_json(server, cli, workspace, tmp_path, http_probe):
     config = tmp_path / "servers.json"
     config.write_text(json.dumps({"mcpServers": {"web": {"type": "http", "url": http_probe,
@@ -147,6 +149,7 @@ def test_a_server_that_crashes_mid_call_is_a_tool_error(server, cli, workspace):
     assert "its stderr ends: probe: crashing now" in result["result"]
 
 
+@pytest.mark.slow
 def test_a_server_that_hangs_times_out_as_a_tool_error(server, cli, workspace, tmp_path):
     env = _user_config(tmp_path, f'[mcp_servers.probe]\ncommand = {json.dumps(sys.executable)}\n'
                                  f'args = [{json.dumps(PROBE)}]\ntool_timeout_sec = 2\n')
@@ -184,6 +187,7 @@ def test_a_bad_mcp_json_is_one_line_naming_file_and_line(server, cli, workspace)
     assert len(lines) == 1 and f"{workspace / '.mcp.json'}:3: not valid JSON" in lines[0]
 
 
+@pytest.mark.slow
 def test_results_are_redacted_images_kept_and_resources_shown(server, cli, workspace, tmp_path):
     secret = "probe-secret-value-8f3a9c2e71"
     _mcp_json(workspace, {"probe": _probe(env={"PROBE_TOKEN": "${PROBE_TOKEN}"})})
@@ -237,6 +241,7 @@ def test_small_models_see_the_lean_description(server, cli, workspace):
     assert tools["mcp__probe__reverse"]["parameters"]["required"] == ["text"]
 
 
+@pytest.mark.slow
 def test_mcp_add_writes_the_user_config_and_list_shows_the_tools(cli, workspace, tmp_path):
     env = _user_config(tmp_path, "# keep me\n")
     run = cli(None, **env)
