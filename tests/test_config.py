@@ -112,3 +112,22 @@ def test_set_table_replaces_one_table_and_keeps_the_rest(tmp_path):
     assert 'command = "x"' not in text and "K = " not in text
     assert text.endswith('[mcp_servers.one]\ncommand = "z"\nargs = ["-v"]\n')
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_later_mcp_sources_win_by_name(workspace, user_file, tmp_path):
+    from agentcli.mcp.servers import collect
+
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text('[mcp_servers.a]\ncommand = "from-user"\n[mcp_servers.b]\ncommand = "user-b"\n'
+                         '[mcp_servers.off]\ncommand = "x"\nenabled = false\n')
+    (workspace / ".mcp.json").write_text('{"mcpServers": {"a": {"command": "from-workspace"}}}')
+    extra = tmp_path / "extra.json"
+    extra.write_text('{"mcpServers": {"b": {"type": "http", "url": "http://127.0.0.1:9/mcp"}}}')
+    settings = resolve(workspace, {}, env=_env(user_file), trust_project=True)
+    settings.mcp_config = extra
+    servers = collect(settings, env={}).servers
+    assert servers["a"].command == "from-workspace" and servers["b"].url == "http://127.0.0.1:9/mcp"
+    assert "off" not in servers
+    untrusted = resolve(workspace, {}, env=_env(user_file))
+    found = collect(untrusted, env={})
+    assert found.servers["a"].command == "from-user" and found.untrusted == ["a"]
