@@ -13,6 +13,14 @@ from typing import Any
 
 def open_toolset(settings: Any, emit: Any) -> Any:
     """The session's MCP tools (an `agentcli.tools.Toolset`), or None when no server runs."""
+    from agentcli.mcp import servers
+
+    try:
+        found = servers.collect(settings)
+        if not found.servers and not found.notices:
+            return None  # nothing to start: the client and its SDK (a tenth of a second) stay unloaded
+    except servers.McpConfigError:
+        pass  # said by the full path below
     from agentcli.mcp.toolset import open_toolset as _open
 
     return _open(settings, emit)
