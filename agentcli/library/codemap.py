@@ -9,7 +9,7 @@ budget, and the `code_map` tool answers "which file defines X", "who refers to Y
 this folder".
 
 The map follows the files incrementally: a file is parsed again only when its size or mtime
-changed and then its content hash did too. Files come from ripgrep's walk, so .gitignore and
+changed and then its content hash did too; ranks are redone when definitions appear or go. Files come from ripgrep's walk, so .gitignore and
 hidden folders are respected. Signatures pass through `Library.clean` like everything written.
 """
 
@@ -27,13 +27,17 @@ from agentcli.library.tags import Tags, Unsupported, supported, tags
 
 DB_NAME = "codemap.db"
 MD_NAME = "CODEMAP.md"
-SCHEMA = "1"
+SCHEMA = "2"
 MAX_FILES = 20_000
 MAX_FILE_BYTES = 1_000_000
 # A name defined in more files than this ("get", "run", "__init__") says nothing about which.
 MAX_DEFINERS = 25
 HEAD_TOKENS, LEAN_HEAD_TOKENS = 1024, 256
 HEAD_DEFS_PER_FILE = 8
+# How a file changed. Ranks are computed again when names appear or go (a new, removed or
+# reshaped file); an edit inside bodies keeps them, which saves seconds on a large repository
+# at the cost of counts that lag until the next reshape.
+EDITED, RESHAPED = "edited", "reshaped"
 CHARS_PER_TOKEN = 3.5  # code is denser than prose; an estimate keeps the tokenizer unloaded
 
 
@@ -76,10 +80,11 @@ class CodeMap:
             db.execute("BEGIN IMMEDIATE")
             known = {p: (m, s, h) for p, m, s, h in
                      db.execute("SELECT path, mtime_ns, size, sha1 FROM files")}
-            parsed = sum(self._refresh(db, rel, known.pop(rel, None)) for rel in files)
+            outcomes = [self._refresh(db, rel, known.pop(rel, None)) for rel in files]
+            parsed = sum(1 for o in outcomes if o)
             for rel in known:
                 _forget(db, rel)
-            if parsed or known:
+            if RESHAPED in outcomes or known:
                 rank(db)
             db.execute("COMMIT")
         except BaseException:
@@ -91,36 +96,44 @@ class CodeMap:
             self.library.write_text(md, self.render())
         return UpdateStats(len(files), parsed, len(known), time.monotonic() - started)
 
-    def _refresh(self, db: sqlite3.Connection, rel: str, old: tuple | None) -> bool:
-        """Bring one file's rows up to date; True if it was parsed again."""
+    def _refresh(self, db: sqlite3.Connection, rel: str, old: tuple | None) -> str | None:
+        """Bring one file's rows up to date: None if it was not parsed again, EDITED if its
+        definitions kept their names, RESHAPED if they changed (or the file is new)."""
         try:
             st = (self.workspace / rel).stat()
             if old is not None and old[:2] == (st.st_mtime_ns, st.st_size):
-                return False
+                return None
             data = (self.workspace / rel).read_bytes() if st.st_size <= MAX_FILE_BYTES else b""
         except OSError:
-            return False
+            return None
         digest = hashlib.sha1(data).hexdigest()
         if old is not None and old[2] == digest:
             db.execute("UPDATE files SET mtime_ns = ?, size = ? WHERE path = ?",
                        (st.st_mtime_ns, st.st_size, rel))
-            return False
+            return None
         try:
             found = tags(rel, data) if data else Tags("")
         except Unsupported:
             found = Tags("")
+        counts = dict(((n, p), r) for n, p, r in
+                      db.execute("SELECT name, parent, refs FROM defs WHERE path = ?", (rel,)))
+        rank_was = db.execute("SELECT rank FROM files WHERE path = ?", (rel,)).fetchone()
+        same = old is not None and set(counts) == {(d.name, d.parent) for d in found.definitions}
         _forget(db, rel)
-        db.execute("INSERT INTO files(path, mtime_ns, size, sha1, language, rank) VALUES (?, ?, ?, ?, ?, 0)",
-                   (rel, st.st_mtime_ns, st.st_size, digest, found.language))
+        db.execute("INSERT INTO files(path, mtime_ns, size, sha1, language, module, rank) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (rel, st.st_mtime_ns, st.st_size, digest, found.language, module_name(rel),
+                    rank_was[0] if rank_was else 0))
         signatures = _clean_lines(self.library.clean, [d.signature for d in found.definitions])
-        db.executemany("INSERT INTO defs(path, name, kind, line, signature, parent, refs) "
-                       "VALUES (?, ?, ?, ?, ?, ?, 0)",
-                       [(rel, d.name, d.kind, d.line, sig, d.parent)
+        db.executemany("INSERT INTO defs(path, name, kind, line, signature, parent, specific, refs) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(rel, d.name, d.kind, d.line, sig, d.parent, specific(d.name),
+                         counts.get((d.name, d.parent), 0))
                         for d, sig in zip(found.definitions, signatures)])
         db.executemany("INSERT INTO refs(path, name, count, lines) VALUES (?, ?, ?, ?)",
                        [(rel, name, count, ",".join(map(str, lines)))
                         for name, (count, lines) in found.references.items()])
-        return True
+        return EDITED if same else RESHAPED
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -252,26 +265,18 @@ def rank(db: sqlite3.Connection) -> None:
     Names are matched by spelling, so a short common word ("join", "key") in another file is
     taken for a use only where that file also names the defining module (an import of it);
     a long compound name (`read_events`, `FullText`, `MAX_FILES`) counts wherever it appears."""
-    definers = dict(db.execute("SELECT name, count(DISTINCT path) FROM defs GROUP BY name"))
-    modules: dict[str, str] = {}  # defining file -> the name an import of it uses
-    for (path,) in db.execute("SELECT path FROM files"):
-        modules[path] = module_name(path)
-    wanted = set(modules.values())
-    imports: dict[str, set[str]] = defaultdict(set)
-    for src, name in db.execute("SELECT path, name FROM refs"):
-        if name in wanted:
-            imports[src].add(name)
     users: dict[tuple[str, str], set[str]] = defaultdict(set)
     edges: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for src, dst, name, count in db.execute(
-            "SELECT r.path, d.path, d.name, r.count FROM refs r JOIN defs d ON d.name = r.name "
-            "WHERE r.path != d.path"):
-        if definers.get(name, 0) > MAX_DEFINERS:
-            continue
-        if not specific(name) and modules.get(dst) not in imports.get(src, ()):
-            continue
+    for src, dst, name, count, definers in db.execute(
+            "WITH named AS (SELECT name, count(DISTINCT path) AS n FROM defs GROUP BY name "
+            f"  HAVING n <= {MAX_DEFINERS}), "
+            "d AS (SELECT DISTINCT defs.path, defs.name, defs.specific, files.module, named.n FROM defs "
+            "  JOIN named ON named.name = defs.name JOIN files ON files.path = defs.path) "
+            "SELECT r.path, d.path, d.name, r.count, d.n FROM refs r JOIN d ON d.name = r.name "
+            "WHERE r.path != d.path AND (d.specific OR EXISTS (SELECT 1 FROM refs i "
+            "  WHERE i.path = r.path AND i.name = d.module))"):
         users[(dst, name)].add(src)
-        edges[src][dst] += count ** 0.5 / definers[name]
+        edges[src][dst] += count ** 0.5 / definers
     db.execute("UPDATE defs SET refs = 0")
     db.executemany("UPDATE defs SET refs = ? WHERE path = ? AND name = ?",
                    [(len(s), path, name) for (path, name), s in users.items()])
@@ -361,12 +366,12 @@ def _create(db: sqlite3.Connection, workspace: str) -> None:
     db.execute("BEGIN IMMEDIATE")
     db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, "
-               "sha1 TEXT, language TEXT, rank REAL)")
+               "sha1 TEXT, language TEXT, module TEXT, rank REAL)")
     db.execute("CREATE TABLE IF NOT EXISTS defs(path TEXT, name TEXT, kind TEXT, line INTEGER, "
-               "signature TEXT, parent TEXT, refs INTEGER)")
+               "signature TEXT, parent TEXT, specific INTEGER, refs INTEGER)")
     db.execute("CREATE TABLE IF NOT EXISTS refs(path TEXT, name TEXT, count INTEGER, lines TEXT)")
-    for table, column in (("defs", "name"), ("defs", "path"), ("refs", "name"), ("refs", "path")):
-        db.execute(f"CREATE INDEX IF NOT EXISTS {table}_{column} ON {table}({column})")
+    for table, columns in (("defs", "name"), ("defs", "path"), ("refs", "name"), ("refs", "path, name")):
+        db.execute(f"CREATE INDEX IF NOT EXISTS {table}_{columns.replace(', ', '_')} ON {table}({columns})")
     db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                    [("schema", SCHEMA), ("workspace", workspace)])
     db.execute("COMMIT")
