@@ -121,3 +121,13 @@ def test_the_map_follows_changed_files_only_and_is_redacted(workspace, tmp_path)
     for path in (tmp_path / "lib").iterdir():
         assert key not in path.read_text(errors="replace"), path
     assert 'API_KEY = "[REDACTED' in (tmp_path / "lib" / "CODEMAP.md").read_text()
+
+
+def test_a_first_build_past_its_deadline_maps_the_rest_on_the_next_update(workspace, tmp_path):
+    project(workspace)
+    cmap = CodeMap(workspace, Library(tmp_path / "lib"))
+    partial = cmap.update(deadline_s=0.0)
+    assert partial.pending == 8 and partial.parsed == 0
+    assert "(partial: 8 files not mapped yet)" in cmap.render()
+    rest = cmap.update()
+    assert (rest.parsed, rest.pending) == (8, 0) and "partial" not in cmap.render()

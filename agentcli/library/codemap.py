@@ -33,6 +33,8 @@ MAX_FILE_BYTES = 1_000_000
 # A name defined in more files than this ("get", "run", "__init__") says nothing about which.
 MAX_DEFINERS = 25
 HEAD_TOKENS, LEAN_HEAD_TOKENS = 1024, 256
+# A session start waits at most this long for a first build; the rest is parsed later.
+PROMPT_BUILD_S = 3.0
 HEAD_DEFS_PER_FILE = 8
 # How a file changed. Ranks are computed again when names appear or go (a new, removed or
 # reshaped file); an edit inside bodies keeps them, which saves seconds on a large repository
@@ -51,6 +53,7 @@ class UpdateStats:
     parsed: int
     removed: int
     seconds: float
+    pending: int = 0  # files left for a later update when the deadline came first
 
 
 class CodeMap:
@@ -70,9 +73,10 @@ class CodeMap:
 
     # -- keeping it up to date ----------------------------------------------------------------
 
-    def update(self) -> UpdateStats:
+    def update(self, deadline_s: float | None = None) -> UpdateStats:
         """Parse the files that changed since the last update, drop those that are gone, and
-        rank and write CODEMAP.md again if anything changed. Raises MapUnavailable."""
+        rank and write CODEMAP.md again if anything changed; files not reached within
+        `deadline_s` wait for the next update. Raises MapUnavailable."""
         started = time.monotonic()
         files = list_sources(self.workspace)
         db = self._conn()
@@ -80,12 +84,20 @@ class CodeMap:
             db.execute("BEGIN IMMEDIATE")
             known = {p: (m, s, h) for p, m, s, h in
                      db.execute("SELECT path, mtime_ns, size, sha1 FROM files")}
-            outcomes = [self._refresh(db, rel, known.pop(rel, None)) for rel in files]
+            outcomes, pending = [], 0
+            for i, rel in enumerate(files):
+                if deadline_s is not None and time.monotonic() - started > deadline_s:
+                    pending = len(files) - i
+                    for later in files[i:]:
+                        known.pop(later, None)
+                    break
+                outcomes.append(self._refresh(db, rel, known.pop(rel, None)))
             parsed = sum(1 for o in outcomes if o)
             for rel in known:
                 _forget(db, rel)
             if RESHAPED in outcomes or known:
                 rank(db)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pending', ?)", (str(pending),))
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -94,7 +106,7 @@ class CodeMap:
         md = self.library.root / MD_NAME
         if parsed or known or not md.exists():
             self.library.write_text(md, self.render())
-        return UpdateStats(len(files), parsed, len(known), time.monotonic() - started)
+        return UpdateStats(len(files), parsed, len(known), time.monotonic() - started, pending)
 
     def _refresh(self, db: sqlite3.Connection, rel: str, old: tuple | None) -> str | None:
         """Bring one file's rows up to date: None if it was not parsed again, EDITED if its
@@ -145,8 +157,9 @@ class CodeMap:
                            "ORDER BY rank DESC, path", (_like_prefix(under),)).fetchall()
         total = db.execute("SELECT count(*) FROM defs WHERE path LIKE ? ESCAPE '\\'",
                            (_like_prefix(under),)).fetchone()[0]
+        pending = self._pending()
         head = [f"# Code map: {len(files)} files with definitions, {total} definitions; the files most "
-                "referred to first",
+                "referred to first" + (f" (partial: {pending} files not mapped yet)" if pending else ""),
                 "Per file: line, first line of each definition, [n] = other files referring to it. "
                 "Ask code_map for a name's definition and users, or a folder's files."]
         budget = max_tokens * CHARS_PER_TOKEN if max_tokens else None
@@ -163,6 +176,10 @@ class CodeMap:
         if shown < len(files):
             out.append(f"… {len(files) - shown} more files: code_map(path=\"{under or 'dir/'}\") lists them")
         return "\n".join(out) + "\n"
+
+    def _pending(self) -> int:
+        """Files the last update left for later (its deadline came first)."""
+        return int(_meta(self._conn(), "pending") or 0)
 
     def _file_block(self, db: sqlite3.Connection, path: str, members: bool) -> list[str]:
         rows = db.execute("SELECT name, kind, line, signature, parent, refs FROM defs WHERE path = ? "
@@ -237,7 +254,7 @@ def prompt_section(library, workspace: Path, lean: bool) -> str | None:
     where there is no map to show."""
     try:
         cmap = library.code_map(workspace)
-        cmap.update()
+        cmap.update(deadline_s=PROMPT_BUILD_S)
         text = cmap.render(max_tokens=LEAN_HEAD_TOKENS if lean else HEAD_TOKENS, members=False)
     except (MapUnavailable, sqlite3.Error, OSError):
         return None
