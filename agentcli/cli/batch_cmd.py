@@ -1,5 +1,6 @@
-"""`agentcli batch TASKS.toml --parallel N`: unattended tasks side by side, a live table of their
-progress on stderr, and a summary table (or JSON) on stdout at the end."""
+"""`agentcli batch TASKS.toml --parallel N`: unattended tasks side by side (on this machine, or
+with `--executor ray` on a Ray cluster), a live table of their progress on stderr, and a summary
+table (or JSON) on stdout at the end."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ _STYLES = {"done": "green", "running": "cyan", "queued": "dim", "blocked": "yell
 def batch(
     tasks_file: Annotated[Path, typer.Argument(
         help="A TOML file of \\[\\[task]] entries (see docs/unattended.md).")],
-    parallel: Annotated[int, typer.Option(
-        "--parallel", "-p", help="Tasks to run at the same time.", min=1)] = 1,
+    parallel: Annotated[Optional[int], typer.Option(
+        "--parallel", "-p", min=1,
+        help="Tasks to run at the same time (default: 1; with --executor ray, as many as Ray can).")] = None,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="local (this machine) | ray (a Ray cluster; pip install 'agentcli[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", envvar="RAY_ADDRESS", show_envvar=False,
+        help="The Ray cluster (HOST:PORT; also RAY_ADDRESS). Default: a local Ray instance for the batch.")] = None,
     directory: opt.Directory = None,
     model: opt.ModelName = None,
     library: opt.LibraryDir = None,
@@ -30,6 +37,8 @@ def batch(
 ) -> None:
     if output_format not in ("text", "json"):
         opt.fail(f"--output-format must be text or json, not {output_format!r}")
+    if executor not in ("local", "ray"):
+        opt.fail(f"--executor must be local or ray, not {executor!r}")
     base = (directory or Path.cwd()).expanduser()
     if not base.is_dir():
         opt.fail(f"no such folder: {base}")
@@ -41,11 +50,42 @@ def batch(
         tasks = load(base / tasks_file.expanduser(), base.resolve(), model=model)
     except BatchError as err:
         opt.fail(str(err))
-    lib = Library.for_workspace(base.resolve(), library.expanduser().resolve() if library else None)
+    own_library = library.expanduser().resolve() if library else None
+    lib = Library.for_workspace(base.resolve(), own_library)
     logs = lib.root / "batches" / datetime.now().strftime("%Y%m%d-%H%M%S")
     view = _View(tasks, sys.stderr)
-    runner = Batch(tasks, parallel, logs, library=library.expanduser().resolve() if library else None,
-                   on_update=view.update)
+    if executor == "local":
+        interrupted = _run(Batch(tasks, parallel or 1, logs, library=own_library, on_update=view.update), view)
+    else:
+        from agentcli.unattended.raybatch import RayBatch, RayError, check_fits, connected
+
+        try:
+            with connected(ray_address):
+                check_fits(tasks)
+                interrupted = _run(RayBatch(tasks, parallel, logs, library=own_library,
+                                            on_update=view.update), view)
+        except RayError as err:
+            opt.fail(str(err))
+        except KeyboardInterrupt:  # while Ray was starting: nothing ran
+            interrupted = True
+            logs.mkdir(parents=True, exist_ok=True)
+    summary = [t.to_dict() for t in tasks]
+    (logs / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if output_format == "json":
+        print(json.dumps({"tasks": summary, "logs": str(logs), "executor": executor}, ensure_ascii=False))
+    else:
+        _summary(tasks, logs)
+    failed = [t for t in tasks if t.status != "done"]
+    if interrupted:
+        raise typer.Exit(130)
+    if failed:
+        print(f"agentcli: {len(failed)} of {len(tasks)} task(s) did not finish done: "
+              f"{', '.join(t.name for t in failed)}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _run(runner, view) -> bool:
+    """Run the batch with its live view; whether Ctrl-C stopped it."""
     interrupted = False
     view.start()
     try:
@@ -59,19 +99,7 @@ def batch(
         worker.join()
     finally:
         view.stop()
-    summary = [t.to_dict() for t in tasks]
-    (logs / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if output_format == "json":
-        print(json.dumps({"tasks": summary, "logs": str(logs)}, ensure_ascii=False))
-    else:
-        _summary(tasks, logs)
-    failed = [t for t in tasks if t.status != "done"]
-    if interrupted:
-        raise typer.Exit(130)
-    if failed:
-        print(f"agentcli: {len(failed)} of {len(tasks)} task(s) did not finish done: "
-              f"{', '.join(t.name for t in failed)}", file=sys.stderr)
-        raise typer.Exit(1)
+    return interrupted
 
 
 def _table(tasks, title: str):

@@ -15,6 +15,12 @@ The file:
     prompt = "Fix the failing tests in tests/test_parser.py"   # or prompt_file = "x.md"
     check = "pytest tests/test_parser.py"                      # or a list
     directory = "."            # relative to the TOML file; default: the batch's folder
+    num_gpus = 1               # what the task asks of a Ray cluster (--executor ray): num_cpus,
+                               # num_gpus, memory ("8GiB" or bytes)
+
+`Batch` runs the tasks on this machine; `agentcli.unattended.raybatch.RayBatch` hands them to Ray.
+Both keep the `Task` objects up to date with `apply_event`, so the live view and the summary are
+the same whichever ran them.
 """
 
 from __future__ import annotations
@@ -41,7 +47,11 @@ else:  # pragma: no cover - Python 3.10: the backport tomllib was made from
     import tomli as tomllib
 
 FIELDS = {"name", "prompt", "prompt_file", "directory", "model", "fallback", "base_url", "max_time",
-          "max_cost", "max_tokens", "max_turns", "check", "stall_turns", "approval"}
+          "max_cost", "max_tokens", "max_turns", "check", "stall_turns", "approval",
+          "num_cpus", "num_gpus", "memory"}
+RESOURCES = ("num_cpus", "num_gpus", "memory")
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+          "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _FLAGS = {"model": "--model", "fallback": "--fallback", "base_url": "--base-url", "max_time": "--max-time",
           "max_cost": "--max-cost", "max_tokens": "--max-tokens", "max_turns": "--max-turns",
           "stall_turns": "--stall-turns", "approval": "--approval"}
@@ -72,6 +82,9 @@ class Task:
     ended_at: str | None = None
     result: dict[str, Any] | None = None
     log: Path | None = None
+    resources: dict[str, float] = field(default_factory=dict)  # for Ray: num_cpus, num_gpus, memory
+    ray: dict[str, Any] | None = None  # where Ray ran it: node id and address, worker pid
+    branch: str | None = None  # its branch, once known without a result (a worker that died)
 
     @property
     def elapsed(self) -> float:
@@ -80,15 +93,19 @@ class Task:
         return (self.ended or time.monotonic()) - self.started
 
     def argv(self, library: Path | None) -> list[str]:
-        args = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(self.directory),
-                "--checkpoint", "git", "--output-format", "stream-json"]
+        args = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(self.directory), *self.flags()]
+        if library is not None:
+            args += ["--library", str(library)]
+        return args
+
+    def flags(self) -> list[str]:
+        """The options of this task's `agentcli run`, wherever it runs."""
+        args = ["--checkpoint", "git", "--output-format", "stream-json"]
         for key, flag in _FLAGS.items():
             if self.options.get(key) is not None:
                 args += [flag, str(self.options[key])]
         for command in self.options.get("check") or []:
             args += ["--check", command]
-        if library is not None:
-            args += ["--library", str(library)]
         return args
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,9 +115,10 @@ class Task:
                 "directory": str(self.directory), "turns": self.turns, "tokens": self.tokens,
                 "cost_usd": self.cost, "duration_s": round(self.elapsed, 1),
                 "result": r.get("result", self.last),
-                "branch": (u.get("checkpoint") or {}).get("branch"), "report": u.get("report_file"),
+                "branch": (u.get("checkpoint") or {}).get("branch") or self.branch,
+                "report": u.get("report_file"),
                 "log": str(self.log) if self.log else None, "started_at": self.started_at,
-                "ended_at": self.ended_at}
+                "ended_at": self.ended_at, **({"ray": self.ray} if self.ray else {})}
 
 
 def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
@@ -145,8 +163,30 @@ def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
         if model:
             options["model"] = model
         options["check"] = check
-        tasks.append(Task(name=name, prompt=prompt, directory=directory, options=options))
+        resources = {k: _resource(k, merged[k], where) for k in RESOURCES if merged.get(k) is not None}
+        tasks.append(Task(name=name, prompt=prompt, directory=directory, options=options,
+                          resources=resources))
     return tasks
+
+
+def _resource(key: str, value: Any, where: str) -> float:
+    """num_cpus and num_gpus are counts (fractions allowed, as Ray allows); memory is bytes, or
+    text such as "512MiB" or "8GB"."""
+    amount: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        amount = float(value)
+    elif key == "memory" and isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        number = text.rstrip("kmgtib")
+        unit = _UNITS.get(text[len(number):])
+        try:
+            amount = float(number) * unit if unit else None
+        except ValueError:
+            amount = None
+    if amount is None or amount < 0 or amount != amount:
+        what = 'bytes or a size such as "8GiB"' if key == "memory" else "a number of 0 or more"
+        raise BatchError(f"{where}: {key} must be {what}, not {value!r}")
+    return int(amount) if key == "memory" else amount
 
 
 def _prompt(merged: dict[str, Any], here: Path, where: str) -> str:
@@ -216,8 +256,8 @@ class Batch:
             task.status, task.last = "skipped", "the batch was stopped before this task started"
             self.on_update(task)
             return
-        task.log = self.logs / f"{_safe(task.name)}.log"
-        task.status, task.started, task.started_at = "running", time.monotonic(), _now()
+        task.log = self.logs / f"{safe_name(task.name)}.log"
+        task.status, task.started, task.started_at = "running", time.monotonic(), now()
         self.on_update(task)
         try:
             with open(task.log, "w", encoding="utf-8") as log:
@@ -231,64 +271,69 @@ class Batch:
                 proc.stdin.write(task.prompt)
                 proc.stdin.close()
                 for line in proc.stdout:
-                    self._event(task, line)
+                    if apply_event(task, line):
+                        self.on_update(task)
                 code = proc.wait()
         except OSError as exc:
             task.status, task.last, code = "error", f"could not start: {exc}", -1
         finally:
             with self._lock:
                 self._procs.pop(task.name, None)
-        task.ended, task.ended_at = time.monotonic(), _now()
+        task.ended, task.ended_at = time.monotonic(), now()
         if task.result is None:
             task.status = "error"
-            task.last = _last_line(task.log) or f"exited with code {code} and no result"
-        self.on_update(task)
-
-    def _event(self, task: Task, line: str) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            return
-        kind = event.get("type")
-        if kind == "system":
-            task.session_id, task.model = event.get("session_id"), event.get("model")
-        elif kind == "assistant":
-            usage = Usage.from_dict(event.get("usage") or {})
-            task.turns += 1
-            task.tokens += usage.prompt_tokens + usage.output_tokens
-            price = cost_usd(event.get("model") or "", usage)
-            task.cost = None if price is None or task.cost is None else round(task.cost + price, 6)
-            text = (event.get("text") or "").strip()
-            if text and not event.get("tool_calls"):
-                task.last = text.splitlines()[-1][:200]
-        elif kind == "tool_call":
-            args = event.get("arguments") or {}
-            main = args.get("command") or args.get("path") or args.get("pattern") or ""
-            task.last = f"{event.get('name')} {main}".strip()[:200]
-        elif kind == "notice":
-            task.last = str(event.get("text", ""))[:200]
-        elif kind == "result":
-            task.result = event
-            task.status = event.get("stop_reason") or "error"
-            task.last = str(event.get("result") or "")[:500]
-            task.session_id = event.get("session_id") or task.session_id
-            used = (event.get("unattended") or {}).get("used") or {}
-            task.cost = used.get("cost_usd", task.cost)
-            task.tokens = used.get("tokens", task.tokens)
-        else:
-            return
+            task.last = last_line(task.log) or f"exited with code {code} and no result"
         self.on_update(task)
 
 
-def _now() -> str:
+def apply_event(task: Task, line: str) -> bool:
+    """Fold one line of a task's `--output-format stream-json` into `task`; whether it changed."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return False
+    if not isinstance(event, dict):
+        return False
+    kind = event.get("type")
+    if kind == "system":
+        task.session_id, task.model = event.get("session_id"), event.get("model")
+    elif kind == "assistant":
+        usage = Usage.from_dict(event.get("usage") or {})
+        task.turns += 1
+        task.tokens += usage.prompt_tokens + usage.output_tokens
+        price = cost_usd(event.get("model") or "", usage)
+        task.cost = None if price is None or task.cost is None else round(task.cost + price, 6)
+        text = (event.get("text") or "").strip()
+        if text and not event.get("tool_calls"):
+            task.last = text.splitlines()[-1][:200]
+    elif kind == "tool_call":
+        args = event.get("arguments") or {}
+        main = args.get("command") or args.get("path") or args.get("pattern") or ""
+        task.last = f"{event.get('name')} {main}".strip()[:200]
+    elif kind == "notice":
+        task.last = str(event.get("text", ""))[:200]
+    elif kind == "result":
+        task.result = event
+        task.status = event.get("stop_reason") or "error"
+        task.last = str(event.get("result") or "")[:500]
+        task.session_id = event.get("session_id") or task.session_id
+        used = (event.get("unattended") or {}).get("used") or {}
+        task.cost = used.get("cost_usd", task.cost)
+        task.tokens = used.get("tokens", task.tokens)
+    else:
+        return False
+    return True
+
+
+def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "task"
 
 
-def _last_line(path: Path | None) -> str:
+def last_line(path: Path | None) -> str:
     if path is None:
         return ""
     try:
