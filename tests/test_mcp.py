@@ -267,3 +267,13 @@ def test_a_bad_server_entry_in_the_config_is_one_line(cli, workspace, tmp_path):
     assert proc.stderr.strip() == (f"agentcli: error: {path}:1: mcp_servers.probe: needs either "
                                    "command (a program to start) or url (streamable HTTP)")
     assert os.path.exists(path)
+
+
+def test_chat_resume_and_bare_agentcli_take_the_mcp_flags(cli, tmp_path):
+    """The chat front ends read --mcp-config and --trust-project like run (the flag reaches the
+    settings: a missing file is the same one-line error)."""
+    missing = tmp_path / "missing.json"
+    for command in (["chat"], ["resume"], []):
+        proc = cli()(*command, "--mcp-config", str(missing), "--trust-project", timeout=60)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        assert f"--mcp-config: no such file: {missing}" in proc.stderr, proc.stderr

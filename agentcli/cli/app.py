@@ -70,6 +70,8 @@ def root(
     allow_outside: opt.AllowOutside = False,
     sandbox: chat_cmd.Sandbox = None,
     resume_id: chat_cmd.ResumeId = None,
+    mcp_config: opt.McpConfig = None,
+    trust_project: opt.TrustProject = False,
 ) -> None:
     """With no command, open an interactive chat in the current folder; the chat's options
     (--model, -C, --approval, --sandbox, --resume, …) work here too."""

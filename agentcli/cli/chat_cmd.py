@@ -35,9 +35,11 @@ def chat(
     allow_outside: opt.AllowOutside = False,
     sandbox: Sandbox = None,
     resume_id: ResumeId = None,
+    mcp_config: opt.McpConfig = None,
+    trust_project: opt.TrustProject = False,
 ) -> None:
     settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
-                         add_dir, allow_outside, sandbox)
+                         add_dir, allow_outside, sandbox, mcp_config, trust_project)
     resume = None if resume_id is None else ("" if resume_id in ("", "latest") else resume_id)
     _open(settings, first_prompt=prompt, resume=resume)
 
@@ -55,29 +57,34 @@ def resume(
     add_dir: opt.AddDir = None,
     allow_outside: opt.AllowOutside = False,
     sandbox: Sandbox = None,
+    mcp_config: opt.McpConfig = None,
+    trust_project: opt.TrustProject = False,
 ) -> None:
     settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
-                         add_dir, allow_outside, sandbox)
+                         add_dir, allow_outside, sandbox, mcp_config, trust_project)
     _open(settings, resume=session_id or "")
 
 
 # The chat's options, for bare `agentcli` (the root command's callback takes the same ones).
 CHAT_OPTIONS = ("directory", "model", "base_url", "fallback", "context_window", "approval",
-                "library", "add_dir", "allow_outside", "sandbox", "resume_id")
+                "library", "add_dir", "allow_outside", "sandbox", "resume_id", "mcp_config",
+                "trust_project")
 
 
 def chat_default(**options) -> None:
     """`agentcli` with no command: a chat in the current folder (or -C), with the chat's options."""
-    chat(prompt=None, **{name: options.get(name, False if name == "allow_outside" else None)
+    flags = ("allow_outside", "trust_project")
+    chat(prompt=None, **{name: options.get(name, False if name in flags else None)
                          for name in CHAT_OPTIONS})
 
 
 def _settings(directory, model, base_url, fallback, context_window, approval, library, add_dir,
-              allow_outside, sandbox):
+              allow_outside, sandbox, mcp_config=None, trust_project=False):
     return opt.build_settings(
         directory=directory, model=model, base_url=base_url, fallback=fallback,
         context_window=context_window, approval=approval, default_approval="ask", library=library,
-        add_dir=add_dir, allow_outside=allow_outside, headless=False, sandbox=sandbox)
+        add_dir=add_dir, allow_outside=allow_outside, headless=False, sandbox=sandbox,
+        mcp_config=mcp_config, trust_project=trust_project)
 
 
 def _open(settings, first_prompt: str | None = None, resume: str | None = None) -> None:
