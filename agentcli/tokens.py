@@ -29,6 +29,11 @@ def _encoder() -> Callable[[str], list[int]] | None:
     return None
 
 
+def loaded() -> bool:
+    """Whether the encoding is in memory already (loading it takes a fifth of a second)."""
+    return _encoder.cache_info().currsize > 0
+
+
 def heuristic(text: str) -> int:
     """About 3.5 characters a token for code and English; never zero for non-empty text."""
     return (len(text) * 2 + 6) // 7 if text else 0

@@ -1,5 +1,6 @@
-"""How fast the chat feels: time until the prompt is ready to type into, and from Enter to the
-first streamed words, for `agentcli chat` in a pseudo-terminal against the scripted server.
+"""How fast the chat feels, for `agentcli chat` in a pseudo-terminal against the scripted
+server: time until the prompt is ready to type into; from Enter (pressed as soon as the prompt
+shows) to the first streamed words; and from the server sending those words to their showing.
 
     python bench/chat_startup.py [--runs N]
 """
@@ -21,7 +22,19 @@ from agentcli.testing.scripted_server import ScriptedServer, Turn
 READY = "Ask, or /help for commands"
 
 
-def one_run(srv: ScriptedServer, home: Path, workspace: Path) -> tuple[float, float]:
+class Stamped:
+    """The scripted answer, noting when each request came in: the server sends its first
+    words right after."""
+
+    def __init__(self) -> None:
+        self.sent: list[float] = []
+
+    def __call__(self, request) -> Turn:
+        self.sent.append(time.perf_counter())
+        return Turn(text="first-words and more")
+
+
+def one_run(srv: ScriptedServer, home: Path, workspace: Path) -> tuple[float, float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "AGENTCLI_"))}
     env.update({"HOME": str(home), "AGENTCLI_DATA_DIR": str(home / "data"), "AGENTCLI_FALLBACK": "none",
                 "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1",
@@ -36,24 +49,26 @@ def one_run(srv: ScriptedServer, home: Path, workspace: Path) -> tuple[float, fl
         child.send("hello\r")
         sent = time.perf_counter()
         child.expect_exact("first-words")
-        first = time.perf_counter() - sent
+        seen = time.perf_counter()
+        child.expect_exact(READY)  # the turn is over: a Ctrl-D typed during it would be dropped
         child.send("\x04")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    return ready, first
+    return ready, seen - sent, seen - srv.responder.sent[-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, ScriptedServer([Turn(text="first-words and more")]) as srv:
+    with tempfile.TemporaryDirectory() as tmp, ScriptedServer(Stamped()) as srv:
         home, workspace = Path(tmp) / "home", Path(tmp) / "ws"
         workspace.mkdir(parents=True)
         samples = [one_run(srv, home, workspace) for _ in range(args.runs)]
     for label, values in (("chat: prompt ready to type", [s[0] for s in samples]),
-                          ("chat: Enter to first streamed words", [s[1] for s in samples])):
+                          ("chat: Enter to first streamed words", [s[1] for s in samples]),
+                          ("chat: server sent to words shown", [s[2] for s in samples])):
         print(f"{label:<40} median {statistics.median(values) * 1000:7.0f} ms   "
               f"min {min(values) * 1000:7.0f} ms   (n={len(values)})")
 

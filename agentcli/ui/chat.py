@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from agentcli import __version__
+from agentcli import __version__, tokens
 from agentcli.approval import Approval, scope
 from agentcli.config import Settings
 from agentcli.ui import commands
@@ -100,7 +100,7 @@ class ChatApp:
                     self.console.print(Text("› " + text, style="bold"))
                 else:
                     draft, self._draft = self._draft, ""
-                    text = self.input.read(default=draft)
+                    text = self.input.read(default=draft, on_shown=self._warm)
                     if not self.input.interactive and text.strip():
                         self.console.print(Text("› " + text, style="bold"))  # a transcript shows it
                 self.submit(text)
@@ -271,11 +271,15 @@ class ChatApp:
         self.renderer.working()
         return answer
 
+    def _warm(self) -> None:
+        self.sessions.warm(then=self.input.redraw)  # the status line can count tokens now
+
     def _status(self) -> list[tuple[str, str]]:
         """The status line, worked out once per prompt: the toolbar redraws on every key."""
         # A session still being claimed from the start thread is finished and idle: safe to read.
         session = self.session or self.sessions.built
-        key = (id(session), self.approval.mode, self.renderer.compacted_at, self._prompts)
+        key = (id(session), self.approval.mode, self.renderer.compacted_at, self._prompts,
+               tokens.loaded())
         if self._status_cache is None or self._status_cache[0] != key:
             parts = status_parts(session, approval=self.approval.mode,
                                  compacted_at=self.renderer.compacted_at,

@@ -50,7 +50,12 @@ class PlainInput:
     def call_above(self, func: Callable[[], object]) -> None:
         """Nothing to print above: there is no prompt waiting without a terminal."""
 
-    def read(self, default: str = "") -> str:
+    def redraw(self) -> None:
+        """Nothing to redraw without a terminal."""
+
+    def read(self, default: str = "", on_shown: Callable[[], object] | None = None) -> str:
+        if on_shown is not None:
+            on_shown()
         line = sys.stdin.readline()
         if not line:
             raise EOFError
@@ -122,13 +127,29 @@ class TerminalInput:
         except RuntimeError:  # the prompt ended meanwhile
             pass
 
-    def read(self, default: str = "") -> str:
-        """The next prompt, holding `default` (a line typed ahead, not finished). Ctrl-C raises
-        KeyboardInterrupt; a cleared draft is kept in the history (`last_draft` says what it
-        was) so ↑ brings it back."""
+    def redraw(self) -> None:
+        """From any thread: draw the waiting prompt again (its status line changed)."""
+        app = getattr(self.session, "app", None)
+        if app is not None and app.is_running and app.loop is not None:
+            try:
+                app.loop.call_soon_threadsafe(app.invalidate)
+            except RuntimeError:  # the prompt ended meanwhile
+                pass
+
+    def read(self, default: str = "", on_shown: Callable[[], object] | None = None) -> str:
+        """The next prompt, holding `default` (a line typed ahead, not finished); `on_shown`
+        runs once it is drawn. Ctrl-C raises KeyboardInterrupt; a cleared draft is kept in the
+        history (`last_draft` says what it was) so ↑ brings it back."""
         self.last_draft = ""
+
+        def drawn_soon() -> None:  # runs before the first drawing; the loop's next turn, after it
+            import asyncio
+
+            asyncio.get_running_loop().call_soon(on_shown)
+
         try:
-            return self.session.prompt([("class:prompt", "› ")], default=default)
+            return self.session.prompt([("class:prompt", "› ")], default=default,
+                                       pre_run=drawn_soon if on_shown is not None else None)
         except KeyboardInterrupt:
             draft = self.session.default_buffer.text
             if draft.strip():

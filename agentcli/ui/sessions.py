@@ -41,6 +41,7 @@ class Sessions:
         self._held: list[Event] | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._warmed = False
 
     def _observe(self, event: Event) -> None:
         held = self._held
@@ -81,6 +82,34 @@ class Sessions:
         self._thread.start()
         self._thread.join(QUICK_FAILURE_S)
         return self._thread.is_alive() or self.claim()
+
+    def warm(self, then: Callable[[], None] = lambda: None) -> None:
+        """Once, in the background: import the model's SDK, build its client and load the
+        tokenizer, so the first answer starts streaming at once. Called when the prompt is on
+        the screen: running before, it would slow the drawing of the prompt (one GIL)."""
+        if self._warmed:
+            return
+        self._warmed = True
+        start = self._thread
+
+        def run() -> None:
+            if start is not None:
+                start.join()
+            session = self.current or self.built
+            if session is None:
+                return
+            try:
+                prepare = getattr(session.model, "prepare", None)
+                if prepare is not None:
+                    prepare()
+                from agentcli import tokens
+
+                tokens.estimate("warm")
+            except Exception:  # the first call meets the same failure and says why
+                return
+            then()
+
+        threading.Thread(target=run, name="agentcli-warm", daemon=True).start()
 
     @property
     def pending(self) -> bool:

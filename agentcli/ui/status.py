@@ -48,7 +48,12 @@ class WindowUse:
 
 
 def window_use(session: Any) -> WindowUse | None:
-    """Tokens the next request will hold (the library's count) against the model's window."""
+    """Tokens the next request will hold (the library's count) against the model's window; None
+    until the tokenizer is loaded (in the background: loading it would hold up the prompt)."""
+    from agentcli import tokens
+
+    if not tokens.loaded():
+        return None
     try:
         window = int(session.model.context_window)
     except Exception:
