@@ -66,6 +66,22 @@ def test_a_worker_killed_mid_decode_raises_worker_died_and_a_new_one_starts(monk
 @needs_model
 @pytest.mark.slow
 @pytest.mark.local_model
+def test_the_worker_never_holds_the_provider_keys(monkeypatch):
+    """The agent seals itself against /proc readers; the worker is not sealed, so it must not
+    have the keys at all (a command could read /proc/WORKER/environ)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-worker-test-0123456789")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-worker-test-0123456789")
+    worker = RemoteEngine(assets.ensure(SMALL), 512)
+    try:
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes()
+        assert b"worker-test" not in environ and b"PATH=" in environ
+    finally:
+        worker.close()
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.local_model
 def test_an_interrupt_mid_decode_keeps_the_worker_and_its_cache():
     """Ctrl-C (or a deadline) while tokens stream: the next call finds the pipe in step, the
     same worker, and the prompt still in its KV cache."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from agentcli.local.runtime import Generation, LoadInfo, Sampling
+from agentcli.sandbox import is_provider_secret
 
 _HEAD = struct.Struct("<I")
 # A test hook: the worker kills itself with SIGSEGV after this many decoded tokens.
@@ -126,9 +127,13 @@ class RemoteEngine:
                 stderr = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
             except OSError:
                 stderr = subprocess.DEVNULL
+        # Never the provider keys: the worker is not sealed like the agent, and the commands
+        # the agent runs could read its /proc/PID/environ.
+        env = {k: v for k, v in (os.environ if self.env is None else self.env).items()
+               if not is_provider_secret(k)}
         self._proc = subprocess.Popen([sys.executable, "-m", "agentcli.local.worker_main"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                      env=self.env, close_fds=True,
+                                      env=env, close_fds=True,
                                       start_new_session=True)
         self._owed = None
         if stderr is not subprocess.DEVNULL:
