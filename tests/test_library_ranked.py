@@ -4,7 +4,6 @@ uses is incremental, rebuilt when missing or corrupt, redacted, and spans every 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from pathlib import Path
