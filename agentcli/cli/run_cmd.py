@@ -70,7 +70,7 @@ def run(
                              checkpoint=checkpoint, check=check, stall_turns=stall_turns,
                              unattended=unattended, max_turns=max_turns, defaults=settings.budgets)
 
-    from agentcli.cli.render import ProgressLines, StreamJson, json_line
+    from agentcli.cli.render import ProgressLines, StreamJson
     from agentcli.events import Emitter
     from agentcli.library.archive import ArchiveError
     from agentcli.models import ModelError
@@ -95,6 +95,14 @@ def run(
         outcome = unattended_run.execute(message) if unattended_run else session.run(message)
     except ArchiveError as err:
         _early_error(output_format, str(err), session.id)
+    _report(session, unattended_run, outcome, output_format, stream, settings.workspace)
+
+
+def _report(session, unattended_run, outcome, output_format: str, stream, workspace) -> None:
+    """The answer (or the result object) on stdout; a stop in one line on stderr, with how to
+    go on where the session stopped on an error."""
+    from agentcli.cli.render import json_line
+
     result = session.result_json(outcome)
     if unattended_run is not None:
         result["unattended"] = unattended_run.summary()
@@ -109,7 +117,7 @@ def run(
         print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}", file=sys.stderr)
         if outcome.stop_reason == "error" and unattended_run is None:
             print(f"agentcli: the session is saved; to go on: agentcli run --resume {session.id} "
-                  f"-C {shlex.quote(str(settings.workspace))}", file=sys.stderr)
+                  f"-C {shlex.quote(str(workspace))}", file=sys.stderr)
         raise typer.Exit(exit_code(outcome.stop_reason, outcome.result))
 
 
