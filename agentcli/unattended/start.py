@@ -7,18 +7,20 @@ return the session and the run, whose `execute(message)` drives it to its end.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
 from agentcli.library import Library
 from agentcli.library.archive import ARCHIVE_NAME, read_events
-from agentcli.unattended.budgets import Limits
-from agentcli.unattended.checks import Criterion, checks_in_prompt
-from agentcli.unattended.gitwork import Checkpoints, GitError
-from agentcli.unattended.policy import UnattendedPolicy
-from agentcli.unattended.run import RunOptions, UnattendedRun
+
+# The run's machinery is imported where a run starts or resumes: every `agentcli run` imports
+# this module (for StartError), and a plain run needs none of it.
+if TYPE_CHECKING:
+    from agentcli.unattended.budgets import Limits
+    from agentcli.unattended.checks import Criterion
+    from agentcli.unattended.run import RunOptions
 
 
 class StartError(Exception):
@@ -42,6 +44,10 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
     commit in the workspace's own repository (it must be the top of one) instead of a worktree.
     `resume_command`: how a person goes on with this run, when not `agentcli run --resume`."""
     from agentcli.session import Session
+    from agentcli.unattended.checks import checks_in_prompt
+    from agentcli.unattended.gitwork import Checkpoints, GitError
+    from agentcli.unattended.policy import UnattendedPolicy
+    from agentcli.unattended.run import UnattendedRun
 
     library = Library.for_workspace(settings.workspace, settings.library_dir)
     session_id = library.new_session_id()
@@ -93,6 +99,9 @@ def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits
     Same goal, budgets (raised where `limits` sets new ones), ledger, branch and worktree; the
     caller's `criteria` again, as at the start."""
     from agentcli.session import Session
+    from agentcli.unattended.gitwork import Checkpoints, GitError
+    from agentcli.unattended.policy import UnattendedPolicy
+    from agentcli.unattended.run import UnattendedRun
 
     found = recorded_start(settings, session_id)
     if found is None:
