@@ -93,8 +93,6 @@ class Policy:
 def last_turn(entries: list[Entry]) -> tuple[tuple[str, ...], str] | None:
     """(identity of the last turn's calls and results, the calls in a few words), or None when
     the window does not end with a turn of tool calls and their results."""
-    from agentcli.unattended.stall import content_hash, describe
-
     results: dict[str, str] = {}
     for entry in reversed(entries):
         message = entry.original
@@ -103,6 +101,8 @@ def last_turn(entries: list[Entry]) -> tuple[tuple[str, ...], str] | None:
             continue
         if message.role != "assistant" or not message.tool_calls:
             return None
+        from agentcli.unattended.stall import content_hash, describe  # only for a turn of calls
+
         key: list[str] = []
         for call in message.tool_calls:
             if call.id not in results:
