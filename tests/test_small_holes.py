@@ -96,10 +96,10 @@ def test_json_output_redacts_what_the_archive_redacts(fmt, server, cli, workspac
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 256 KiB tmpfs (root only): full once filled, the way a disk is."""
+    """A 16 MiB tmpfs (root only): full once filled, the way a disk is."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
                       capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mnt
@@ -118,3 +118,14 @@ def test_after_a_full_disk_the_json_result_names_the_session_that_was_made(serve
     assert proc.returncode == 1 and "No space left on device" in result["result"]
     made = sorted(p.name for p in (small_disk / "lib" / "sessions").iterdir())
     assert result["session_id"] is not None and result["session_id"] in made
+
+
+def test_a_disk_that_fills_during_the_run_still_names_the_session(server, cli, workspace, small_disk):
+    fill = f"dd if=/dev/zero of={small_disk}/fill bs=4k 2>/dev/null; echo filled"
+    srv = server(_shell(fill))
+    result, proc = cli(srv).json("run", "go", "-C", str(workspace), "--model", "anthropic/m",
+                                 "--library", str(small_disk / "lib"), "--sandbox", "off")
+    assert proc.returncode == 1 and "No space left on device" in result["result"], proc.stderr
+    made = sorted(p.name for p in (small_disk / "lib" / "sessions").iterdir())
+    assert result["session_id"] in made and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "agentcli: error: [Errno 28] No space left on device"

@@ -93,7 +93,7 @@ def run(
                       "workspace": str(settings.workspace)})
     try:
         outcome = unattended_run.execute(message) if unattended_run else session.run(message)
-    except ArchiveError as err:
+    except (ArchiveError, OSError) as err:  # a full disk mid-run: the session is still named
         _early_error(output_format, str(err), session.id)
     _report(session, unattended_run, outcome, output_format, stream, settings.workspace)
 
