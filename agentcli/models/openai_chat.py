@@ -6,14 +6,15 @@ OPENAI_BASE_URL. Servers that leave tool calls inside the text get them parsed o
 
 from __future__ import annotations
 
-import json
 import os
+import uuid
 from typing import Any
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify
 from agentcli.models.sdk_import import LazyClient
 from agentcli.models.catalog import context_window
+from agentcli.models.openai_wire import to_wire
 from agentcli.models.streaming import Assembly
 from agentcli.models.textcalls import extract
 from agentcli.tokens import estimate
@@ -115,13 +116,16 @@ class OpenAIModel:
 
     def _reply(self, reply: Assembly, finish: str, usage: Usage, tool_names: set[str]) -> Reply:
         text = reply.text
-        tool_calls = reply.tool_calls()
+        # Ids the server gave are kept; made up where it gave none, unique across the session,
+        # since results are matched to calls by id.
+        turn = uuid.uuid4().hex[:8]
+        tool_calls = reply.tool_calls(id_prefix=f"call_{turn}_")
         if not tool_calls and not self.official:
             found = extract(text, tool_names)
             if found.calls or found.errors:
                 text, tool_calls = found.text, found.calls
-                tool_calls += [ToolCall(f"call_bad_{i}", "(unparsed)", None, "", e)
-                               for i, e in enumerate(found.errors)]
+                tool_calls += [ToolCall(f"call_bad_{turn}_{i}", "(unparsed)", None, raw, e)
+                               for i, (e, raw) in enumerate(zip(found.errors, found.unread))]
         stop = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}.get(finish, finish)
         if tool_calls:
             stop = "tool_use"
@@ -130,26 +134,6 @@ class OpenAIModel:
 
     def _classify(self, exc: Exception) -> ModelError:
         return classify(exc, self._sdk, self.name, str(self._client.base_url))
-
-
-def to_wire(messages: list[Message]) -> list[dict[str, Any]]:
-    """Neutral messages as chat-completions messages."""
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        if m.role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content or "(empty)"})
-        elif m.role == "assistant":
-            msg: dict[str, Any] = {"role": "assistant", "content": m.content or None}
-            if m.tool_calls:
-                msg["tool_calls"] = [{"id": c.id, "type": "function", "function": {
-                    "name": c.name, "arguments": c.raw_arguments if c.arguments is None
-                    else json.dumps(c.arguments, ensure_ascii=False)}} for c in m.tool_calls]
-            elif not m.content:
-                msg["content"] = "(no answer)"
-            out.append(msg)
-        else:
-            out.append({"role": "user", "content": m.content or "(empty)"})
-    return out
 
 
 def _usage(u: Any) -> Usage:

@@ -1,9 +1,11 @@
 """Tool calls written inside the text of a reply, as small and self-hosted models write them.
 
-Recognised, in order of trust: Qwen/Hermes `<tool_call>{…}</tool_call>` tags, fenced code blocks
-holding a call object, and a bare call object in the text. Near-JSON is repaired (trailing
-commas, single quotes, Python literals). A block that clearly meant to be a call but cannot be
-read is reported, so the model can be told exactly what was wrong.
+Recognised, in order of trust: markup calls (`<function name="edit" …/>`, see `markupcalls`),
+Qwen/Hermes `<tool_call>{…}</tool_call>` tags, fenced code blocks holding a call object, and a
+bare call object in the text. Near-JSON is repaired (trailing commas, single quotes, Python
+literals, braces doubled as in a format string). A block that clearly meant to be a call but
+cannot be read is reported, and so is a reply that is nothing but something shaped like a call,
+so the model can be told exactly what was wrong instead of it standing as an answer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentcli.models.markupcalls import markup_calls
 from agentcli.types import ToolCall
 
 _TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
@@ -31,11 +34,15 @@ class Extracted:
     text: str
     calls: list[ToolCall] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # what each error's would-be call said
 
 
 def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
     """Find tool calls in `text`. Bare JSON counts only when it names one of `tool_names`."""
     known = tool_names or set()
+    rest, marked = markup_calls(text, parse_loose)
+    if marked:
+        return Extracted(text=rest, calls=marked)
     if "<tool_call>" in text:
         return _from_spans(text, [(m.span(), m.group(1)) for m in _TAG.finditer(text)], known,
                            strict=False)
@@ -46,16 +53,38 @@ def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
         return found
     found = _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
                         strict=True)
-    if not found.calls and _CALL_OPENER.match(text):
-        # The reply is nothing but the start of a call that never became valid (cut off by the
-        # output cap, or broken JSON): say so, rather than passing it off as an answer.
-        value, problem = parse_loose(_unfence(text))
-        found.errors.append(f"could not read the tool call {text.strip()[:200]!r}: "
-                            f"{problem or 'it is cut off or not valid JSON; ' + _SHAPE}")
+    if not found.calls and not found.errors:
+        unread = _unread_call(text)
+        if unread is not None:
+            # The reply is nothing but something shaped like a call that never became one (cut
+            # off by the output cap, broken JSON, a form nobody reads): say so, rather than
+            # passing it off as an answer.
+            lead, body = unread
+            problem = parse_loose(_unfence(body))[1] if body.lstrip("`").lstrip().startswith("{") \
+                else None
+            why = problem or "it is cut off, or in a form that cannot be read; " + _SHAPE
+            return Extracted(text=lead, errors=[f"could not read the tool call {body[:200]!r}: {why}"],
+                             unread=[body])
     return found
 
 
-_CALL_OPENER = re.compile(r'\s*(?:```[A-Za-z_]*\s*)?\{\s*["\']?(?:name|tool|function)["\']?\s*:', re.S)
+# What starts a would-be call: a call object (braces doubled too), a fence around one, a tag.
+_CALL_OPENER = re.compile(
+    r'(?:^|\n)[ \t]*(?:```[A-Za-z_]*\s*)?(?:\{+\s*["\']?(?:name|tool|function)["\']?\s*:'
+    r'|<\|?(?:tool_call|tools|tool_calls|function_calls|function|invoke)\b|\[TOOL_CALLS\])', re.S)
+_LEAD_IN = 160  # "Let me look at the file." before a call; more is an answer that quotes one
+
+
+def _unread_call(text: str) -> tuple[str, str] | None:
+    """(lead-in, call-shaped text) of a reply that holds nothing else but a line of lead-in; None
+    for a reply with words of its own, or one that quotes well-formed JSON after its words."""
+    m = _CALL_OPENER.search(text)
+    if m is None or len(text[:m.start()].strip()) > _LEAD_IN:
+        return None
+    lead, body = text[:m.start()].strip(), text[m.start():].strip()
+    if lead and body.startswith("{") and parse_loose(body)[0] is not None:
+        return None
+    return lead, body
 
 
 def _unfence(text: str) -> str:
@@ -66,6 +95,7 @@ def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[
                 strict: bool) -> Extracted:
     calls: list[ToolCall] = []
     errors: list[str] = []
+    unread: list[str] = []
     keep: list[str] = []
     pos = 0
     for (start, end), body in spans:
@@ -76,6 +106,7 @@ def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[
             calls.extend(got)
         elif not strict:
             errors.append(f"could not read the tool call {body[:200]!r}: {problem or _SHAPE}")
+            unread.append(text[start:end].strip())
         else:
             continue  # not a call: leave the text as it was
         keep.append(text[pos:start])
@@ -84,7 +115,7 @@ def _from_spans(text: str, spans: list[tuple[tuple[int, int], str]], known: set[
     rest = "".join(keep).strip()
     if calls and re.fullmatch(r"[\s\[\]{}()`,;:]*", rest):
         rest = ""  # only the stray brackets or fences a call left behind: not words for anyone
-    return Extracted(text=rest, calls=calls, errors=errors)
+    return Extracted(text=rest, calls=calls, errors=errors, unread=unread)
 
 
 def _as_call(obj: Any, known: set[str], strict: bool) -> ToolCall | None:
@@ -131,6 +162,8 @@ def parse_loose(body: str) -> tuple[Any, str | None]:
     if '"' in body:  # last: quotes inside strings left unescaped ("""docstrings""" in code)
         escaped = _escape_inner_quotes(candidates[0])
         candidates += [escaped, _close_brackets(escaped)]
+    if body.startswith("{{"):  # {{"name": …}}: braces escaped as in a format string it was shown
+        candidates.append(_strip_trailing_commas(body.replace("{{", "{").replace("}}", "}")))
     for cand in candidates:
         try:
             return json.loads(cand, strict=False), None
