@@ -133,7 +133,9 @@ def test_when_every_provider_fails_the_cli_stops_with_one_line(server, cli, work
     assert proc.returncode == 1 and result["stop_reason"] == "error" and result["is_error"]
     assert "overloaded (529)" in result["result"] or "server error (529)" in result["result"]
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("agentcli: stopped (error): ")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("agentcli: stopped (error): ")
+    assert last.endswith(f"to go on: agentcli run --resume {result['session_id']} -C {workspace}")
     archive = next((workspace / ".agentcli").rglob("events.jsonl"))
     assert [e["type"] for e in read_events(archive)][-1] == "run_end"
 

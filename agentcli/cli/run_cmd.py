@@ -99,7 +99,7 @@ def run(
 
 
 def _report(session, unattended_run, outcome, output_format: str, stream, workspace) -> None:
-    """The answer (or the result object) on stdout; a stop in one line on stderr, with how to
+    """The answer (or the result object) on stdout; a stop in one line on stderr, saying how to
     go on where the session stopped on an error."""
     from agentcli.cli.render import json_line
 
@@ -114,10 +114,10 @@ def _report(session, unattended_run, outcome, output_format: str, stream, worksp
     elif not outcome.is_error:
         print(outcome.result)
     if outcome.is_error:
-        print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}", file=sys.stderr)
+        hint = ""
         if outcome.stop_reason == "error" and unattended_run is None:
-            print(f"agentcli: the session is saved; to go on: agentcli run --resume {session.id} "
-                  f"-C {shlex.quote(str(workspace))}", file=sys.stderr)
+            hint = f"; to go on: agentcli run --resume {session.id} -C {shlex.quote(str(workspace))}"
+        print(f"agentcli: stopped ({outcome.stop_reason}): {outcome.result}{hint}", file=sys.stderr)
         raise typer.Exit(exit_code(outcome.stop_reason, outcome.result))
 
 
