@@ -116,3 +116,37 @@ def test_a_stray_bracket_after_a_call_is_not_left_over_as_text():
     assert [c.name for c in found.calls] == ["read"] and found.text == ""
     kept = extract('Let me look.\n{"name": "read", "arguments": {"path": "a.py"}}', TOOLS)
     assert kept.text == "Let me look."
+
+
+@pytest.mark.parametrize("text", [
+    '<tools><function name="read" path="a.py"/></tools>',
+    '<function name="read">{"path": "a.py"}</function>',
+    '<function name="read"><parameter name="path">a.py</parameter></function>',
+    '<tool_call>\n<function=read>\n<parameter=path>\na.py\n</parameter>\n</function>\n</tool_call>',
+    '<invoke name="read"><parameter name="path">a.py</parameter></invoke>',
+    '{{"name": "read", "arguments": {{"path": "a.py"}}}}',
+    '{{"name": "read", "arguments": {"path": "a.py"}}}',
+])
+def test_markup_and_doubled_braces_are_read_as_calls(text):
+    found = extract(text, TOOLS)
+    assert [(c.name, c.arguments) for c in found.calls] == [("read", {"path": "a.py"})]
+    assert found.text == "" and not found.errors
+
+
+@pytest.mark.parametrize("text", [
+    '<tools><function name="edit" path="a.py" old="x',
+    '<tool_call>{"name": "read", "arguments": {"path": "a.py" "limit": 3}}</tool_call>',
+    '{{"name": "grep", "arguments": {{"pattern":',
+    "[TOOL_CALLS] read a.py",
+])
+def test_a_reply_that_is_only_an_unreadable_call_is_an_error_with_its_text_kept(text):
+    found = extract(text, TOOLS)
+    assert not found.calls and len(found.errors) == 1 and found.unread == [text]
+    assert found.errors[0].startswith("could not read the tool call")
+
+
+def test_a_lead_in_line_stays_text_and_words_with_quoted_json_stay_an_answer():
+    found = extract("Let me look.\n<tools><function name=", TOOLS)
+    assert found.text == "Let me look." and found.unread == ["<tools><function name="]
+    answer = 'It is set in the config:\n{"name": "inventory", "debug": true}'
+    assert extract(answer, TOOLS).text == answer and not extract(answer, TOOLS).errors
