@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -143,7 +144,9 @@ def ray_head(tmp_path, ray_installed):
     """A Ray head node started with `ray start`, as on a cluster: its environment holds no
     provider setting, so a task reaches the model only with what the batch ships."""
     port, temp = _free_port(), Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))  # short: socket paths
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "AGENTCLI_"))}
+    env.update(auth)
     ray_bin = Path(sys.executable).parent / "ray"
     head = subprocess.Popen([str(ray_bin), "start", "--head", "--block", f"--port={port}",
                              "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false",
@@ -157,7 +160,7 @@ def ray_head(tmp_path, ray_installed):
             break
         except OSError:
             time.sleep(0.5)
-    yield f"127.0.0.1:{port}", temp
+    yield {"RAY_ADDRESS": f"127.0.0.1:{port}", **auth}, temp
     os.killpg(head.pid, signal.SIGTERM)
     try:
         head.wait(timeout=60)
@@ -216,13 +219,13 @@ class KillsItsWorker:
 @pytest.mark.slow
 def test_a_task_whose_worker_dies_is_reported_failed_and_resumes_from_what_was_shipped(
         server, cli, repo, ray_head):  # noqa: F811
-    address, ray_temp = ray_head
+    cluster, ray_temp = ray_head
     script = KillsItsWorker(repo)
     srv = server(script)
     _commit_tasks(repo, '[defaults]\nmodel = "anthropic/m"\nmax_time = "5m"\n'
                         '[[task]]\nname = "kill"\nprompt = "TASK-K write K.txt"\n'
                         '[[task]]\nname = "other"\nprompt = "TASK-O write O.txt"\n')
-    proc, out = _batch(cli, srv, repo, env={"RAY_ADDRESS": address})
+    proc, out = _batch(cli, srv, repo, env=cluster)
     assert proc.returncode == 1, proc.stderr
     assert script.killed and script.killed[1].startswith("ray::"), script.killed
     killed, other = out["tasks"]
@@ -282,7 +285,7 @@ def test_ctrl_c_cancels_the_ray_tasks_and_keeps_what_was_shipped(server, cli, re
             batch.kill()
     assert batch.returncode == 130, stderr
     task = json.loads(stdout)["tasks"][0]
-    assert task["status"] == "interrupted" and "what it had shipped is kept" in task["result"]
+    assert task["status"] == "interrupted" and "what it had shipped is kept" in task["result"], stderr
     assert git(repo, "show", f"{task['branch']}:W.txt") == "W"
     assert (repo / ".agentcli" / "sessions" / task["session_id"] / "events.jsonl").is_file()
     deadline = time.monotonic() + 30

@@ -14,9 +14,9 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,15 +52,20 @@ def connected(address: str | None) -> Iterator[None]:
         _reachable(address)
     else:
         options["include_dashboard"] = False
-    try:
-        ray.init(address=address or "local", **options)
-    except Exception as exc:  # Ray raises many kinds here; all mean the same to the user
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise RayError(f"cannot start or reach {where}: {_one_line(exc)}") from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    # Ray prints what its nodes report (a worker that died, ...) on stdout, where the batch's
+    # JSON goes: it is for people, so it goes to stderr with the live view.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            ray.init(address=address or "local", **options)
+        except Exception as exc:  # Ray raises many kinds here; all mean the same to the user
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            hint = ("; if the cluster uses token authentication, set RAY_AUTH_MODE=token and its "
+                    "token (RAY_AUTH_TOKEN or ~/.ray/auth_token)" if address else "")
+            raise RayError(f"cannot start or reach {where}: {_one_line(exc)}{hint}") from None
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 def check_fits(tasks: list[Task]) -> None:
@@ -95,6 +100,7 @@ class RayBatch:
         self._lock = threading.Lock()
         self._stopping = False
         self._remote = None
+        self._slots = threading.Semaphore(self.parallel)
 
     def run(self) -> list[Task]:
         import ray
@@ -104,30 +110,47 @@ class RayBatch:
         self.logs.mkdir(parents=True, exist_ok=True)
         # No retries: a second run of a task would start again from its base, beside the first.
         self._remote = ray.remote(num_returns="streaming", max_retries=0)(work)
-        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-            list(pool.map(self._run_one, self.tasks))
+        threads = [threading.Thread(target=self._run_one, args=(task,), daemon=True,
+                                    name=f"batch-{task.name}") for task in self.tasks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                # Ray passes Ctrl-C on as SystemExit to threads of the driver: the tasks' own
+                # threads end them (as interrupted), so wait for those.
+                with contextlib.suppress(SystemExit):
+                    thread.join()
         return self.tasks
 
     def stop(self) -> None:
         """Cancel every Ray task (each run is stopped on its worker; what it shipped is kept)
         and skip the tasks not submitted yet."""
-        import ray
-
         with self._lock:
             self._stopping = True
             running = list(self._running.values())
         for generator in running:
+            self._cancel(generator)
+
+    @staticmethod
+    def _cancel(generator: Any) -> None:
+        import ray
+
+        if ray.is_initialized():  # any call after shutdown would start Ray again
             with contextlib.suppress(Exception):
                 ray.cancel(generator)
 
     def _run_one(self, task: Task) -> None:
         task.log = self.logs / f"{safe_name(task.name)}.log"
         task.log.touch()
-        try:
-            spec, bundle, landing = self._prepare(task)
-        except GitError as err:
-            self._end(task, "error", f"could not ship the repository: {err}")
-            return
+        with self._slots:
+            try:
+                spec, bundle, landing = self._prepare(task)
+            except GitError as err:
+                self._end(task, "error", f"could not ship the repository: {err}")
+                return
+            self._submit(task, spec, bundle, landing)
+
+    def _submit(self, task: Task, spec: dict[str, Any], bundle: Any, landing: Landing) -> None:
         with self._lock:
             if self._stopping:
                 self._end(task, "skipped", "the batch was stopped before this task started")
@@ -138,6 +161,11 @@ class RayBatch:
         failure = None
         try:
             self._follow(task, generator, landing)
+        except SystemExit:
+            # Ray ends a ray.get blocked in a thread this way when the driver gets Ctrl-C, maybe
+            # before `stop` is called: cancel the Ray task here too, then.
+            self._cancel(generator)
+            self._stopping = True
         except Exception as exc:  # a dead worker or node, a cancel: Ray's errors, one line each
             failure = exc
         finally:
