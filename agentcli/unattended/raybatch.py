@@ -173,7 +173,9 @@ class RayBatch:
                 self._running.pop(task.name, None)
             landing.close()
         task.branch = landing.branch
-        if task.result is not None:
+        if landing.problems:
+            self._end(task, "error", "; ".join(dict.fromkeys(landing.problems)) + f" ({task.last})")
+        elif task.result is not None:
             self._end(task, task.status, task.last)
         elif self._stopping:
             self._end(task, "interrupted", "cancelled (Ctrl-C); what it had shipped is kept" + _resume(task))

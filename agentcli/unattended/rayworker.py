@@ -52,10 +52,10 @@ def work(spec: dict[str, Any], bundle: bytes, env: dict[str, str]) -> Iterator[d
         folder = repo / spec["prefix"] if spec["prefix"] else repo
         argv = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(folder), *spec["argv"],
                 "--library", str(library)]
-        stderr = open(root / "stderr.log", "w+b")
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                cwd=folder, env={**os.environ, **env}, start_new_session=True,
-                                preexec_fn=_die_with_parent())
+        with open(root / "stderr.log", "wb") as stderr:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    cwd=folder, env={**os.environ, **env}, start_new_session=True,
+                                    preexec_fn=_die_with_parent())
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(spec["prompt"].encode("utf-8"))
         proc.stdin.close()

@@ -55,6 +55,7 @@ class Landing:
         self.session_id: str | None = None
         self.branch: str | None = None
         self._moves: list[tuple[str, str]] = []
+        self.problems: list[str] = []
 
     def relocate(self, worker_repo: str, worker_library: str) -> None:
         """From now on, the worker's folders in what it ships read as the user's."""
@@ -79,7 +80,10 @@ class Landing:
             with contextlib.suppress(LibraryError):
                 self.library.lock_session(sid)  # no local `--resume` while it runs remotely
         if parcel.get("bundle"):
-            self._fetch(parcel["bundle"], sid)
+            try:
+                self._fetch(parcel["bundle"], sid)
+            except GitError as err:  # the session still lands; the task says what is missing
+                self.problems.append(f"its commits could not be fetched: {err}")
         folder = self.library.session_dir(sid)
         for rel, data in (parcel.get("files") or {}).items():
             self.library.write_text(folder / rel, self._decode(data, rel))
