@@ -13,18 +13,19 @@ import html
 import json
 import re
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from agentcli.types import ToolCall
 
 _OPEN = re.compile(r"<(function|invoke)\b(?:\s*=\s*([\w.-]+)|\s+name\s*=\s*([\"'])(.*?)\3)?", re.S)
-_ATTR = re.compile(r"""\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:[^\s"'=<>/]|/(?!>))+)""", re.S)
+_ATTR = re.compile(r"""\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:[^\s"'=<>/]|/(?!>))+)""",
+                   re.S)
 _PARAM = re.compile(r"<parameter\b(?:\s*=\s*([\w.-]+)|\s+name\s*=\s*([\"'])(.*?)\2)\s*>(.*?)"
                     r"(?:</parameter>|(?=<parameter\b|</function>|</invoke>)|$)", re.S)
 # Wrappers left behind once the calls inside are taken out.
 _WRAPPERS = re.compile(r"</?(?:tools|tool_call|tool_calls|function_calls)\s*>")
 
-Parse = Callable[[str], "tuple[Any, str | None]"]
+Parse = Callable[[str], tuple[Any, Optional[str]]]
 
 
 def markup_calls(text: str, parse_json: Parse) -> tuple[str, list[ToolCall]]:
@@ -79,7 +80,8 @@ def _attributes(text: str, pos: int) -> tuple[dict[str, str], int, bool]:
     return attrs, pos + tail.end(), True
 
 
-def _arguments(attrs: dict[str, str], body: str, parse_json: Parse) -> tuple[dict | None, str | None]:
+def _arguments(attrs: dict[str, str], body: str,
+               parse_json: Parse) -> tuple[dict[str, Any] | None, str | None]:
     args: dict[str, Any] = {k: v for k, v in attrs.items() if k != "name"}
     params = list(_PARAM.finditer(body))
     if params:
@@ -93,7 +95,8 @@ def _arguments(attrs: dict[str, str], body: str, parse_json: Parse) -> tuple[dic
     if isinstance(value, dict) and isinstance(value.get("arguments"), dict):
         value = value["arguments"]  # the whole call object inside the tag
     if not isinstance(value, dict):
-        return None, f"the body of the tag is not a JSON object of arguments ({problem or 'got ' + body[:60]!r})"
+        why = problem or f"got {body.strip()[:60]!r}"
+        return None, f"the body of the tag is not a JSON object of arguments ({why})"
     return {**args, **value}, None
 
 

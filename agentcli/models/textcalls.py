@@ -39,21 +39,15 @@ class Extracted:
 
 def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
     """Find tool calls in `text`. Bare JSON counts only when it names one of `tool_names`."""
-    known = tool_names or set()
+    found = _json_calls(text, tool_names or set())
+    if found.calls:
+        return found
+    # Markup only where no JSON call was found: a file written through a JSON call may hold
+    # markup of its own.
     rest, marked = markup_calls(text, parse_loose)
     if marked:
         return Extracted(text=rest, calls=marked)
-    if "<tool_call>" in text:
-        return _from_spans(text, [(m.span(), m.group(1)) for m in _TAG.finditer(text)], known,
-                           strict=False)
-    fenced = [(m.span(), m.group(2)) for m in _FENCE.finditer(text)
-              if m.group(1).lower() in ("", "json", "tool_call", "tool", "javascript", "python")]
-    found = _from_spans(text, fenced, known, strict=True)
-    if found.calls or found.errors:
-        return found
-    found = _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
-                        strict=True)
-    if not found.calls and not found.errors:
+    if not found.errors:
         unread = _unread_call(text)
         if unread is not None:
             # The reply is nothing but something shaped like a call that never became one (cut
@@ -66,6 +60,19 @@ def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
             return Extracted(text=lead, errors=[f"could not read the tool call {body[:200]!r}: {why}"],
                              unread=[body])
     return found
+
+
+def _json_calls(text: str, known: set[str]) -> Extracted:
+    if "<tool_call>" in text:
+        return _from_spans(text, [(m.span(), m.group(1)) for m in _TAG.finditer(text)], known,
+                           strict=False)
+    fenced = [(m.span(), m.group(2)) for m in _FENCE.finditer(text)
+              if m.group(1).lower() in ("", "json", "tool_call", "tool", "javascript", "python")]
+    found = _from_spans(text, fenced, known, strict=True)
+    if found.calls or found.errors:
+        return found
+    return _from_spans(text, [(span, text[span[0]:span[1]]) for span in _json_spans(text)], known,
+                       strict=True)
 
 
 # What starts a would-be call: a call object (braces doubled too), a fence around one, a tag.
