@@ -136,3 +136,45 @@ def test_bad_tasks_file_is_a_one_line_error_and_nothing_starts(text, needle, cli
 def test_missing_tasks_file_is_a_one_line_error(cli, tmp_path):
     proc = cli()("batch", str(tmp_path / "none.toml"), "-C", str(tmp_path))
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+class FailsOnce:
+    """Task B's provider rejects the key the first time; after that every task writes and finishes."""
+
+    def __init__(self):
+        self.rejected = False
+
+    def __call__(self, req) -> Turn:
+        task = _task_of(req)
+        if task == "B" and not self.rejected:
+            self.rejected = True
+            return Turn(status=401, error_message="invalid x-api-key")
+        if req.assistant_turns == 0:
+            return Turn(tool_calls=[{"name": "write", "arguments": {"path": f"{task}.txt", "content": task}}])
+        return Turn(tool_calls=[{"name": "finish", "arguments": {"status": "done", "summary": f"{task} ok"}}])
+
+
+def test_batch_resume_goes_on_with_the_tasks_that_did_not_end_done(server, cli, repo):  # noqa: F811
+    srv = server(FailsOnce())
+    (repo / "tasks.toml").write_text('[defaults]\nmodel = "anthropic/m"\nmax_time = "5m"\n'
+                                     '[[task]]\nname = "alpha"\nprompt = "TASK-A"\n'
+                                     '[[task]]\nname = "beta"\nprompt = "TASK-B"\n')
+    first = cli(srv)("batch", "tasks.toml", "--output-format", "json", cwd=repo, timeout=300)
+    assert first.returncode == 1, first.stderr
+    alpha, beta = json.loads(first.stdout)["tasks"]
+    assert alpha["status"] == "done" and beta["status"] == "error"
+    asked = len(srv.requests)
+    second = cli(srv)("batch", "tasks.toml", "--resume", "--output-format", "json", cwd=repo, timeout=300)
+    assert second.returncode == 0, second.stderr
+    again = {t["name"]: t for t in json.loads(second.stdout)["tasks"]}
+    assert again["alpha"]["status"] == "done" and again["alpha"]["branch"] == alpha["branch"]
+    assert again["beta"]["status"] == "done" and again["beta"]["session_id"] == beta["session_id"]
+    assert all("TASK-B" in json.dumps(r.messages) for r in srv.requests[asked:])  # alpha did not run again
+    assert git(repo, "show", f"{again['beta']['branch']}:B.txt") == "B"
+
+
+def test_batch_resume_without_an_earlier_batch_is_a_one_line_error(cli, repo):  # noqa: F811
+    (repo / "tasks.toml").write_text("[[task]]\nprompt = 'x'\n")
+    proc = cli()("batch", "tasks.toml", "--resume", cwd=repo)
+    assert proc.returncode == 2 and "no earlier batch of these tasks" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -217,7 +217,7 @@ class KillsItsWorker:
 
 
 @pytest.mark.slow
-def test_a_task_whose_worker_dies_is_reported_failed_and_resumes_from_what_was_shipped(
+def test_a_task_whose_worker_dies_is_reported_failed_and_batch_resume_goes_on_with_it(
         server, cli, repo, ray_head):  # noqa: F811
     cluster, ray_temp = ray_head
     script = KillsItsWorker(repo)
@@ -235,13 +235,22 @@ def test_a_task_whose_worker_dies_is_reported_failed_and_resumes_from_what_was_s
     # What was shipped before the kill is here: the milestone's commit and the session.
     assert killed["branch"] == f"agentcli/{killed['session_id']}"
     assert git(repo, "show", f"{killed['branch']}:K.txt") == "K"
-    # ... and the run goes on from it on this machine.
-    resumed = cli(srv)("run", "--resume", killed["session_id"], "--output-format", "json", cwd=repo,
-                       timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    assert json.loads(resumed.stdout.splitlines()[-1])["stop_reason"] == "done"
-    resumed_asks = [r for r in srv.requests if "TASK-K" in json.dumps(r.messages)]
-    assert "K.txt written" in json.dumps(resumed_asks[-1].messages)
+    # `batch --resume` goes on with it on the cluster, from what was shipped; "other" stays done.
+    asked = len(srv.requests)
+    proc, again = _batch(cli, srv, repo, "--resume", env=cluster)
+    assert proc.returncode == 0, proc.stderr
+    resumed, kept = again["tasks"]
+    assert resumed["status"] == "done" and resumed["session_id"] == killed["session_id"]
+    assert resumed["ray"]["node_id"] and kept["status"] == "done" and kept["branch"] == other["branch"]
+    later = srv.requests[asked:]
+    assert later and all("TASK-K" in json.dumps(r.messages) for r in later)
+    assert "K.txt written" in json.dumps(later[0].messages)  # the turns before the kill, from the archive
+    session = repo / ".agentcli" / "sessions" / killed["session_id"]
+    events = [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+    assert [e["type"] for e in events].count("unattended_resume") == 1
+    assert [e["id"] for e in events] == [f"e{n:06d}" for n in range(1, len(events) + 1)]
+    assert "agentcli-ray-" not in (session / "events.jsonl").read_text()
+    assert git(repo, "show", f"{killed['branch']}:K.txt") == "K"
     # The cluster was reached only through the batch, and no file of it holds the key.
     assert _holding(KEY, ray_temp, repo) == [] and not _git_objects_hold(repo, KEY)
     for leftover in Path(tempfile.gettempdir()).glob("agentcli-ray-kill-*"):
@@ -288,6 +297,11 @@ def test_ctrl_c_cancels_the_ray_tasks_and_keeps_what_was_shipped(server, cli, re
     assert task["status"] == "interrupted" and "what it had shipped is kept" in task["result"], stderr
     assert git(repo, "show", f"{task['branch']}:W.txt") == "W"
     assert (repo / ".agentcli" / "sessions" / task["session_id"] / "events.jsonl").is_file()
+    # The run goes on here from what was shipped, as after a crash.
+    resumed = cli(srv)("run", "--resume", task["session_id"], "--output-format", "json", cwd=repo,
+                       timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1])["stop_reason"] == "done"
     deadline = time.monotonic() + 30
     while _run_processes("agentcli-ray-wait-") and time.monotonic() < deadline:
         time.sleep(0.3)

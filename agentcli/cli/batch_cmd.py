@@ -30,6 +30,9 @@ def batch(
     ray_address: Annotated[Optional[str], typer.Option(
         "--ray-address", envvar="RAY_ADDRESS", show_envvar=False,
         help="The Ray cluster (HOST:PORT; also RAY_ADDRESS). Default: a local Ray instance for the batch.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Go on from the last batch of these tasks: those done stay done, the others "
+                         "resume their sessions.")] = False,
     directory: opt.Directory = None,
     model: opt.ModelName = None,
     library: opt.LibraryDir = None,
@@ -43,7 +46,7 @@ def batch(
     if not base.is_dir():
         opt.fail(f"no such folder: {base}")
     from agentcli.library import Library
-    from agentcli.unattended.batch import Batch, BatchError, load
+    from agentcli.unattended.batch import Batch, BatchError, carry_on, load
 
     try:
         # Like `git -C`, a relative path is read from the -C folder.
@@ -53,16 +56,21 @@ def batch(
     own_library = library.expanduser().resolve() if library else None
     lib = Library.for_workspace(base.resolve(), own_library)
     logs = lib.root / "batches" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    todo = tasks
+    if resume:
+        todo, earlier = carry_on(tasks, lib.root / "batches")
+        if earlier is None:
+            opt.fail(f"--resume: no earlier batch of these tasks in {lib.root / 'batches'}")
     view = _View(tasks, sys.stderr)
-    if executor == "local":
-        interrupted = _run(Batch(tasks, parallel or 1, logs, library=own_library, on_update=view.update), view)
+    if executor == "local" or not todo:
+        interrupted = _run(Batch(todo, parallel or 1, logs, library=own_library, on_update=view.update), view)
     else:
         from agentcli.unattended.raybatch import RayBatch, RayError, check_fits, connected
 
         try:
             with connected(ray_address):
-                check_fits(tasks)
-                interrupted = _run(RayBatch(tasks, parallel, logs, library=own_library,
+                check_fits(todo)
+                interrupted = _run(RayBatch(todo, parallel, logs, library=own_library,
                                             on_update=view.update), view)
         except RayError as err:
             opt.fail(str(err))

@@ -85,6 +85,7 @@ class Task:
     resources: dict[str, float] = field(default_factory=dict)  # for Ray: num_cpus, num_gpus, memory
     ray: dict[str, Any] | None = None  # where Ray ran it: node id and address, worker pid
     branch: str | None = None  # its branch, once known without a result (a worker that died)
+    resume: str | None = None  # the session this run goes on with (`batch --resume`)
 
     @property
     def elapsed(self) -> float:
@@ -93,18 +94,20 @@ class Task:
         return (self.ended or time.monotonic()) - self.started
 
     def argv(self, library: Path | None) -> list[str]:
-        args = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(self.directory), *self.flags()]
+        start = ["--resume", self.resume] if self.resume else ["-"]
+        args = [sys.executable, "-m", "agentcli", "run", *start, "-C", str(self.directory), *self.flags()]
         if library is not None:
             args += ["--library", str(library)]
         return args
 
     def flags(self) -> list[str]:
-        """The options of this task's `agentcli run`, wherever it runs."""
-        args = ["--checkpoint", "git", "--output-format", "stream-json"]
+        """The options of this task's `agentcli run`, wherever it runs. A resumed run keeps its
+        recorded checkpoint and checks."""
+        args = ["--output-format", "stream-json"] + ([] if self.resume else ["--checkpoint", "git"])
         for key, flag in _FLAGS.items():
             if self.options.get(key) is not None:
                 args += [flag, str(self.options[key])]
-        for command in self.options.get("check") or []:
+        for command in [] if self.resume else self.options.get("check") or []:
             args += ["--check", command]
         return args
 
@@ -167,6 +170,31 @@ def load(path: Path, base_dir: Path, model: str | None = None) -> list[Task]:
         tasks.append(Task(name=name, prompt=prompt, directory=directory, options=options,
                           resources=resources))
     return tasks
+
+
+def carry_on(tasks: list[Task], batches: Path) -> tuple[list[Task], Path | None]:
+    """For `batch --resume`: the tasks to run, after reading the last batch under `batches` that
+    ran tasks of these names (and that batch's folder, or None). A task that ended done there
+    stays done and is not run; one that has a session goes on with it; the others start anew."""
+    for folder in sorted((p for p in batches.glob("*") if p.is_dir()), reverse=True):
+        try:
+            earlier = {e["name"]: e for e in json.loads((folder / "summary.json").read_text(encoding="utf-8"))}
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        if not any(t.name in earlier for t in tasks):
+            continue
+        todo = []
+        for task in tasks:
+            e = earlier.get(task.name) or {}
+            task.session_id, task.branch = e.get("session_id"), e.get("branch")
+            if e.get("status") == "done":
+                task.status, task.last = "done", f"done in the batch of {folder.name}"
+                task.turns, task.tokens, task.cost = e.get("turns", 0), e.get("tokens", 0), e.get("cost_usd")
+                continue
+            task.resume = task.session_id
+            todo.append(task)
+        return todo, folder
+    return list(tasks), None
 
 
 def _resource(key: str, value: Any, where: str) -> float:

@@ -24,7 +24,7 @@ from agentcli.library import Library
 from agentcli.sandbox import is_provider_secret
 from agentcli.unattended.batch import Task, Update, apply_event, last_line, now, safe_name
 from agentcli.unattended.gitwork import GitError
-from agentcli.unattended.shipped import Landing, base_bundle
+from agentcli.unattended.shipped import Landing, base_bundle, session_bundle, session_files
 
 # Settings of the user's machine that mean nothing on a worker: the library is the user's.
 _NOT_SHIPPED = {"AGENTCLI_HOME", "AGENTCLI_CACHE_DIR"}
@@ -187,14 +187,21 @@ class RayBatch:
     def _prepare(self, task: Task) -> tuple[dict[str, Any], Any, Landing]:
         import ray
 
-        root, prefix, base, ref, data = base_bundle(task.directory)
-        with self._lock:
-            if (root, base) not in self._bundles:  # tasks of one repository share one copy
-                self._bundles[(root, base)] = (ref, ray.put(data))
-            ref, bundle = self._bundles[(root, base)]
-        spec = {"name": task.name, "safe": safe_name(task.name)[:40], "prompt": task.prompt,
-                "base": base, "ref": ref, "prefix": prefix, "argv": task.flags()}
         library = Library.for_workspace(task.directory, self.library)
+        goes_on = None
+        if task.resume:
+            root, prefix, base, ref, data = session_bundle(task.directory, task.resume)
+            bundle = ray.put(data)
+            goes_on = {"session_id": task.resume, "files": session_files(library, task.resume),
+                       "repo": str(root), "library": str(library.root)}
+        else:
+            root, prefix, base, ref, data = base_bundle(task.directory)
+            with self._lock:
+                if (root, base) not in self._bundles:  # tasks of one repository share one copy
+                    self._bundles[(root, base)] = (ref, ray.put(data))
+                ref, bundle = self._bundles[(root, base)]
+        spec = {"name": task.name, "safe": safe_name(task.name)[:40], "prompt": task.prompt,
+                "base": base, "ref": ref, "prefix": prefix, "argv": task.flags(), "resume": goes_on}
         return spec, bundle, Landing(root, library, task.log)
 
     def _follow(self, task: Task, generator: Any, landing: Landing) -> None:
@@ -250,7 +257,9 @@ def _failed(exc: BaseException) -> str:
 
 
 def _resume(task: Task) -> str:
-    return f": agentcli run --resume {task.session_id}" if task.session_id else ""
+    if not task.session_id:
+        return ""
+    return f"; go on with `batch --resume` (on Ray again) or here: agentcli run --resume {task.session_id}"
 
 
 def _reachable(address: str) -> None:

@@ -45,12 +45,16 @@ def work(spec: dict[str, Any], bundle: bytes, env: dict[str, str]) -> Iterator[d
     root = Path(tempfile.mkdtemp(prefix=f"agentcli-ray-{spec['safe']}-")).resolve()
     repo, library = root / "repo", root / "library"
     proc = None
+    goes_on = spec.get("resume")
     try:
-        _unbundle(bundle, root, repo, spec["ref"], spec["base"])
+        _unbundle(bundle, root, repo, spec["ref"], spec["base"], keep=goes_on is not None)
+        if goes_on:
+            _restore(goes_on, repo, library)
         yield {"kind": "start", "pid": os.getpid(), "repo": str(repo), "library": str(library),
                **_where()}
         folder = repo / spec["prefix"] if spec["prefix"] else repo
-        argv = [sys.executable, "-m", "agentcli", "run", "-", "-C", str(folder), *spec["argv"],
+        start = ["--resume", goes_on["session_id"]] if goes_on else ["-"]
+        argv = [sys.executable, "-m", "agentcli", "run", *start, "-C", str(folder), *spec["argv"],
                 "--library", str(library)]
         with open(root / "stderr.log", "wb") as stderr:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
@@ -60,6 +64,8 @@ def work(spec: dict[str, Any], bundle: bytes, env: dict[str, str]) -> Iterator[d
         proc.stdin.write(spec["prompt"].encode("utf-8"))
         proc.stdin.close()
         shipper = Shipper(repo, library, spec["base"], root / "stderr.log")
+        if goes_on:
+            shipper.going_on(goes_on["session_id"])
         yield from _follow(proc, shipper)
         code = proc.wait()
         proc = None
@@ -116,6 +122,16 @@ class Shipper:
         self._sent: dict[str, tuple[int, int]] = {}  # file -> (size, mtime_ns) when last sent
         self._offsets: dict[str, int] = {ARCHIVE: 0, "stderr": 0}
         self._index_line = ""
+
+    def going_on(self, session_id: str) -> None:
+        """The session's files as they are now are the driver's already: ship only what changes."""
+        self.session_id = session_id
+        folder = self.library / "sessions" / session_id
+        for path in (p for p in folder.rglob("*") if p.is_file()):
+            st = path.stat()
+            self._sent[path.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
+        archive = folder / ARCHIVE
+        self._offsets[ARCHIVE] = archive.stat().st_size if archive.exists() else 0
 
     def parcel(self) -> dict[str, Any] | None:
         """The next shipment, or None when nothing changed."""
@@ -191,15 +207,31 @@ def _parse(line: str) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
 
-def _unbundle(bundle: bytes, root: Path, repo: Path, ref: str, base: str) -> None:
+def _unbundle(bundle: bytes, root: Path, repo: Path, ref: str, base: str, *, keep: bool) -> None:
+    """A repository at `repo` with `base` checked out (detached); `keep`: `ref` stays (the
+    branch of a run that goes on)."""
     path = root / "base.bundle"
     path.write_bytes(bundle)
     git(["init", "-q", str(repo)], root)
     git(["fetch", "-q", "--no-tags", "--no-write-fetch-head", str(path), f"{ref}:{ref}"], repo,
         timeout=1800)
     git(["checkout", "-q", "--detach", base], repo, timeout=1800)
-    git(["update-ref", "-d", ref], repo)
+    if not keep:
+        git(["update-ref", "-d", ref], repo)
     path.unlink()
+
+
+def _restore(goes_on: dict[str, Any], repo: Path, library: Path) -> None:
+    """The session of a run that goes on, with the user's folders replaced by this worker's."""
+    from agentcli.unattended.shipped import relocate
+
+    moves = [(goes_on["repo"], str(repo)), (goes_on["library"], str(library))]
+    folder = library / "sessions" / goes_on["session_id"]
+    for rel, data in goes_on["files"].items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = data.decode("utf-8", errors="replace")
+        path.write_text(relocate(text, moves, in_json=rel.endswith((".json", ".jsonl"))), encoding="utf-8")
 
 
 def _where() -> dict[str, Any]:

@@ -29,22 +29,56 @@ _GIT_LOCK = threading.Lock()
 def base_bundle(directory: Path) -> tuple[Path, str, str, str, bytes]:
     """(repository root, the folder's prefix in it, base commit, ref name, bundle) for a task
     that runs in `directory`. The ref exists only in the bundle. Raises GitError."""
-    root = repo_root(directory)
-    if root is None:
-        raise GitError(f"{directory} is not in a git repository")
-    prefix = git(["rev-parse", "--show-prefix"], directory, timeout=10).strip().rstrip("/")
+    root, prefix = _where(directory)
     with _GIT_LOCK:
         base = snapshot(root)
         ref = f"refs/agentcli/ship-{secrets.token_hex(4)}"
         git(["update-ref", ref, base], root)
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "base.bundle"
-                git(["bundle", "create", "-q", str(path), ref], root, timeout=1800)
-                data = path.read_bytes()
+            data = _bundle(root, ref)
         finally:
             git(["update-ref", "-d", ref], root, check=False)
     return root, prefix, base, ref, data
+
+
+def session_bundle(directory: Path, session_id: str) -> tuple[Path, str, str, str, bytes]:
+    """Like `base_bundle`, for a run that goes on (`batch --resume`): its branch as it is here."""
+    root, prefix = _where(directory)
+    ref = f"refs/heads/{BRANCH_PREFIX}{session_id}"
+    tip = git(["rev-parse", "-q", "--verify", ref], root, check=False).strip()
+    if not tip:
+        raise GitError(f"the branch {BRANCH_PREFIX}{session_id} is not in {root}")
+    with _GIT_LOCK:
+        return root, prefix, tip, ref, _bundle(root, ref)
+
+
+def session_files(library: Library, session_id: str) -> dict[str, bytes]:
+    """The files of a session, to go on with it elsewhere."""
+    folder = library.session_dir(session_id)
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def relocate(text: str, moves: list[tuple[str, str]], *, in_json: bool) -> str:
+    """`text` with each folder of `moves` (old, new) replaced, the longest first (the library
+    may be inside the repository); `in_json`: the text is JSON, the folders inside its strings."""
+    for old, new in sorted(moves, key=lambda m: -len(m[0])):
+        text = text.replace(old, json.dumps(new, ensure_ascii=False)[1:-1] if in_json else new)
+    return text
+
+
+def _where(directory: Path) -> tuple[Path, str]:
+    root = repo_root(directory)
+    if root is None:
+        raise GitError(f"{directory} is not in a git repository")
+    return root, git(["rev-parse", "--show-prefix"], directory, timeout=10).strip().rstrip("/")
+
+
+def _bundle(root: Path, ref: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "work.bundle"
+        git(["bundle", "create", "-q", str(path), ref], root, timeout=1800)
+        return path.read_bytes()
 
 
 class Landing:
@@ -62,10 +96,8 @@ class Landing:
         self._moves = [(worker_repo, str(self.repo)), (worker_library, str(self.library.root))]
 
     def text(self, text: str, *, in_json: bool) -> str:
-        """`text` with the worker's folders replaced; `in_json`: inside JSON strings."""
-        for old, new in self._moves:
-            text = text.replace(old, json.dumps(new, ensure_ascii=False)[1:-1] if in_json else new)
-        return text
+        """`text` with the worker's folders replaced by the user's."""
+        return relocate(text, self._moves, in_json=in_json)
 
     def take(self, parcel: dict[str, Any]) -> None:
         """Put one shipment where it belongs: the log, the branch, the session's files."""
