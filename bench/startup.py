@@ -1,13 +1,20 @@
-"""Start-up figures: cold start of `agentcli --version`, and the wall time of a one-turn
-`agentcli run` against the scripted model server (both providers), each over several runs.
+"""Start-up figures: a one-turn headless run against the scripted model server on 127.0.0.1,
+agentcli next to Claude Code (`claude -p`) where it is installed, in one run; and what sets the
+floor: the interpreter's start, and a bare Python process that imports the provider SDK the way
+agentcli does (or plainly), builds its client and makes the same streamed call.
 
     python bench/startup.py [--runs N]
+
+Runs alternate between the commands, so a busy moment of a shared machine hits them alike.
+Claude Code installs from npm (`npm install -g @anthropic-ai/claude-code`). `codex exec` is not
+timed: it speaks only the Responses API (`/v1/responses`), which the scripted server does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,38 +24,82 @@ from pathlib import Path
 
 from agentcli.testing.scripted_server import ScriptedServer, Turn
 
+# A bare process making agentcli's first call: the SDK, its client, one streamed request.
+SDK_CALL = """
+import sys
+sdk, lazy, url = sys.argv[1], sys.argv[2] == "lazy", sys.argv[3]
+if lazy:
+    from agentcli.models.sdk_import import load
+    m = load(sdk)
+else:
+    import importlib
+    m = importlib.import_module(sdk)
+if sdk == "anthropic":
+    stream = m.Anthropic(api_key="k", base_url=url).messages.create(
+        model="bench", max_tokens=99, messages=[{"role": "user", "content": "ping"}], stream=True)
+else:
+    stream = m.OpenAI(api_key="k", base_url=url + "/v1").chat.completions.create(
+        model="bench", messages=[{"role": "user", "content": "ping"}], stream=True)
+for _ in stream:
+    pass
+"""
+
 
 def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
-        sys.exit(f"benchmark command failed: {' '.join(argv)}\n{proc.stderr}")
+        sys.exit(f"benchmark command failed: {' '.join(argv)}\n{proc.stdout}\n{proc.stderr}")
     return elapsed
 
 
-def report(label: str, samples: list[float]) -> None:
-    print(f"{label:<44} median {statistics.median(samples) * 1000:7.0f} ms   "
-          f"min {min(samples) * 1000:7.0f} ms   (n={len(samples)})")
+def commands(srv: ScriptedServer, ws: str) -> dict[str, list[str]]:
+    """What is timed, by label."""
+    py = sys.executable
+    out = {"python -c pass (interpreter start)": [py, "-c", "pass"],
+           "agentcli --version": [py, "-m", "agentcli", "--version"]}
+    for wire in ("anthropic", "openai"):
+        out[f"agentcli run, {wire} wire"] = [py, "-m", "agentcli", "run", "ping", "--model",
+                                             f"{wire}/bench", "-C", ws]
+        out[f"bare SDK call, {wire}, imported as agentcli does"] = [py, "-c", SDK_CALL, wire, "lazy",
+                                                                   srv.base_url]
+        out[f"bare SDK call, {wire}, plain import"] = [py, "-c", SDK_CALL, wire, "plain", srv.base_url]
+    claude = shutil.which("claude")
+    if claude:
+        out["claude -p (Claude Code), anthropic wire"] = [claude, "-p", "ping"]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    exe = [sys.executable, "-m", "agentcli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "AGENTCLI_"))}
     env["AGENTCLI_FALLBACK"] = "none"
-    with tempfile.TemporaryDirectory() as ws:
+    with tempfile.TemporaryDirectory() as tmp, ScriptedServer([Turn(text="pong")]) as srv:
+        ws = Path(tmp, "ws")
+        ws.mkdir()
         Path(ws, "hello.txt").write_text("hello\n")
-        report("agentcli --version", [timed(exe + ["--version"], env, ws) for _ in range(args.runs)])
-        with ScriptedServer([Turn(text="done")]) as srv:
-            env.update(ANTHROPIC_API_KEY="k", ANTHROPIC_BASE_URL=srv.anthropic_base_url,
-                       OPENAI_API_KEY="k", OPENAI_BASE_URL=srv.openai_base_url)
-            for provider in ("anthropic", "openai"):
-                argv = exe + ["run", "say done", "--model", f"{provider}/bench"]
-                report(f"one-turn run, {provider} (scripted server)",
-                       [timed(argv, env, ws) for _ in range(args.runs)])
+        env.update(HOME=str(Path(tmp, "home")), ANTHROPIC_API_KEY="k",
+                   ANTHROPIC_BASE_URL=srv.anthropic_base_url, OPENAI_API_KEY="k",
+                   OPENAI_BASE_URL=srv.openai_base_url)
+        todo = commands(srv, str(ws))
+        for argv in todo.values():  # once untimed: compiled bytecode, caches, Claude's first start
+            timed(argv, env, str(ws))
+        samples: dict[str, list[float]] = {label: [] for label in todo}
+        for _ in range(args.runs):
+            for label, argv in todo.items():
+                samples[label].append(timed(argv, env, str(ws)))
+    medians = {label: statistics.median(s) for label, s in samples.items()}
+    claude = medians.get("claude -p (Claude Code), anthropic wire")
+    for label, s in samples.items():
+        ratio = f"   {medians[label] / claude:4.2f}× claude -p" if claude and "agentcli run" in label else ""
+        print(f"{label:<52} median {medians[label] * 1000:6.0f} ms   min {min(s) * 1000:6.0f} ms"
+              f"   (n={len(s)}){ratio}")
+    if not claude:
+        print("claude -p: not installed (npm install -g @anthropic-ai/claude-code)")
+    print("codex exec: not timed; it speaks only the Responses API, which the scripted server does not")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Any, Iterator
 
 from agentcli.models.base import ModelError, Request, TextCallback
-from agentcli.models.errors import classify
+from agentcli.models.errors import classify, stream_error
 from agentcli.models.sdk_import import LazyClient
 from agentcli.models.catalog import context_window
-from agentcli.models.streaming import Assembly
+from agentcli.models.streaming import Assembly, error_of, sse_events
 from agentcli.tokens import estimate
 from agentcli.types import Message, Reply, Usage
 
@@ -58,8 +59,8 @@ class AnthropicModel:
         params = self.build_params(request)
         client = self._client
         try:
-            stream = client.messages.create(**params, stream=True)
-            return self._consume(stream, on_text)
+            with client.messages.with_streaming_response.create(**params, stream=True) as response:
+                return self._consume(sse_events(response.iter_bytes()), on_text)
         except ModelError:
             raise
         except Exception as exc:
@@ -83,41 +84,47 @@ class AnthropicModel:
             params["tools"] = tools
         return params
 
-    def _consume(self, stream, on_text: TextCallback | None) -> Reply:
+    def _consume(self, events: Iterator[tuple[str | None, bytes]], on_text: TextCallback | None) -> Reply:
         usage = Usage()
         reply = Assembly()
         stop_reason = "end_turn"
         finished = False
-        for event in stream:
-            kind = event.type
+        for name, data in events:
+            if name == "error":
+                raise stream_error(error_of(data), self.name)
+            if name is None or name == "ping" or not data:
+                continue
+            event = json.loads(data)
+            kind = event.get("type")
             if kind == "message_start":
-                u = event.message.usage
-                usage.input_tokens = u.input_tokens or 0
-                usage.cache_read_input_tokens = getattr(u, "cache_read_input_tokens", 0) or 0
-                usage.cache_creation_input_tokens = getattr(u, "cache_creation_input_tokens", 0) or 0
-                usage.output_tokens = u.output_tokens or 0
+                u = event["message"].get("usage") or {}
+                usage.input_tokens = u.get("input_tokens") or 0
+                usage.cache_read_input_tokens = u.get("cache_read_input_tokens") or 0
+                usage.cache_creation_input_tokens = u.get("cache_creation_input_tokens") or 0
+                usage.output_tokens = u.get("output_tokens") or 0
             elif kind == "content_block_start":
-                block = event.content_block
-                if block.type == "tool_use":
-                    call = reply.call(event.index)
-                    call.id, call.name = block.id, block.name
-                elif block.type == "text":
-                    reply.add_text(getattr(block, "text", "") or "")
+                block = event["content_block"]
+                if block.get("type") == "tool_use":
+                    call = reply.call(event["index"])
+                    call.id, call.name = block["id"], block["name"]
+                elif block.get("type") == "text":
+                    reply.add_text(block.get("text") or "")
             elif kind == "content_block_delta":
-                delta = event.delta
-                if delta.type == "text_delta":
-                    reply.add_text(delta.text)
-                    if on_text and delta.text:
-                        on_text(delta.text)
-                elif delta.type == "input_json_delta" and not reply.add_arguments(
-                        event.index, delta.partial_json):
-                    stream.close()  # a runaway call: refused, the rest of the stream unread
-                    stop_reason, finished = "tool_use", True
-                    break
+                delta = event["delta"]
+                if delta.get("type") == "text_delta":
+                    text = delta.get("text") or ""
+                    reply.add_text(text)
+                    if on_text and text:
+                        on_text(text)
+                elif delta.get("type") == "input_json_delta" and not reply.add_arguments(
+                        event["index"], delta.get("partial_json") or ""):
+                    stop_reason, finished = "tool_use", True  # a runaway call: refused,
+                    break  # the rest of the stream unread (leaving closes the response)
             elif kind == "message_delta":
-                stop_reason = event.delta.stop_reason or stop_reason
-                if event.usage is not None and event.usage.output_tokens is not None:
-                    usage.output_tokens = event.usage.output_tokens
+                stop_reason = (event.get("delta") or {}).get("stop_reason") or stop_reason
+                output = (event.get("usage") or {}).get("output_tokens")
+                if output is not None:
+                    usage.output_tokens = output
             elif kind == "message_stop":
                 finished = True
         if not finished:

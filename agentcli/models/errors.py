@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from agentcli.models.base import ModelError, one_line, retry_after_of
+from agentcli.models.streaming import EventTooLarge
 
 # Statuses and failures the SDKs already retried (with back-off) before raising.
 _SDK_RETRIED = {408, 409, 429} | set(range(500, 600))
@@ -46,12 +47,20 @@ def classify(exc: Exception, sdk: Any, model: str, where: str) -> ModelError:
         why = one_line(str(cause)) if cause is not None and str(cause) else detail
         return ModelError("connection", f"cannot reach {where}: {why}", model=model, sdk_retried=True)
     if isinstance(exc, sdk.APIError):
-        # An `error` event inside a stream that began with 200 (how "overloaded" often arrives):
-        # the HTTP status says nothing, the error's type does.
-        etype = str(_body_error(exc).get("type") or _body_error(exc).get("code") or "")
-        kind = _TYPE_KINDS.get(etype) or ("overloaded" if "overloaded" in detail.lower() else "server")
-        return ModelError(kind, f"error in the stream ({etype or 'unknown'}): {detail}", model=model)
+        return stream_error(_body_error(exc), model, detail)
+    if isinstance(exc, EventTooLarge):
+        return ModelError("bad_request", f"refused the reply: {detail}", model=model)
     return ModelError("connection", f"the stream broke: {type(exc).__name__}: {detail}", model=model)
+
+
+def stream_error(error: dict[str, Any], model: str, detail: str | None = None) -> ModelError:
+    """An `error` event inside a stream that began with 200 (how "overloaded" often arrives):
+    the HTTP status says nothing, the error's type does. `error` is the event's error object."""
+    if detail is None:
+        detail = one_line(str(error.get("message") or error or "no message"))
+    etype = str(error.get("type") or error.get("code") or "")
+    kind = _TYPE_KINDS.get(etype) or ("overloaded" if "overloaded" in detail.lower() else "server")
+    return ModelError(kind, f"error in the stream ({etype or 'unknown'}): {detail}", model=model)
 
 
 def _by_status(exc: Any, status: int, detail: str, model: str) -> ModelError:

@@ -6,16 +6,17 @@ OPENAI_BASE_URL. Servers that leave tool calls inside the text get them parsed o
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 from agentcli.models.base import ModelError, Request, TextCallback
-from agentcli.models.errors import classify
+from agentcli.models.errors import classify, stream_error
 from agentcli.models.sdk_import import LazyClient
 from agentcli.models.catalog import context_window
 from agentcli.models.openai_wire import to_wire
-from agentcli.models.streaming import Assembly
+from agentcli.models.streaming import Assembly, error_of, sse_events
 from agentcli.models.textcalls import extract
 from agentcli.tokens import estimate
 from agentcli.types import Message, Reply, ToolCall, Usage
@@ -67,20 +68,25 @@ class OpenAIModel:
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         params = self.build_params(request)
         client = self._client
+        names = {t.name for t in request.tools}
         try:
             try:
-                stream = client.chat.completions.create(**params)
+                return self._stream(client, params, on_text, names)
             except self._sdk.BadRequestError as exc:
                 if "stream_options" not in str(exc) or "stream_options" not in params:
                     raise
                 self._stream_usage = False  # an older compatible server: ask without it
                 params.pop("stream_options")
-                stream = client.chat.completions.create(**params)
-            return self._consume(stream, on_text, {t.name for t in request.tools})
+                return self._stream(client, params, on_text, names)
         except ModelError:
             raise
         except Exception as exc:
             raise self._classify(exc) from exc
+
+    def _stream(self, client: Any, params: dict[str, Any], on_text: TextCallback | None,
+                tool_names: set[str]) -> Reply:
+        with client.chat.completions.with_streaming_response.create(**params) as response:
+            return self._consume(sse_events(response.iter_bytes()), on_text, tool_names)
 
     def build_params(self, request: Request) -> dict[str, Any]:
         messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}]
@@ -96,19 +102,28 @@ class OpenAIModel:
         params["max_completion_tokens" if self.official else "max_tokens"] = request.max_tokens
         return params
 
-    def _consume(self, stream, on_text: TextCallback | None, tool_names: set[str]) -> Reply:
+    def _consume(self, events: Iterator[tuple[str | None, bytes]], on_text: TextCallback | None,
+                 tool_names: set[str]) -> Reply:
         reply = Assembly()
         usage = Usage()
         finish = None
-        for chunk in stream:
-            if getattr(chunk, "usage", None):
-                usage = _usage(chunk.usage)
-            for choice in chunk.choices or []:
-                if choice.delta is not None and not _take(reply, choice.delta, on_text):
-                    stream.close()  # a runaway call: refused, the rest of the stream unread
+        for _, data in events:
+            if data.startswith(b"[DONE]"):
+                break
+            chunk = json.loads(data)
+            if not isinstance(chunk, dict):
+                continue
+            if chunk.get("error"):
+                raise stream_error(error_of(data), self.name)
+            if chunk.get("usage"):
+                usage = _usage(chunk["usage"])
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta")
+                if delta and not _take(reply, delta, on_text):
+                    # A runaway call: refused, the rest unread (leaving closes the response).
                     return self._reply(reply, "tool_calls", usage, tool_names)
-                if choice.finish_reason:
-                    finish = choice.finish_reason
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
         if finish is None:
             raise ModelError("connection", "the stream ended before a finish reason",
                              model=self.name)
@@ -136,26 +151,29 @@ class OpenAIModel:
         return classify(exc, self._sdk, self.name, str(self._client.base_url))
 
 
-def _usage(u: Any) -> Usage:
-    prompt = getattr(u, "prompt_tokens", 0) or 0
-    details = getattr(u, "prompt_tokens_details", None)
-    cached = (getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
-    return Usage(input_tokens=prompt - cached, output_tokens=getattr(u, "completion_tokens", 0) or 0,
+def _usage(u: dict[str, Any]) -> Usage:
+    prompt = u.get("prompt_tokens") or 0
+    details = u.get("prompt_tokens_details")
+    cached = (details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    return Usage(input_tokens=prompt - cached, output_tokens=u.get("completion_tokens") or 0,
                  cache_read_input_tokens=cached)
 
 
-def _take(reply: Assembly, delta: Any, on_text: TextCallback | None) -> bool:
+def _take(reply: Assembly, delta: dict[str, Any], on_text: TextCallback | None) -> bool:
     """Add one delta's text and tool-call pieces; False when a call's arguments passed the cap."""
-    if delta.content:
-        reply.add_text(delta.content)
+    content = delta.get("content")
+    if content:
+        reply.add_text(content)
         if on_text:
-            on_text(delta.content)
-    for tc in delta.tool_calls or []:
-        index = tc.index if tc.index is not None else reply.call_count
+            on_text(content)
+    for tc in delta.get("tool_calls") or []:
+        index = tc.get("index")
+        index = index if index is not None else reply.call_count
         slot = reply.call(index)
-        slot.id = tc.id or slot.id
-        if tc.function is not None:
-            slot.name += tc.function.name or ""
-            if tc.function.arguments and not reply.add_arguments(index, tc.function.arguments):
+        slot.id = tc.get("id") or slot.id
+        function = tc.get("function")
+        if function:
+            slot.name += function.get("name") or ""
+            if function.get("arguments") and not reply.add_arguments(index, function["arguments"]):
                 return False
     return True

@@ -1,11 +1,18 @@
-"""A streamed reply put together: text and tool arguments kept as pieces and joined once at the
-end (adding each piece to a string copies all before it: a 2 MiB reply took 20 s), and tool
-arguments capped, so a runaway stream is cut off and refused instead of read for minutes."""
+"""A streamed reply put together: the server-sent events read off the SDK's HTTP response, text
+and tool arguments kept as pieces and joined once at the end (adding each piece to a string
+copies all before it: a 2 MiB reply took 20 s), and tool arguments capped, so a runaway stream
+is cut off and refused instead of read for minutes.
+
+The events are decoded here, not by the SDK's typed stream: building a pydantic object for each
+event cost 35 µs (Anthropic) and 100 µs (OpenAI) an event, 8 and 30 times what the server took
+to send a 2 MiB reply in token-sized pieces. The SDK still sends the request, retries it and
+raises its errors for a failed status."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from agentcli.types import REFUSED, ToolCall
 
@@ -85,3 +92,46 @@ def parse_call(call_id: str, name: str, raw: str) -> ToolCall:
     if not isinstance(args, dict):
         return ToolCall(call_id, name, None, raw, "arguments are not a JSON object")
     return ToolCall(call_id, name, args, raw)
+
+
+class EventTooLarge(ValueError):
+    """One server-sent event passed the cap: a runaway or broken stream."""
+
+
+def sse_events(chunks: Iterable[bytes], limit: int = MAX_ARGUMENTS_CHARS + 1024 * 1024
+               ) -> Iterator[tuple[str | None, bytes]]:
+    """(event name or None, data) of each server-sent event in a byte stream. Lines end in LF,
+    CRLF or CR; `data:` lines of one event are joined with LF; comments are skipped."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk  # `buf` holds only the unfinished event: each byte is copied a few times
+        if b"\r" in buf:
+            held = buf.endswith(b"\r")  # may be the first half of a CRLF
+            buf = buf[:-1] if held else buf
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if held else b"")
+        if b"\n\n" not in buf:
+            if len(buf) > limit:
+                raise EventTooLarge(f"an event in the stream passed {limit // (1024 * 1024)} MiB")
+            continue
+        *blocks, buf = buf.split(b"\n\n")
+        for block in blocks:
+            name, data = None, []
+            for line in block.split(b"\n"):
+                if line.startswith(b"data:"):
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+                elif line.startswith(b"event:"):
+                    name = (line[7:] if line[6:7] == b" " else line[6:]).decode("utf-8", "replace")
+            if data or name is not None:
+                yield name, b"\n".join(data)
+
+
+def error_of(data: bytes) -> dict:
+    """The error object of an `error` event: its `error` member, or the whole body."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return {"message": data.decode("utf-8", "replace") or "an error event without a body"}
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        return error if isinstance(error, dict) else {"message": str(error)}
+    return {"message": str(body)}
