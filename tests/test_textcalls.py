@@ -150,3 +150,11 @@ def test_a_lead_in_line_stays_text_and_words_with_quoted_json_stay_an_answer():
     assert found.text == "Let me look." and found.unread == ["<tools><function name="]
     answer = 'It is set in the config:\n{"name": "inventory", "debug": true}'
     assert extract(answer, TOOLS).text == answer and not extract(answer, TOOLS).errors
+
+
+def test_markup_inside_a_json_calls_content_stays_content():
+    text = ('<tool_call>{"name": "write", "arguments": {"path": "a.xml", '
+            '"content": "<function name=\'f\'/>"}}</tool_call>')
+    found = extract(text, TOOLS)
+    assert [(c.name, c.arguments) for c in found.calls] == [
+        ("write", {"path": "a.xml", "content": "<function name='f'/>"})]

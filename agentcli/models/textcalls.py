@@ -84,12 +84,14 @@ _LEAD_IN = 160  # "Let me look at the file." before a call; more is an answer th
 
 def _unread_call(text: str) -> tuple[str, str] | None:
     """(lead-in, call-shaped text) of a reply that holds nothing else but a line of lead-in; None
-    for a reply with words of its own, or one that quotes well-formed JSON after its words."""
+    for a reply with words of its own, or one whose object is well-formed JSON but no call (an
+    answer given as JSON)."""
     m = _CALL_OPENER.search(text)
     if m is None or len(text[:m.start()].strip()) > _LEAD_IN:
         return None
     lead, body = text[:m.start()].strip(), text[m.start():].strip()
-    if lead and body.startswith("{") and parse_loose(body)[0] is not None:
+    inner = _unfence(body).strip()
+    if inner.startswith("{") and parse_loose(inner)[0] is not None:
         return None
     return lead, body
 
