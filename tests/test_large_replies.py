@@ -1,13 +1,16 @@
 """Large replies through the real SDKs: a 2 MiB answer or tool argument arrives whole (the
 pieces of a stream are joined once, so this takes seconds, not minutes), and a runaway tool
-call is cut off and refused in one line."""
+call is cut off and refused in one line. The events are read the same however the bytes come."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from agentcli.models.streaming import EventTooLarge, sse_events
 from agentcli.testing.scripted_server import Turn
 
 PROVIDERS = ["anthropic", "openai"]
@@ -72,3 +75,21 @@ def test_50_mib_of_tool_arguments_is_refused_in_one_line(provider, server, cli, 
     assert archived < 1 * MIB
     events = [json.loads(line) for p in library.rglob("events.jsonl") for line in p.read_text().splitlines()]
     assert any(e["type"] == "assistant" and e["message"]["content"] == "Writing it." for e in events)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["message_start", "content_block_delta", "ping"]),
+                          st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30)),
+                max_size=12),
+       st.sampled_from(["\n", "\r\n", "\r"]), st.data())
+def test_server_sent_events_read_the_same_however_the_bytes_are_cut(events, newline, data):
+    stream = "".join(f"event: {name}{newline}: a comment{newline}data: {json.dumps(text)}{newline}{newline}"
+                     for name, text in events).encode()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+    got = [(name, json.loads(body)) for name, body in sse_events(pieces)]
+    assert got == events
+
+
+def test_one_event_past_the_cap_is_refused_not_buffered_on():
+    with pytest.raises(EventTooLarge):
+        list(sse_events([b"data: " + b"x" * 1024] * 20, limit=8 * 1024))

@@ -114,15 +114,21 @@ def sse_events(chunks: Iterable[bytes], limit: int = MAX_ARGUMENTS_CHARS + 1024 
                 raise EventTooLarge(f"an event in the stream passed {limit // (1024 * 1024)} MiB")
             continue
         *blocks, buf = buf.split(b"\n\n")
-        for block in blocks:
-            name, data = None, []
-            for line in block.split(b"\n"):
-                if line.startswith(b"data:"):
-                    data.append(line[6:] if line[5:6] == b" " else line[5:])
-                elif line.startswith(b"event:"):
-                    name = (line[7:] if line[6:7] == b" " else line[6:]).decode("utf-8", "replace")
-            if data or name is not None:
-                yield name, b"\n".join(data)
+        yield from _parsed(blocks)
+    if buf.endswith(b"\r"):  # the stream ended on a CR: a line end after all
+        yield from _parsed((buf[:-1] + b"\n").split(b"\n\n")[:-1])
+
+
+def _parsed(blocks: list[bytes]) -> Iterator[tuple[str | None, bytes]]:
+    for block in blocks:
+        name, data = None, []
+        for line in block.split(b"\n"):
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line.startswith(b"event:"):
+                name = (line[7:] if line[6:7] == b" " else line[6:]).decode("utf-8", "replace")
+        if data or name is not None:
+            yield name, b"\n".join(data)
 
 
 def error_of(data: bytes) -> dict:
