@@ -48,12 +48,13 @@ def make_repo(root: Path, tasks: int) -> Path:
 def run(executor: str, tasks: int, parallel: int, srv: ScriptedServer) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp), tasks)
-        env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-bench", "ANTHROPIC_BASE_URL": srv.anthropic_base_url,
-               "AGENTCLI_FALLBACK": "none", "XDG_CONFIG_HOME": tmp,
+        env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-bench",
+               "ANTHROPIC_BASE_URL": srv.anthropic_base_url, "AGENTCLI_FALLBACK": "none", "XDG_CONFIG_HOME": tmp,
                "RAY_DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES": str(200 * 2**20)}
         began, wall_start = datetime.now().astimezone(), time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "agentcli", "batch", "tasks.toml", "--executor", executor,
-                               "--parallel", str(parallel), "--output-format", "json"], cwd=repo, env=env,
+        proc = subprocess.run([sys.executable, "-m", "agentcli", "batch", "tasks.toml",
+                               "--executor", executor, "--parallel", str(parallel),
+                               "--output-format", "json"], cwd=repo, env=env,
                               capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - wall_start
     if proc.returncode != 0:

@@ -93,7 +93,8 @@ check = "test -f C.txt"
 
 
 @pytest.mark.slow
-def test_tasks_run_as_ray_tasks_and_each_comes_back_on_its_own_branch(server, cli, repo, ray_installed):  # noqa: F811
+def test_tasks_run_as_ray_tasks_and_each_comes_back_on_its_own_branch(
+        server, cli, repo, ray_installed):  # noqa: F811
     srv = server(Tracker())
     _commit_tasks(repo, TASKS)
     (repo / "notes.txt").write_text("uncommitted, but the tasks see it\n")
@@ -273,17 +274,20 @@ class WaitsAfterItsMilestone:
 
 
 @pytest.mark.slow
-def test_ctrl_c_cancels_the_ray_tasks_and_keeps_what_was_shipped(server, cli, repo, ray_installed):  # noqa: F811
+def test_ctrl_c_cancels_the_ray_tasks_and_keeps_what_was_shipped(
+        server, cli, repo, ray_installed):  # noqa: F811
     script = WaitsAfterItsMilestone()
     srv = server(script)
-    _commit_tasks(repo, '[[task]]\nname = "wait"\nprompt = "TASK-W"\nmodel = "anthropic/m"\nmax_time = "5m"\n')
+    _commit_tasks(repo, '[[task]]\nname = "wait"\nprompt = "TASK-W"\n'
+                        'model = "anthropic/m"\nmax_time = "5m"\n')
     env = {**os.environ, **provider_env(srv), **SMALL_RAY}
     batch = subprocess.Popen([sys.executable, "-m", "agentcli", "batch", "tasks.toml", "--executor", "ray",
                               "--output-format", "json"], cwd=repo, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "milestone: W.txt" not in git(repo, "log", "--all", "--format=%s"):
+        while time.monotonic() < deadline and "milestone: W.txt" not in git(repo, "log", "--all",
+                                                                              "--format=%s"):
             time.sleep(0.3)
         assert _run_processes("agentcli-ray-wait-"), "the task runs on a Ray worker"
         batch.send_signal(signal.SIGINT)
@@ -320,7 +324,8 @@ def test_bad_resources_are_a_one_line_error(text, needle, cli, repo):  # noqa: F
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_an_unknown_executor_or_unreachable_cluster_is_a_one_line_error(cli, repo, ray_installed):  # noqa: F811
+def test_an_unknown_executor_or_unreachable_cluster_is_a_one_line_error(
+        cli, repo, ray_installed):  # noqa: F811
     _commit_tasks(repo, "[[task]]\nprompt = 'x'\n")
     proc = cli()("batch", "tasks.toml", "--executor", "slurm", cwd=repo)
     assert proc.returncode == 2 and "--executor must be local or ray" in proc.stderr

@@ -178,7 +178,8 @@ def carry_on(tasks: list[Task], batches: Path) -> tuple[list[Task], Path | None]
     stays done and is not run; one that has a session goes on with it; the others start anew."""
     for folder in sorted((p for p in batches.glob("*") if p.is_dir()), reverse=True):
         try:
-            earlier = {e["name"]: e for e in json.loads((folder / "summary.json").read_text(encoding="utf-8"))}
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            earlier = {e["name"]: e for e in summary}
         except (OSError, ValueError, TypeError, KeyError):
             continue
         if not any(t.name in earlier for t in tasks):
