@@ -129,6 +129,7 @@ def test_tasks_run_as_ray_tasks_and_each_comes_back_on_its_own_branch(
     assert not any((repo / f"{x}.txt").exists() for x in "ABC")
     new_ray = [Path(tempfile.gettempdir()) / "ray" / s for s in _ray_sessions() - sessions_before]
     assert new_ray, "a local Ray instance was started"
+    assert _processes_naming(new_ray[0].name) == [], "... and shut down with the batch"
     assert _holding(KEY, repo, *new_ray) == [] and not _git_objects_hold(repo, KEY)
     assert "alpha done" in proc.stderr and "beta error" in proc.stderr
     assert "1 of 3 task(s) did not finish done: beta" in proc.stderr
@@ -168,6 +169,18 @@ def ray_head(tmp_path, ray_installed):
     except subprocess.TimeoutExpired:
         os.killpg(head.pid, signal.SIGKILL)
     shutil.rmtree(temp, ignore_errors=True)
+
+
+def _processes_naming(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if entry.name.isdigit() and text in cmd:
+            found.append(cmd[:200])
+    return found
 
 
 def _run_processes(marker: str) -> list[tuple[int, int, str]]:
