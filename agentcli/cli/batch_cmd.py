@@ -27,7 +27,7 @@ def batch(
         help="Tasks to run at the same time (default: 1; with --executor ray, as many as Ray can).")] = None,
     executor: Annotated[str, typer.Option(
         "--executor",
-        help="local (this machine) | ray (a Ray cluster; pip install 'agentcli[ray]').")] = "local",
+        help="local (this machine) | ray (a Ray cluster; pip install 'agentcli\\[ray]').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(
         "--ray-address", envvar="RAY_ADDRESS", show_envvar=False,
         help="The Ray cluster (HOST:PORT; also RAY_ADDRESS). Default: a local Ray instance "
