@@ -296,14 +296,14 @@ def test_ctrl_c_cancels_the_ray_tasks_and_keeps_what_was_shipped(
     env = {**os.environ, **provider_env(srv), **SMALL_RAY}
     batch = subprocess.Popen([sys.executable, "-m", "agentcli", "batch", "tasks.toml", "--executor", "ray",
                               "--output-format", "json"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and "milestone: W.txt" not in git(repo, "log", "--all",
                                                                               "--format=%s"):
             time.sleep(0.3)
         assert _run_processes("agentcli-ray-wait-"), "the task runs on a Ray worker"
-        batch.send_signal(signal.SIGINT)
+        os.killpg(batch.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
         stdout, stderr = batch.communicate(timeout=90)
     finally:
         script.release.set()
