@@ -94,7 +94,8 @@ def _register() -> None:
     app.command("sessions", help="List the sessions kept in this workspace's library.")(
         sessions_cmd.sessions)
     app.add_typer(memory_cmd.app, name="memory")
-    app.command("batch", help="Run the unattended tasks of a TOML file, each in its own copy of the repository (git worktrees, or Ray workers with --executor ray).")(
+    app.command("batch", help="Run the unattended tasks of a TOML file, each in its own copy of the "
+                              "repository (git worktrees, or Ray workers with --executor ray).")(
         batch_cmd.batch)
     app.add_typer(local_cmd.app, name="local")
     app.add_typer(mcp_cmd.app, name="mcp")
