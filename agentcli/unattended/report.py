@@ -86,8 +86,12 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     out += remains or ["Nothing: the task was declared done."]
     out.append("")
 
-    out += ["## How to go on", ""]
-    out.append(f"- The ledger: `{run.dir / 'PROGRESS.md'}`; the full record: `{session.archive.path}`")
+    return "\n".join(out + _how_to_go_on(run, outcome)) + "\n"
+
+
+def _how_to_go_on(run: UnattendedRun, outcome: Outcome) -> list[str]:
+    out = ["## How to go on", ""]
+    out.append(f"- The ledger: `{run.dir / 'PROGRESS.md'}`; the full record: `{run.session.archive.path}`")
     if outcome.stop_reason != "done":
         out.append(f"- Continue this run: `{run.resume_command}` (add --max-time etc. to give it more)")
     if run.checkpoints:
@@ -106,7 +110,7 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
         if not cp.in_place:
             out.append(f"- Clean up: `git -C {repo} worktree remove --force "
                        f"{shlex.quote(str(cp.worktree))} && git -C {repo} branch -D {cp.branch}`")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _git_changed(changes: list[dict]) -> list[str]:
