@@ -17,13 +17,13 @@ def open_toolset(settings: Any, emit: Any) -> Any:
 
     try:
         found = servers.collect(settings)
-        if not found.servers and not found.notices:
-            return None  # nothing to start: the client and its SDK (a tenth of a second) stay unloaded
     except servers.McpConfigError:
-        pass  # said by the full path below
+        found = None  # said by the full path below
+    if found is not None and not found.servers and not found.notices:
+        return None  # nothing to start: the client and its SDK (a tenth of a second) stay unloaded
     from agentcli.mcp.toolset import open_toolset as _open
 
-    return _open(settings, emit)
+    return _open(settings, emit, found)
 
 
 __all__ = ["open_toolset"]

@@ -87,11 +87,12 @@ class McpToolset:
         self.hub.close()
 
 
-def open_toolset(settings: Settings, emit: Emitter) -> McpToolset | None:
-    """Start the servers `settings` name; None when none runs. Every failure is a notice (one
-    line each) and the session goes on without that server."""
+def open_toolset(settings: Settings, emit: Emitter,
+                 found: server_config.Collected | None = None) -> McpToolset | None:
+    """Start the servers `settings` name (`found`: as already collected); None when none runs.
+    Every failure is a notice (one line each) and the session goes on without that server."""
     try:
-        found = server_config.collect(settings)
+        found = found if found is not None else server_config.collect(settings)
     except server_config.McpConfigError as err:  # checked when the settings were built
         emit("notice", level="warning", text=f"{err}; no MCP servers started")
         return None
