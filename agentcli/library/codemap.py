@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentcli.library import derived_db
 from agentcli.library.tags import Tags, Unsupported, supported, tags
 
 DB_NAME = "codemap.db"
@@ -40,6 +41,7 @@ HEAD_DEFS_PER_FILE = 8
 # reshaped file); an edit inside bodies keeps them, which saves seconds on a large repository
 # at the cost of counts that lag until the next reshape.
 EDITED, RESHAPED = "edited", "reshaped"
+BUSY_TIMEOUT_S = 30.0
 CHARS_PER_TOKEN = 3.5  # code is denser than prose; an estimate keeps the tokenizer unloaded
 
 
@@ -179,7 +181,7 @@ class CodeMap:
 
     def _pending(self) -> int:
         """Files the last update left for later (its deadline came first)."""
-        return int(_meta(self._conn(), "pending") or 0)
+        return int(derived_db.meta(self._conn(), "pending") or 0)
 
     def _file_block(self, db: sqlite3.Connection, path: str, members: bool) -> list[str]:
         rows = db.execute("SELECT name, kind, line, signature, parent, refs FROM defs WHERE path = ? "
@@ -230,19 +232,18 @@ class CodeMap:
     def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = _connect(self.path)
-            if _meta(db, "schema") == SCHEMA and _meta(db, "workspace") == str(self.workspace):
+            db = derived_db.connect(self.path, BUSY_TIMEOUT_S)
+            if derived_db.meta(db, "schema") == SCHEMA and \
+                    derived_db.meta(db, "workspace") == str(self.workspace):
                 return db
             db.close()
         except sqlite3.OperationalError as exc:
             raise MapUnavailable(f"cannot open the code map {self.path}: {exc}") from exc
         except (sqlite3.DatabaseError, OSError):
             pass  # damaged, or another workspace's: built again
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(str(self.path) + suffix).unlink()
+        derived_db.remove(self.path)
         try:
-            db = _connect(self.path)
+            db = derived_db.connect(self.path, BUSY_TIMEOUT_S)
             _create(db, str(self.workspace))
         except sqlite3.Error as exc:
             raise MapUnavailable(f"cannot create the code map {self.path}: {exc}") from exc
@@ -360,23 +361,6 @@ def _escape(text: str) -> str:
 def _like_prefix(under: str) -> str:
     under = under.strip().lstrip("./") if under.strip() not in (".", "./") else ""
     return _escape(under) + "%"
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # derived data: rebuilt if lost
-    return db
-
-
-def _meta(db: sqlite3.Connection, key: str) -> str | None:
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return None
-        raise
-    return row[0] if row else None
 
 
 def _create(db: sqlite3.Connection, workspace: str) -> None:

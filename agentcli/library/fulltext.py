@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
+from agentcli.library import derived_db
 from agentcli.library.archive import ARCHIVE_NAME
 from agentcli.library.hits import Hit, event_label, event_text, searchable
 from agentcli.library.index import oneline
@@ -159,8 +160,8 @@ class FullText:
     def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = _connect(self.path)
-            if _schema(db) == SCHEMA:
+            db = derived_db.connect(self.path, BUSY_TIMEOUT_S)
+            if derived_db.meta(db, "schema") == SCHEMA:
                 return db
             db.close()
         except sqlite3.OperationalError as exc:
@@ -169,9 +170,9 @@ class FullText:
             pass  # not a database, or a damaged one: start again from the archives
         except OSError as exc:
             raise Unavailable(str(exc)) from exc
-        _remove(self.path)
+        derived_db.remove(self.path)
         try:
-            db = _connect(self.path)
+            db = derived_db.connect(self.path, BUSY_TIMEOUT_S)
             _create(db)
         except sqlite3.Error as exc:
             raise Unavailable(str(exc)) from exc
@@ -182,25 +183,7 @@ class FullText:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
-        _remove(self.path)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                         check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # derived data: an OS crash may cost the last updates
-    return db
-
-
-def _schema(db: sqlite3.Connection) -> str | None:
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return None
-        raise
-    return row[0] if row else None
+        derived_db.remove(self.path)
 
 
 def _create(db: sqlite3.Connection) -> None:
@@ -212,12 +195,6 @@ def _create(db: sqlite3.Connection) -> None:
                "tokenize = 'porter unicode61 remove_diacritics 2')")
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA,))
     db.execute("COMMIT")
-
-
-def _remove(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + suffix).unlink()
 
 
 def _docs(archive: Path, session_id: str, start: int, end: list[int],
