@@ -13,12 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agentcli import __version__, deadline, loop, sandbox
+from agentcli import __version__, deadline, loop, modelchoice, sandbox
 from agentcli.approval import Approval
 from agentcli.config import Settings
 from agentcli.events import Emitter
-from agentcli.library import Library
-from agentcli.library import manifest
+from agentcli.library import Library, manifest
 from agentcli.library import resume as resuming
 from agentcli.library.archive import ARCHIVE_NAME, Archive, ArchiveError, event_id, read_events
 from agentcli.library.compaction import Compactor
@@ -27,7 +26,7 @@ from agentcli.library.index import SessionIndex
 from agentcli.library.spill import NEVER_SPILL, needs_spill, spill, spill_path
 from agentcli.library.trim import INTERRUPTED, repair
 from agentcli.loop import Outcome
-from agentcli.models import FailoverChain, Model, ModelError, ModelOptions, Request, default_model, resolve
+from agentcli.models import FailoverChain, Model, ModelError, Request
 from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
@@ -82,9 +81,7 @@ class Session:
         SandboxError when `--sandbox on` cannot be had."""
         library = Library.for_workspace(settings.workspace, settings.library_dir)
         manifest.check(library.root)  # a newer library, or no usable folder: one line, nothing written
-        source = settings.sources.get("model", "flag")
-        primary, why = (settings.model, "" if source == "flag" else f"from {source}") \
-            if settings.model else default_model()
+        primary, why = modelchoice.primary_for_new(settings)
         session = cls._open(settings, emit, library, session_id or library.new_session_id(), primary,
                             why, approval, policy)
         try:
@@ -111,9 +108,7 @@ class Session:
         sid = library.resolve_session(session_id)
         library.lock_session(sid)
         rebuilt = resuming.rebuild(library.session_dir(sid) / ARCHIVE_NAME)
-        chosen = settings.model if settings.sources.get("model", "flag") == "flag" else None
-        primary, why = (chosen, "") if chosen else (rebuilt.model, "") if rebuilt.model else \
-            (settings.model, "") if settings.model else default_model()
+        primary, why = modelchoice.primary_for_resume(settings, rebuilt.model)
         session = cls._open(settings, emit, library, sid, primary, why, approval, policy)
         session.context = rebuilt.context
         session.usage, session.cost, session.turns = rebuilt.usage, rebuilt.cost, rebuilt.turns
@@ -139,9 +134,7 @@ class Session:
               primary: str, why: str, approval: Approval | None, policy: Policy | None) -> Session:
         emit = emit or Emitter()
         box, notice = sandbox.choose(settings.sandbox, headless=settings.headless)
-        names = [primary] + _fallbacks(primary, settings.fallback)
-        chain = FailoverChain(names, lambda n: _build(n, primary, settings),
-                              cooldown_s=settings.cooldown_s)
+        chain = modelchoice.chain_for(settings, primary)
         approval = approval or Approval(settings.approval, allow_outside=settings.allow_outside,
                                         roots=[settings.workspace, *settings.extra_dirs])
         session = cls(settings, emit, session_id=session_id, library=library, chain=chain,
@@ -394,28 +387,6 @@ class Session:
         self._system = None
         self.archive.append("model_switch", old=old, new=new.name, reason=reason)
         self.emit("model_switch", old=old, new=new.name, reason=reason)
-
-
-def _fallbacks(primary: str, configured: list[str] | None) -> list[str]:
-    """The chain after the primary: as configured, else the bundled model where it is usable."""
-    if configured is not None:
-        return [n for n in configured if n != primary]
-    if primary.startswith("local/"):
-        return []
-    from agentcli.local import assets
-
-    return [assets.default_local_name()] if assets.runtime_available() and assets.any_model_installed() \
-        else []
-
-
-def _build(name: str, primary: str, settings: Settings) -> Model:
-    """Flags like --base-url and --context-window describe the primary model only."""
-    opts = ModelOptions(timeout=settings.request_timeout)
-    opts.base_url = settings.base_urls.get(name.partition("/")[0])  # the config's, by provider
-    if name == primary:
-        opts.base_url = settings.base_url or opts.base_url
-        opts.context_window = settings.context_window
-    return resolve(name, opts)
 
 
 def _project_notes(root: Path) -> str | None:
