@@ -84,7 +84,7 @@ class AnthropicModel:
             params["tools"] = tools
         return params
 
-    def _consume(self, events: Iterator[tuple[str | None, bytes]], on_text: TextCallback | None) -> Reply:
+    def _consume(self, events: Iterator[tuple[str | None, str]], on_text: TextCallback | None) -> Reply:
         usage = Usage()
         reply = Assembly()
         stop_reason = "end_turn"

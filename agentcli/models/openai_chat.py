@@ -102,13 +102,13 @@ class OpenAIModel:
         params["max_completion_tokens" if self.official else "max_tokens"] = request.max_tokens
         return params
 
-    def _consume(self, events: Iterator[tuple[str | None, bytes]], on_text: TextCallback | None,
+    def _consume(self, events: Iterator[tuple[str | None, str]], on_text: TextCallback | None,
                  tool_names: set[str]) -> Reply:
         reply = Assembly()
         usage = Usage()
         finish = None
         for _, data in events:
-            if data.startswith(b"[DONE]"):
+            if data.startswith("[DONE]"):
                 break
             chunk = json.loads(data)
             if not isinstance(chunk, dict):
