@@ -99,8 +99,8 @@ def main() -> None:
     args = parser.parse_args()
     size = int(args.mib * MIB)
     text = ("0123456789abcdefghijklmnopqrstuvwxyz\n" * (size // 37 + 1))[:size]
-    shapes = {"text": {"text": text},
-              "tool arguments": {"tool_calls": [{"name": "write", "arguments": {"path": "f", "content": text}}]}}
+    call = {"name": "write", "arguments": {"path": "f", "content": text}}
+    shapes = {"text": {"text": text}, "tool arguments": {"tool_calls": [call]}}
     with tempfile.TemporaryDirectory() as tmp:
         for wire in ("anthropic", "openai"):
             for shape, turn in shapes.items():
