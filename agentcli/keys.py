@@ -26,9 +26,18 @@ _KEY_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)  # settings that a
 _PIPE_ROOM = 60_000  # a pipe holds 64 KiB without a reader; settings beyond that stay as they are
 
 
+_protected = False
+
+
 def protect() -> None:
     """First thing in `main`: re-execute without provider keys in the environment (once), or
-    take them back from the pipe when this is the re-executed process; then seal the process."""
+    take them back from the pipe when this is the re-executed process; then seal the process.
+    A second call in the same process does nothing (the keys it took back would look like keys
+    to hide again)."""
+    global _protected
+    if _protected:
+        return
+    _protected = True
     if MARKER in os.environ:
         _receive(os.environ.pop(MARKER))
     elif not _keys_set(os.environ):
