@@ -34,6 +34,8 @@ from agentcli.sandbox import is_provider_secret
 _HEAD = struct.Struct("<I")
 # A test hook: the worker kills itself with SIGSEGV after this many decoded tokens.
 CRASH_HOOK = "AGENTCLI_TEST_WORKER_CRASH_AFTER"
+# What the worker itself reads (runtime.default_threads, default_gpu_layers, the crash hook).
+_WORKER_SETTINGS = ("AGENTCLI_LOCAL_", CRASH_HOOK)
 FIX_HINT = ("run 'agentcli local status' to test this build of llama-cpp-python; "
             "'agentcli local build --force' rebuilds it for this CPU")
 
@@ -46,9 +48,14 @@ class WorkerDied(Exception):
         self.signum = signum
 
 
-def send(out: BinaryIO, message: Any) -> None:
+def frame(message: Any) -> bytes:
+    """`message` as it goes down the pipe: its length, then its pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEAD.pack(len(data)) + data)
+    return _HEAD.pack(len(data)) + data
+
+
+def send(out: BinaryIO, message: Any) -> None:
+    out.write(frame(message))
     out.flush()
 
 
@@ -128,9 +135,9 @@ class RemoteEngine:
             except OSError:
                 stderr = subprocess.DEVNULL
         # Never the provider keys: the worker is not sealed like the agent, and the commands
-        # the agent runs could read its /proc/PID/environ.
+        # the agent runs could read its /proc/PID/environ. Its own settings it keeps.
         env = {k: v for k, v in (os.environ if self.env is None else self.env).items()
-               if not is_provider_secret(k)}
+               if not is_provider_secret(k) or k.upper().startswith(_WORKER_SETTINGS)}
         self._proc = subprocess.Popen([sys.executable, "-m", "agentcli.local.worker_main"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                       env=env, close_fds=True,
@@ -190,12 +197,11 @@ class RemoteEngine:
         return self._proc
 
     def _send(self, message: Any) -> None:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        frame = _HEAD.pack(len(data)) + data
+        data = frame(message)
         with _signals_held():
             fd = self._proc.stdin.fileno()
-            while frame:
-                frame = frame[os.write(fd, frame):]
+            while data:
+                data = data[os.write(fd, data):]
             self._owed = "reply"
 
     def _receive(self) -> Any:
