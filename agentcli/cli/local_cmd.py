@@ -62,16 +62,15 @@ def _print_runtime(runtime: dict) -> None:
     if check is None:
         print("  check: not run (no bundled model is installed yet)")
         return
-    if check["works"]:
-        print(f"  check: works ({check['detail']} with {check['model']}, {check['decode_tps']} tok/s)")
-    else:
+    if not check["works"]:
         print(f"  check: crashes{_signal(check)} with {check['model']}: {check['detail']}")
         print(f"  to fix: {check['fix']}")
-    if check["works"]:
-        gpu = (f"yes: {check['offloaded'] or 'all'} layers offloaded to the GPU" if check["gpu_build"]
-               and check["n_gpu_layers"] else "no: this build has no GPU backend; decoding on the CPU")
-        print(f"  GPU offload: {gpu}")
-        print(f"  llama.cpp: {check['system_info']}")
+        return
+    print(f"  check: works ({check['detail']} with {check['model']}, {check['decode_tps']} tok/s)")
+    gpu = (f"yes: {check['offloaded'] or 'all'} layers offloaded to the GPU" if check["gpu_build"]
+           and check["n_gpu_layers"] else "no: this build has no GPU backend; decoding on the CPU")
+    print(f"  GPU offload: {gpu}")
+    print(f"  llama.cpp: {check['system_info']}")
 
 
 def _signal(check: dict) -> str:
