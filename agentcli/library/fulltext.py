@@ -252,6 +252,10 @@ def _ranked(db: sqlite3.Connection, words: list[str], sessions: list[str], limit
         score = (10.0 * held[rowid] / len(words) + (3.0 if rowid in phrase else 0.0)
                  + -bm25 / best + TYPE_BONUS.get(kind, 0.0))
         scored.append((score, sid, eid, rowid, kind, label, ts, held[rowid] == len(words)))
+    # Events that hold every word answer the query; the rest only share some of its words
+    # (often its common ones), so they are shown only when no event holds them all.
+    if any(s[7] for s in scored):
+        scored = [s for s in scored if s[7]]
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
     top = scored[:limit]
     marked = _highlighted(db, match, [s[3] for s in top])
