@@ -60,7 +60,7 @@ def _print_runtime(runtime: dict) -> None:
     check = runtime["check"]
     print(f"runtime: llama-cpp-python {runtime.get('version', '?')}, in a worker process")
     if check is None:
-        print("  check: not run (no bundled model is installed yet)")
+        print("  check: not run (no bundled model is assembled yet: agentcli local prepare)")
         return
     if not check["works"]:
         print(f"  check: crashes{_signal(check)} with {check['model']}: {check['detail']}")
@@ -92,11 +92,12 @@ def _runtime_info() -> dict:
 
 
 def _check(model: str | None = None) -> dict | None:
-    """A short decode of an installed bundled model in a worker (the smallest, to be quick)."""
+    """A short decode of an assembled bundled model in a worker (the smallest, to be quick);
+    None where none is assembled yet (`status` does not assemble 1 GB to find out)."""
     from agentcli.local import assets, probe
 
     specs = [assets.lookup(model)] if model else sorted(assets.MODELS.values(), key=lambda m: m.size)
-    spec = next((m for m in specs if assets.status(m).usable), None)
+    spec = next((m for m in specs if assets.status(m).verified), None)
     if spec is None:
         return None
     try:
