@@ -342,6 +342,7 @@ class Session:
         """Make the archive durable and release the session, so it can be resumed elsewhere."""
         self.archive.close()
         self.index.flush()
+        self.library.close_indexes()
         self.library.unlock_session(self.id)
         for toolset in self.tool_ctx.toolsets:
             toolset.close()

@@ -3,7 +3,9 @@ budgets, pairing repair, token accounting, prefix stability and shared-file lock
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import multiprocessing
 from pathlib import Path
 
@@ -254,3 +256,23 @@ def test_a_small_model_is_not_asked_for_a_summary_the_index_digest_stands_in(api
     assert record["step"] == "digest" and record["failure"] is None
     assert SMALL_MODEL_DIGEST in session.compactor.summary and "read app.py many times" in session.compactor.summary
     assert session.context_tokens() < before
+
+
+def test_a_closed_session_leaves_no_file_of_its_library_open(api_session, workspace):
+    """A process that opens many sessions (a chat's /new, a batch, the tests) must not keep the
+    search index's and the code map's database files of each one open."""
+    library_dir = str(workspace / ".agentcli")
+
+    def open_files() -> list[str]:
+        held = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return [p for p in held if p.startswith(library_dir)]
+
+    for _ in range(3):
+        _, session = api_session([Turn(text="Reading.", tool_calls=[
+            {"name": "memory_search", "arguments": {"query": "hello"}}]), Turn(text="Done.")])
+        assert session.run("Search for hello.").stop_reason == "done"
+        session.close()
+    assert open_files() == []

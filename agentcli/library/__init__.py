@@ -131,6 +131,14 @@ class Library:
             self._code_maps[key] = CodeMap(key, self)
         return self._code_maps[key]
 
+    def close_indexes(self) -> None:
+        """Close the search index's and the code maps' database files (they reopen on next use):
+        a process that opens many sessions would otherwise keep three files open for each."""
+        if self._fulltext is not None:
+            self._fulltext.close()
+        for cmap in self._code_maps.values():
+            cmap.close()
+
     # -- writing ------------------------------------------------------------------------------
 
     def clean(self, text: str) -> str:
