@@ -53,7 +53,8 @@ class ChatTerm:
                  rows: int = 40, cols: int = 120, timeout: float = 60):
         self.child = pexpect.spawn(sys.executable, ["-m", "agentcli", *args], env=env, cwd=str(cwd),
                                    dimensions=(rows, cols), encoding="utf-8",
-                                   codec_errors="replace", timeout=timeout)
+                                   codec_errors="replace", timeout=timeout,
+                                   use_poll=True)  # select() fails past fd 1024 in a long pytest run
         self.timeout = timeout
         self._cpr_answered = 0
         self.raw = ""
