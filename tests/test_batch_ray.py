@@ -146,7 +146,10 @@ def ray_head(tmp_path, ray_installed):
     """A Ray head node started with `ray start`, as on a cluster: its environment holds no
     provider setting, so a task reaches the model only with what the batch ships."""
     port, temp = _free_port(), Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))  # short: socket paths
-    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    # Token auth as Ray clusters use it; every node address on loopback (this test's whole
+    # cluster is this machine, and its traffic stays on 127.0.0.1).
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "AGENTCLI_"))}
     env.update(auth)
     ray_bin = Path(sys.executable).parent / "ray"

@@ -43,6 +43,10 @@ def provider_env(env: dict[str, str] | None = None) -> dict[str, str]:
 @contextlib.contextmanager
 def connected(address: str | None) -> Iterator[None]:
     """Ray for the length of the block: the cluster at `address`, or a local instance."""
+    if not address:
+        # A local instance serves this machine only: its services listen on loopback, not on
+        # the machine's network address where anyone on the network could submit work.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
