@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify, stream_error
-from agentcli.models.sdk_import import LazyClient
+from agentcli.models.sdk_import import LazyClient, LazyConnection
 from agentcli.models.catalog import context_window
 from agentcli.models.streaming import Assembly, error_of, sse_events
 from agentcli.tokens import estimate
@@ -17,7 +17,7 @@ from agentcli.types import Message, Reply, Usage
 _CACHE = {"type": "ephemeral"}
 
 
-class AnthropicModel:
+class AnthropicModel(LazyConnection):
     """`anthropic/<model>`. Honours ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL through the SDK."""
 
     lean = False
@@ -39,18 +39,6 @@ class AnthropicModel:
             return client
 
         self._connection = LazyClient("anthropic", build)
-
-    def prepare(self) -> None:
-        """Import the SDK and build its client now rather than at the first call."""
-        self._connection.get()
-
-    @property
-    def _sdk(self) -> Any:
-        return self._connection.get()[0]
-
-    @property
-    def _client(self) -> Any:
-        return self._connection.get()[1]
 
     def count_tokens(self, text: str) -> int:
         return estimate(text)

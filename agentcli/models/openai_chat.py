@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.errors import classify, stream_error
-from agentcli.models.sdk_import import LazyClient
+from agentcli.models.sdk_import import LazyClient, LazyConnection
 from agentcli.models.catalog import context_window
 from agentcli.models.openai_wire import to_wire
 from agentcli.models.streaming import Assembly, error_of, sse_events
@@ -24,7 +24,7 @@ from agentcli.types import Message, Reply, ToolCall, Usage
 OFFICIAL_HOST = "api.openai.com"
 
 
-class OpenAIModel:
+class OpenAIModel(LazyConnection):
     """`openai/<model>`. Honours OPENAI_API_KEY and OPENAI_BASE_URL through the SDK."""
 
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
@@ -49,18 +49,6 @@ class OpenAIModel:
             return client
 
         self._connection = LazyClient("openai", build)
-
-    def prepare(self) -> None:
-        """Import the SDK and build its client now rather than at the first call."""
-        self._connection.get()
-
-    @property
-    def _sdk(self) -> Any:
-        return self._connection.get()[0]
-
-    @property
-    def _client(self) -> Any:
-        return self._connection.get()[1]
 
     def count_tokens(self, text: str) -> int:
         return estimate(text)

@@ -60,6 +60,24 @@ class LazyClient:
             return self._made
 
 
+class LazyConnection:
+    """For an adapter whose SDK client is a `LazyClient` in `self._connection`."""
+
+    _connection: LazyClient
+
+    def prepare(self) -> None:
+        """Import the SDK and build its client now rather than at the first call."""
+        self._connection.get()
+
+    @property
+    def _sdk(self) -> Any:
+        return self._connection.get()[0]
+
+    @property
+    def _client(self) -> Any:
+        return self._connection.get()[1]
+
+
 def _setup_logging(root: str) -> None:
     """What the root `__init__` would have done first: honour ANTHROPIC_LOG / OPENAI_LOG."""
     try:
