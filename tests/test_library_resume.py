@@ -183,3 +183,19 @@ def test_a_session_in_use_cannot_be_resumed_and_two_sessions_run_side_by_side(se
     assert json.loads(out.splitlines()[-1])["result"] == "slow done"
     root_index = (workspace / ".agentcli" / "INDEX.md").read_text()
     assert f"- {sid} " in root_index and f"- {quick['session_id']} " in root_index
+
+
+def test_a_prefix_shared_with_the_open_session_names_the_other_one(tmp_path):
+    # Two sessions started in the same second share "YYYYMMDD-HHMMSS-": /resume with that much
+    # from the chat that just ran /clear means the earlier one, not "2 sessions match".
+    from agentcli.library import Library, LibraryError
+    from agentcli.library.archive import ARCHIVE_NAME
+
+    library = Library.for_workspace(tmp_path, None)
+    for sid in ("20261207-145108-2fea", "20261207-145108-1d14"):
+        library.session_dir(sid).mkdir(parents=True)
+        (library.session_dir(sid) / ARCHIVE_NAME).write_text("")
+    prefix = "20261207-145108"
+    assert library.resolve_session(prefix, exclude="20261207-145108-1d14") == "20261207-145108-2fea"
+    with pytest.raises(LibraryError, match="2 sessions match"):
+        library.resolve_session(prefix)

@@ -88,8 +88,10 @@ class Library:
             ids = [i for i in ids if i.startswith(prefix)]
         return ids[-1] if ids else None
 
-    def resolve_session(self, prefix: str | None = None) -> str:
-        """Like find_session, but a clear LibraryError when nothing (or too much) matches."""
+    def resolve_session(self, prefix: str | None = None, exclude: str | None = None) -> str:
+        """Like find_session, but a clear LibraryError when nothing (or too much) matches.
+        `exclude` (the session already open) does not count against a prefix that otherwise
+        names one session: ids started in the same second share their first 16 characters."""
         ids = self.session_ids()
         if not prefix:
             if not ids:
@@ -99,6 +101,8 @@ class Library:
         if exact:
             return exact[0]
         found = [i for i in ids if i.startswith(prefix)]
+        if len(found) > 1 and exclude in found:
+            found.remove(exclude)
         if not found:
             raise LibraryError(f"no session matches {prefix!r} in {self.root}; "
                                "list them with `agentcli sessions`")

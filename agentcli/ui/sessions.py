@@ -173,7 +173,7 @@ class Sessions:
         library = self.library()
         try:
             if prefix:
-                return library.resolve_session(prefix)
+                return library.resolve_session(prefix, exclude=exclude)
             rows = [r for r in recent_sessions(library, limit=5) if r["id"] != exclude]
             if rows:
                 return rows[0]["id"]
