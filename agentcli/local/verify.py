@@ -40,6 +40,18 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
 
 
+def check_after_change(messages: list[Message]) -> ToolCall | None:
+    """The task's command, right after a change to a file worked: check, then answer. A small
+    model that is not shown the result goes on editing a file that already works, or stops on
+    one that does not."""
+    task = current_task(messages)
+    if not task or task[-1].role != "tool" or task[-1].is_error:
+        return None
+    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
+                 if c.id == task[-1].tool_call_id), None)
+    return run_mentioned(messages) if last is not None and last.name in CHANGE_TOOLS else None
+
+
 def check_passed_note(messages: list[Message]) -> str | None:
     """When the last result is the task's own command succeeding after a change, a reminder to
     look at its output and answer: small models go on editing a file that already works."""

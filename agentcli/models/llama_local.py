@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, fenced, lean, steer, verify
+from agentcli.local import assets, chat, fenced, lean, pack, steer, verify
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -74,9 +74,9 @@ class LocalModel:
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         tools = lean.order_tools(request.tools)
         names = {t.name for t in tools}
-        first = verify.run_first(request.messages) if "shell" in names else None
-        if first is not None:  # the task says a command fails: see how, before anything else
-            return Reply(message=Message(role="assistant", content="", tool_calls=[first]),
+        own = self._harness_calls(request, names)
+        if own:
+            return Reply(message=Message(role="assistant", content="", tool_calls=own),
                          usage=Usage(), stop_reason="tool_use", model=self.name)
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
@@ -193,6 +193,19 @@ class LocalModel:
         message = Message(role="assistant", content=text.strip(), tool_calls=calls)
         return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
                      window_tokens=window or None)
+
+    def _harness_calls(self, request: Request, names: set[str]) -> list[ToolCall]:
+        """Calls the harness makes itself, without decoding: the command the task says fails
+        (how it fails comes first), the same command after each change (check, then answer),
+        and the code the task needs before the model's first own turn (local/pack.py)."""
+        check = (verify.run_first(request.messages) or verify.check_after_change(request.messages)) \
+            if "shell" in names else None
+        if check is not None:
+            return [check]
+        if "read" not in names or not self.ground_first:
+            return []
+        files = steer.outline_files(request.system)
+        return [c for c in pack.first_reads(request.messages, files) if c.name in names]
 
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
                 attempt: int, on_text: TextCallback | None) -> Generation:

@@ -1,0 +1,106 @@
+"""The code first: before a small model's own first turn on a task, the harness reads it the
+files the task needs, so it starts from the code instead of navigating towards it.
+
+A 1.5B model asked to find its way with tools spends its turns (each a prompt re-read on a CPU)
+guessing paths and copying text from the wrong file; shown the code at once, it answers with the
+change (aider's way, which is why aider beats tool-driven harnesses on small models). Which
+files, up to MAX_FILES, each read in full up to MAX_LINES:
+1. the files the task names (a path, or the name of a file in the project outline);
+2. all of the project's text files, when the whole project is small (SMALL_PROJECT files) and
+   the request asks about it or for a change (a greeting reads nothing);
+3. otherwise, when the task names identifiers (`code`, snake_case, CamelCase) and no file: a grep
+   for them, then the files it found (most hits first).
+Each step is one reply holding a call per file, made by the harness (ids `call_pack_…`), so the
+archive shows exactly what the model was shown and why. Like the rest of the steering it is a
+pure function of the messages and the outline in the system prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from agentcli.local.task import current_task, is_change_request, norm, same_path, task_text
+from agentcli.types import Message, ToolCall
+
+MAX_FILES = 4
+MAX_LINES = 300
+SMALL_PROJECT = 6
+PREFIX = "call_pack_"
+_HARNESS = ("call_run_first", PREFIX)  # harness calls made before the model's first turn
+_SKIP = re.compile(r"(^|/)(\.[^/]+|[^/]+\.(lock|min\.js|map|svg|png|jpe?g|gif|ico|pdf|zip|gz|whl|"
+                   r"pyc|so|bin|gguf|sqlite3?|db))$|(^|/)(LICENSE|COPYING)[^/]*$", re.I)
+_IDENT = re.compile(r"`([A-Za-z_][\w.]{2,60})`|\b([a-z][a-z0-9]*_[a-z0-9_]+|[A-Z][a-z0-9]+"
+                    r"(?:[A-Z][a-z0-9]+)+)\b")
+_GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.M)
+
+
+def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
+    """The harness's next packing step for the current task (`files`: the project outline the
+    model was shown), or [] once the model's own turns have begun or there is nothing to pack."""
+    task = current_task(messages)
+    calls = [c for m in task if m.role == "assistant" for c in m.tool_calls]
+    if any(not c.id.startswith(_HARNESS) for c in calls) or not files:
+        return []
+    packed = [c for c in calls if c.id.startswith(PREFIX)]
+    if not packed:
+        return _first_step(task_text(messages), files, len(task))
+    if packed[-1].name == "grep" and not any(c.name == "read" for c in packed):
+        return _reads(_grep_hits(task, packed[-1].id, files), len(task))
+    return []
+
+
+def _first_step(request: str, files: list[str], n: int) -> list[ToolCall]:
+    text = [f for f in files if not _SKIP.search(f)]
+    named = _named(request, text)
+    about_code = named or is_change_request(request) or "?" in request  # not "hi"
+    small = len(files) <= SMALL_PROJECT and len(text) <= MAX_FILES + len(named) and about_code
+    others = [f for f in text if f not in named] if small else []
+    chosen = (others + named)[-MAX_FILES:]  # the files the task names come last: nearest the reply
+    if chosen:
+        return _reads(chosen, n)
+    words = _identifiers(request)
+    if not words:
+        return []
+    args = {"pattern": r"\b(" + "|".join(re.escape(w) for w in words) + r")\b"}
+    return [ToolCall(f"{PREFIX}{n}_grep", "grep", args, json.dumps(args, ensure_ascii=False))]
+
+
+def _named(request: str, files: list[str]) -> list[str]:
+    """Outline files the request names, by path or by file name, in the order it names them."""
+    found: list[tuple[int, str]] = []
+    for f in files:
+        for needle in dict.fromkeys((f, os.path.basename(f))):
+            m = re.search(rf"(?<![\w./-]){re.escape(needle)}(?![\w-])", request)
+            if m and (needle == f or sum(os.path.basename(g) == needle for g in files) == 1):
+                found.append((m.start(), f))
+                break
+    return [f for _, f in sorted(found)]
+
+
+def _identifiers(request: str) -> list[str]:
+    """Code names in the request: `quoted`, snake_case or CamelCase (at most four)."""
+    names = [a or b for a, b in _IDENT.findall(request)]
+    return list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in names if not n[0].isdigit()))[:4]
+
+
+def _grep_hits(task: list[Message], call_id: str, files: list[str]) -> list[str]:
+    """The outline files a grep found, most matching lines first."""
+    result = next((m.content for m in task if m.role == "tool" and m.tool_call_id == call_id), "")
+    counts: dict[str, int] = {}
+    for path in _GREP_LINE.findall(result):
+        path = norm(path)
+        match = next((f for f in files if same_path(norm(f), path)), None)
+        if match is not None and not _SKIP.search(match):
+            counts[match] = counts.get(match, 0) + 1
+    ranked = sorted(counts, key=lambda f: -counts[f])[:MAX_FILES]
+    return ranked[::-1]  # the best last: nearest the reply
+
+
+def _reads(paths: list[str], n: int) -> list[ToolCall]:
+    calls = []
+    for i, path in enumerate(paths):
+        args = {"path": path, "limit": MAX_LINES}
+        calls.append(ToolCall(f"{PREFIX}{n}_{i}", "read", args, json.dumps(args, ensure_ascii=False)))
+    return calls

@@ -1,0 +1,54 @@
+"""The code first: which files the harness reads a small model before its first own turn."""
+
+from __future__ import annotations
+
+from agentcli.local import pack
+from agentcli.types import Message
+from conversation import call, turn
+
+SMALL = ["readings.json", "report.py", "test_report.py"]
+BIG = [f"pkg/mod{i}.py" for i in range(20)] + ["pkg/billing.py", "README.md", "uv.lock"]
+
+
+def ask(text):
+    return [Message(role="user", content=text)]
+
+
+def paths(calls):
+    return [c.arguments["path"] for c in calls]
+
+
+def test_a_small_project_is_read_whole_with_the_named_files_last():
+    calls = pack.first_reads(ask("`python3 test_report.py` fails. Fix report.py."), SMALL)
+    assert paths(calls) == ["readings.json", "test_report.py", "report.py"]
+    assert all(c.name == "read" and c.id.startswith(pack.PREFIX) for c in calls)
+
+
+def test_in_a_big_project_only_the_files_the_task_names_are_read():
+    calls = pack.first_reads(ask("Add a discount argument to pkg/billing.py"), BIG)
+    assert paths(calls) == ["pkg/billing.py"]
+    # By file name alone too, when no other file has that name.
+    assert paths(pack.first_reads(ask("what does billing.py compute?"), BIG)) == ["pkg/billing.py"]
+
+
+def test_identifiers_without_a_file_are_grepped_then_the_files_found_are_read():
+    msgs = ask("Rename the function `get_usr` to `get_user` everywhere.")
+    (grep,) = pack.first_reads(msgs, BIG)
+    assert grep.name == "grep" and "get_usr" in grep.arguments["pattern"]
+    found = "pkg/mod3.py:4: def get_usr():\npkg/mod7.py:9: get_usr()\npkg/mod7.py:12: get_usr()"
+    msgs += turn(grep, found)
+    assert paths(pack.first_reads(msgs, BIG)) == ["pkg/mod3.py", "pkg/mod7.py"]
+    msgs += turn(pack.first_reads(msgs, BIG)[0])
+    assert pack.first_reads(msgs, BIG) == []  # packed: the model's turn
+
+
+def test_packing_follows_the_harness_run_of_the_failing_command_and_stops_once_the_model_acts():
+    msgs = ask("`python3 test_report.py` fails. Fix the bug in report.py.")
+    msgs += turn(call("shell", {"command": "python3 test_report.py"}, "call_run_first"), "exit code: 1")
+    assert paths(pack.first_reads(msgs, SMALL))[-1] == "report.py"
+    mine = ask("what is in report.py?") + turn(call("read", {"path": "report.py"}, "c9"))
+    assert pack.first_reads(mine, SMALL) == []
+    # A task with nothing to go on packs nothing (and a lock file or an image is never read).
+    assert pack.first_reads(ask("how many files are there?"), BIG) == []
+    assert paths(pack.first_reads(ask("fix the bug"), ["uv.lock", "logo.png", "a.py"])) == ["a.py"]
+    assert pack.first_reads(ask("hi"), ["a.py"]) == []
