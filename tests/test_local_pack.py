@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from conversation import call, turn
+
 from agentcli.local import pack
 from agentcli.types import Message
-from conversation import call, turn
 
 SMALL = ["readings.json", "report.py", "test_report.py"]
 BIG = [f"pkg/mod{i}.py" for i in range(20)] + ["pkg/billing.py", "README.md", "uv.lock"]

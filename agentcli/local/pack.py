@@ -30,10 +30,10 @@ SMALL_PROJECT = 6
 PREFIX = "call_pack_"
 _HARNESS = ("call_run_first", PREFIX)  # harness calls made before the model's first turn
 _SKIP = re.compile(r"(^|/)(\.[^/]+|[^/]+\.(lock|min\.js|map|svg|png|jpe?g|gif|ico|pdf|zip|gz|whl|"
-                   r"pyc|so|bin|gguf|sqlite3?|db))$|(^|/)(LICENSE|COPYING)[^/]*$", re.I)
+                   r"pyc|so|bin|gguf|sqlite3?|db))$|(^|/)(LICENSE|COPYING)[^/]*$", re.IGNORECASE)
 _IDENT = re.compile(r"`([A-Za-z_][\w.]{2,60})`|\b([a-z][a-z0-9]*_[a-z0-9_]+|[A-Z][a-z0-9]+"
                     r"(?:[A-Z][a-z0-9]+)+)\b")
-_GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.M)
+_GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.MULTILINE)
 
 
 def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
