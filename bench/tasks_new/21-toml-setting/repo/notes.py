@@ -1,0 +1,3 @@
+def add_note(notes, text):
+    notes.append(text.strip())
+    return notes
