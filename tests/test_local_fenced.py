@@ -222,3 +222,50 @@ def test_a_good_call_next_to_a_broken_one_still_meets_the_harness_checks(monkeyp
     reply = model.complete(Request(system="s", messages=[task, *_read("test_stats.py", "x = 0\n")], tools=tools))
     (call,) = reply.message.tool_calls
     assert call.arguments is None and call.parse_error.startswith("refused: the task says")
+
+
+STATS = 'def mean(values):\n    return sum(values) / (len(values) - 1)\n'
+FIX = Message(role="user", content="`python3 test_stats.py` fails. Fix the bug in stats.py.")
+
+
+def _ran(cid, out, error=False):
+    call = ToolCall(cid, "shell", {"command": "python3 test_stats.py"}, "{}")
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=out, tool_call_id=cid, name="shell", is_error=error)]
+
+
+def test_code_is_asked_for_after_the_harness_showed_a_failing_check_and_the_file():
+    failing = _ran("call_run_first", "exit code: 1\nAssertionError: 6.0")
+    packed = [*failing, *_read("stats.py", STATS, "call_pack_2_0")]
+    assert fenced.wants_code([FIX, *packed])
+    # The model's own edit that named text the file lacks: code next time, not the same edit.
+    bad = ToolCall("c7", "edit", {"path": "stats.py", "old": "assert mean", "new": "x"}, "{}")
+    missed = [Message(role="assistant", content="", tool_calls=[bad]),
+              Message(role="tool", content="error: `old` was not found in stats.py", tool_call_id="c7",
+                      name="edit", is_error=True)]
+    assert fenced.wants_code([FIX, *_read("stats.py", STATS, "c1"), *missed])
+    # Not before a .py file was read, nor when the check passes, nor after the model's own read.
+    assert not fenced.wants_code([FIX, *failing])
+    passing = [*_ran("call_run_first", "exit code: 0\nall tests passed"), *_read("stats.py", STATS, "call_pack_2_0")]
+    assert not fenced.wants_code([FIX, *passing])
+    assert not fenced.wants_code([FIX, *failing, *_read("stats.py", STATS, "c3")])
+
+
+def test_in_code_mode_the_reply_starts_as_python_and_becomes_the_write(monkeypatch):
+    model = _scripted_model()
+    prefixes = []
+
+    def decode(prompt, prefix, *a, **k):
+        prefixes.append(prefix)
+        return Generation("def mean(values):\n    return sum(values) / len(values)\n```\n", [1], 10, 0,
+                          "stop", 0.0, 0.0)
+
+    monkeypatch.setattr(model, "_decode", decode)
+    messages = [FIX, *_ran("call_run_first", "exit code: 1\nAssertionError: 6.0"),
+                *_read("stats.py", STATS, "call_pack_2_0")]
+    tools = [load_spec(n) for n in ("read", "edit", "write", "shell")]
+    reply = model.complete(Request(system="s", messages=messages, tools=tools))
+    (call,) = reply.message.tool_calls
+    assert prefixes == [fenced.CODE_OPEN]
+    assert call.name == "write" and call.arguments["content"] == \
+        "def mean(values):\n    return sum(values) / len(values)\n"

@@ -80,14 +80,16 @@ class LocalModel:
                          usage=Usage(), stop_reason="tool_use", model=self.name)
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
-        mode = "grammar" if plan.grammar else "call" if plan.force_call else "free"
+        mode = "grammar" if plan.grammar else "call" if plan.force_call else \
+            "code" if fenced.wants_code(request.messages) else "free"
         usage = Usage()
         window = 0
         note: str | None = verify.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
-            prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}[mode]
+            prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN,
+                      "code": fenced.CODE_OPEN}[mode]
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
                                            extra_user=note)
             gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
@@ -104,10 +106,13 @@ class LocalModel:
                 # The change written as a code block, or as good code in a call that is not
                 # JSON: apply it as the change it describes (see local/fenced.py).
                 code = fenced.loose_code_edit(prefix + gen.text, request.messages) if found.errors \
-                    else fenced.code_edit(text, request.messages) if mode in ("free", "words") else None
+                    else fenced.code_edit(text, request.messages) if mode in ("free", "words", "code") else None
                 if code is not None and steer.refusal(code, request.messages) is None:
                     text, calls = "", [code]
                     break
+            if mode == "code" and attempt < MAX_ATTEMPTS - 1:
+                mode = "free"  # no code that fits a file it read: its own pick, a call or words
+                continue
             if imagined:
                 text = ""
             last = attempt == MAX_ATTEMPTS - 1
