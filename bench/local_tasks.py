@@ -8,6 +8,7 @@ it prints why not). Runs offline on the local model by default.
     python bench/local_tasks.py --model local/qwen2.5-coder-0.5b 01 06
     python bench/local_tasks.py --json results.json      # also write the figures as JSON
     python bench/local_tasks.py --no-code-map            # without the code map (prompt and tool)
+    python bench/local_tasks.py --peer aider             # aider on the same tasks and GGUF too
 
 Prints one line per task (solved or why not, seconds, turns, tool calls) and solved/total.
 """
@@ -57,8 +58,9 @@ def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool 
     check = subprocess.run([sys.executable, str(task / "check.py"), str(ws), str(answer_file)],
                            capture_output=True, text=True, timeout=60)
     why = (check.stderr.strip() or check.stdout.strip()).splitlines()
-    row = {"task": task.name, "solved": check.returncode == 0, "seconds": round(elapsed, 1),
-           "turns": result.get("num_turns"), "tool_calls": [c.get("name") for c in calls],
+    row = {"task": task.name, "harness": "agentcli", "solved": check.returncode == 0,
+           "seconds": round(elapsed, 1), "turns": result.get("num_turns"),
+           "tool_calls": [c.get("name") for c in calls],
            "stop_reason": result.get("stop_reason"), "exit_code": code,
            "why": "" if check.returncode == 0 else (why[-1] if why else "check failed"),
            "answer": answer[:300], "usage": result.get("usage")}
@@ -71,6 +73,71 @@ def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool 
     return row
 
 
+def run_peer(task: Path, server, timeout: float, keep: bool) -> dict:
+    """Run aider (bench/peers.py) on one task in a fresh copy of its repo, through the llama
+    server `server`, and check it as run_task does: its reply is the answer file."""
+    import peers
+
+    spec = json.loads((task / "task.json").read_text(encoding="utf-8"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"aider-bench-{task.name}-"))
+    ws = tmp / "repo"
+    shutil.copytree(task / "repo", ws)
+    run = peers.run_aider(spec["prompt"], ws, server, tmp / "aider", timeout)
+    if run["exit_code"] == -1:  # the server may still be decoding the abandoned request
+        server.stop()
+        server.start()
+    answer_file = tmp / "answer.txt"
+    answer_file.write_text(run["answer"], encoding="utf-8")
+    check = subprocess.run([sys.executable, str(task / "check.py"), str(ws), str(answer_file)],
+                           capture_output=True, text=True, timeout=60, check=False)
+    why = (check.stderr.strip() or check.stdout.strip()).splitlines()
+    row = {"task": task.name, "harness": "aider", "solved": check.returncode == 0,
+           "seconds": round(run["seconds"], 1), "turns": None, "tool_calls": [],
+           "exit_code": run["exit_code"], "answer": run["answer"][:300],
+           "why": "" if check.returncode == 0 else (why[-1] if why else "check failed")}
+    if run["exit_code"] == -1 and not row["solved"]:
+        row["why"] = f"timed out after {timeout:.0f}s; {row['why']}"
+    elif run["exit_code"] not in (0, -1) and not row["solved"]:
+        row["why"] = f"aider exited {run['exit_code']}: {run['stdout'].strip().splitlines()[-1:]}"
+    if keep:
+        row["workspace"] = str(ws)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return row
+
+
+def print_row(row: dict, harness: bool) -> None:
+    mark = "solved" if row["solved"] else f"failed: {row['why']}"
+    name = f"{row['harness']:8} " if harness else ""
+    turns = "-" if row["harness"] != "agentcli" else row["turns"] or 0  # aider does not count them
+    print(f"{row['task']:24} {name}{row['seconds']:7.1f}s  turns {turns:>2}  "
+          f"calls {','.join(row['tool_calls']) or '-'}  {mark}", flush=True)
+
+
+def start_peer_server(model: str):
+    """The llama_cpp.server that aider talks to, serving the GGUF behind `model`, started."""
+    import peers
+
+    if not peers.AIDER.is_file():
+        raise SystemExit(f"aider is not installed for the bench; once: {peers.AIDER_SETUP}")
+    gguf, alias = peers.gguf_for(model)
+    log = Path(tempfile.gettempdir()) / "agentcli-bench-llama-server.log"
+    server = peers.LlamaServer(gguf, alias, log)
+    server.start()
+    print(f"llama_cpp.server: {gguf.name} as {alias} at {server.base}, n_ctx {server.n_ctx}, "
+          f"up in {server.load_seconds:.0f}s (not counted in aider's seconds)", flush=True)
+    return server
+
+
+def summary(rows: list[dict], harness: str, model: str) -> dict:
+    solved = sum(r["solved"] for r in rows)
+    seconds = sum(r["seconds"] for r in rows)
+    print(f"{harness:8} solved {solved}/{len(rows)} with {model} in {seconds:.0f}s "
+          f"({seconds / max(len(rows), 1):.0f}s a task)")
+    return {"harness": harness, "solved": solved, "total": len(rows), "seconds": round(seconds, 1),
+            "tasks": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="run only tasks whose name starts with these")
@@ -80,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep each task's workspace")
     parser.add_argument("--no-code-map", action="store_true",
                         help="run without the code map (its head in the prompt, the code_map tool)")
+    parser.add_argument("--peer", choices=["aider"],
+                        help="also run this agent on each task (same model, fresh copy; bench/peers.py)")
     args = parser.parse_args(argv)
     tasks = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
     if args.only:
@@ -87,20 +156,31 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.monotonic()
     print(f"{len(tasks)} tasks on {args.model}, code map {'off' if args.no_code_map else 'on'}", flush=True)
-    for task in tasks:
-        row = run_task(task, args.model, args.timeout, args.keep, not args.no_code_map)
-        rows.append(row)
-        mark = "solved" if row["solved"] else f"failed: {row['why']}"
-        print(f"{row['task']:24} {row['seconds']:7.1f}s  turns {row['turns'] or 0:>2}  "
-              f"calls {','.join(row['tool_calls']) or '-'}  {mark}", flush=True)
+    server = start_peer_server(args.model) if args.peer else None
+    peer_rows: list[dict] = []
+    try:
+        for task in tasks:
+            rows.append(run_task(task, args.model, args.timeout, args.keep, not args.no_code_map))
+            print_row(rows[-1], server is not None)
+            if server:
+                peer_rows.append(run_peer(task, server, args.timeout, args.keep))
+                print_row(peer_rows[-1], True)
+    finally:
+        if server:
+            server.stop()
     solved = sum(r["solved"] for r in rows)
     total_s = time.monotonic() - started
-    print(f"solved {solved}/{len(rows)} with {args.model} in {total_s:.0f}s "
-          f"({total_s / max(len(rows), 1):.0f}s a task)")
+    if server:
+        results = {"model": args.model, "code_map": not args.no_code_map,
+                   "harnesses": [summary(rows, "agentcli", args.model),
+                                 summary(peer_rows, args.peer, args.model)]}
+    else:
+        print(f"solved {solved}/{len(rows)} with {args.model} in {total_s:.0f}s "
+              f"({total_s / max(len(rows), 1):.0f}s a task)")
+        results = {"model": args.model, "code_map": not args.no_code_map, "solved": solved,
+                   "total": len(rows), "seconds": round(total_s, 1), "tasks": rows}
     if args.json:
-        args.json.write_text(json.dumps({"model": args.model, "code_map": not args.no_code_map,
-                                         "solved": solved, "total": len(rows),
-                                         "seconds": round(total_s, 1), "tasks": rows}, indent=2))
+        args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
