@@ -1,4 +1,4 @@
-"""Agent quality on the bundled model: run `agentcli run` on each task in bench/tasks/ and check it.
+"""Agent quality on the bundled model: run `agentcli run` on each bench task and check it.
 
 Each task is a folder: `task.json` (the prompt, a turn limit), `repo/` (the project the agent
 works in, copied fresh for every run) and `check.py WORKSPACE ANSWER_FILE` (exit 0: solved; else
@@ -9,8 +9,9 @@ it prints why not). Runs offline on the local model by default.
     python bench/local_tasks.py --json results.json      # also write the figures as JSON
     python bench/local_tasks.py --no-code-map            # without the code map (prompt and tool)
     python bench/local_tasks.py --peer aider             # aider on the same tasks and GGUF too
+    python bench/local_tasks.py --set new                # bench/tasks_new (13-24); old: bench/tasks
 
-Prints one line per task (solved or why not, seconds, turns, tool calls) and solved/total.
+Prints a line per task (solved or why not, seconds, turns, tool calls), then solved/total, per set too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 TASKS = Path(__file__).resolve().parent / "tasks"
+SETS = {"old": TASKS, "new": TASKS.parent / "tasks_new"}
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 
 
@@ -135,7 +137,17 @@ def summary(rows: list[dict], harness: str, model: str) -> dict:
     print(f"{harness:8} solved {solved}/{len(rows)} with {model} in {seconds:.0f}s "
           f"({seconds / max(len(rows), 1):.0f}s a task)")
     return {"harness": harness, "solved": solved, "total": len(rows), "seconds": round(seconds, 1),
-            "tasks": rows}
+            "sets": per_set(rows, f"{harness:8} "), "tasks": rows}
+
+
+def per_set(rows: list[dict], label: str = "") -> dict:
+    """Each set's solved/total and seconds (the runs', summed), printed on one line."""
+    sets = {name: [r for r in rows if r["set"] == name] for name in SETS}
+    sets = {name: {"solved": sum(r["solved"] for r in got), "total": len(got),
+                   "seconds": round(sum(r["seconds"] for r in got), 1)} for name, got in sets.items() if got}
+    print(label + "; ".join(f"{name} tasks: {s['solved']}/{s['total']} in {s['seconds']:.0f}s"
+                            for name, s in sets.items()), flush=True)
+    return sets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,21 +161,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="run without the code map (its head in the prompt, the code_map tool)")
     parser.add_argument("--peer", choices=["aider"],
                         help="also run this agent on each task (same model, fresh copy; bench/peers.py)")
+    parser.add_argument("--set", choices=["old", "new", "all"], default="all",
+                        help="old: bench/tasks, new: bench/tasks_new, all: both (default)")
     args = parser.parse_args(argv)
-    tasks = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
-    if args.only:
-        tasks = [t for t in tasks if any(t.name.startswith(o) for o in args.only)]
+    tasks = [(name, p) for name in (SETS if args.set == "all" else [args.set])
+             for p in sorted(SETS[name].iterdir()) if (p / "task.json").is_file()
+             and (not args.only or any(p.name.startswith(o) for o in args.only))]
     rows = []
     started = time.monotonic()
     print(f"{len(tasks)} tasks on {args.model}, code map {'off' if args.no_code_map else 'on'}", flush=True)
     server = start_peer_server(args.model) if args.peer else None
     peer_rows: list[dict] = []
     try:
-        for task in tasks:
-            rows.append(run_task(task, args.model, args.timeout, args.keep, not args.no_code_map))
+        for task_set, task in tasks:
+            row = run_task(task, args.model, args.timeout, args.keep, not args.no_code_map)
+            rows.append({**row, "set": task_set})
             print_row(rows[-1], server is not None)
             if server:
-                peer_rows.append(run_peer(task, server, args.timeout, args.keep))
+                peer_rows.append({**run_peer(task, server, args.timeout, args.keep), "set": task_set})
                 print_row(peer_rows[-1], True)
     finally:
         if server:
@@ -178,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"solved {solved}/{len(rows)} with {args.model} in {total_s:.0f}s "
               f"({total_s / max(len(rows), 1):.0f}s a task)")
         results = {"model": args.model, "code_map": not args.no_code_map, "solved": solved,
-                   "total": len(rows), "seconds": round(total_s, 1), "tasks": rows}
+                   "total": len(rows), "seconds": round(total_s, 1), "sets": per_set(rows), "tasks": rows}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
