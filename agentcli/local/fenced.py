@@ -24,11 +24,9 @@ import json
 import re
 import warnings
 
-from agentcli.local.task import current_task, norm, same_path, successful_calls, task_text
-from agentcli.local.verify import last_check_failing
+from agentcli.local.task import current_task, norm, same_path, successful_calls
 from agentcli.types import Message, ToolCall
 
-CODE_OPEN = "```python\n"  # a reply that starts as code (see wants_code)
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.S | re.I)
 _NUMBERED = re.compile(r"^ *(\d+)\t(.*)$")
 _CUT = "characters cut]"  # read shortens very long lines; such a text is not the file
@@ -39,26 +37,6 @@ def code_edit(text: str, messages: list[Message]) -> ToolCall | None:
     None when there is no such block or no file it clearly belongs in."""
     block = _python_block(text)
     return _apply(*block, messages) if block is not None else None
-
-
-def wants_code(messages: list[Message]) -> bool:
-    """The next reply should be the fix as Python code (a fenced block, spliced by `code_edit`):
-    the task's command fails, or the model's last edit named text the file does not hold, and a
-    .py file it read whole is there to take the code. A small model writes a function far more
-    reliably than the same change as JSON-escaped `old`/`new` strings copied exactly."""
-    task = current_task(messages)
-    if not task or task[-1].role != "tool" or not _read_files(task):
-        return False
-    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
-                 if c.id == task[-1].tool_call_id), None)
-    if last is None:
-        return False
-    missed = last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content
-    return missed or (last.id.startswith(_HARNESS) and last_check_failing(task_text(messages), task)
-                      is not None)
-
-
-_HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_")  # calls the harness made
 
 
 def loose_code_edit(text: str, messages: list[Message]) -> ToolCall | None:
@@ -300,3 +278,11 @@ def unwrap(call: ToolCall) -> ToolCall:
     if clean == args:
         return call
     return ToolCall(call.id, call.name, clean, json.dumps(clean, ensure_ascii=False))
+
+
+# For code mode (local/codemode.py), which rewrites a file the same way.
+read_whole = _read_files
+current_text = _current
+parse = _parse
+defined = _defined
+make_write = _write

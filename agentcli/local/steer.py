@@ -298,7 +298,7 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
         for m in _KEEP.finditer(task_text(messages)):
             kept = m.group(1)
             test = kept.lower() in ("test", "tests")
-            if (test and _is_test(path)) or _same_path(_norm(path), _norm(kept)):
+            if (test and is_test(path)) or _same_path(_norm(path), _norm(kept)):
                 return (f'the task says "{m.group(0)}", so {path} was left as it is; '
                         + ("change the code it tests instead" if test else "change another file"))
     if call.name != "write" or str(args.get("content", "x")).strip():
@@ -311,7 +311,8 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
     return None
 
 
-def _is_test(path: str) -> bool:
+def is_test(path: str) -> bool:
+    """A test file, by the names test runners look for."""
     name = os.path.basename(path)
     return name.startswith("test_") or name.endswith(("_test.py", ".test.js", ".test.ts", ".spec.ts")) \
         or "/tests/" in "/" + _norm(path) + "/" or name == "tests.py"

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, fenced, lean, pack, steer, verify
+from agentcli.local import assets, chat, codemode, fenced, lean, pack, steer, verify
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -80,16 +80,16 @@ class LocalModel:
                          usage=Usage(), stop_reason="tool_use", model=self.name)
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
-        mode = "grammar" if plan.grammar else "call" if plan.force_call else \
-            "code" if fenced.wants_code(request.messages) else "free"
+        code_path = None if plan.grammar or plan.force_call else codemode.target(request.messages)
+        mode = "grammar" if plan.grammar else "call" if plan.force_call else "code" if code_path else "free"
         usage = Usage()
         window = 0
-        note: str | None = verify.check_passed_note(request.messages)
+        note: str | None = codemode.note(code_path) if code_path else verify.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
             prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN,
-                      "code": fenced.CODE_OPEN}[mode]
+                      "code": codemode.CODE_OPEN}[mode]
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
                                            extra_user=note)
             gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
@@ -102,17 +102,22 @@ class LocalModel:
             imagined = gen.text.startswith(chat.RESULT_OPEN)
             found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
             text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
+            if mode == "code":
+                code = codemode.write(prefix + gen.text, code_path, request.messages)
+                if code is not None and steer.refusal(code, request.messages) is None:
+                    text, calls = "", [code]
+                    break
+                if attempt < MAX_ATTEMPTS - 1:
+                    mode, note = "free", None  # no usable code: its own pick, a call or words
+                    continue
             if not calls and steer.asks_for_change(request.messages):
                 # The change written as a code block, or as good code in a call that is not
                 # JSON: apply it as the change it describes (see local/fenced.py).
                 code = fenced.loose_code_edit(prefix + gen.text, request.messages) if found.errors \
-                    else fenced.code_edit(text, request.messages) if mode in ("free", "words", "code") else None
+                    else fenced.code_edit(text, request.messages) if mode in ("free", "words") else None
                 if code is not None and steer.refusal(code, request.messages) is None:
                     text, calls = "", [code]
                     break
-            if mode == "code" and attempt < MAX_ATTEMPTS - 1:
-                mode = "free"  # no code that fits a file it read: its own pick, a call or words
-                continue
             if imagined:
                 text = ""
             last = attempt == MAX_ATTEMPTS - 1

@@ -1,0 +1,93 @@
+"""Code mode: a small model fixes a Python file by writing it again as code (local/codemode.py)."""
+
+from __future__ import annotations
+
+import json
+
+from agentcli.local import codemode
+from agentcli.local.runtime import Generation
+from agentcli.models.base import Request
+from agentcli.tools import load_spec
+from agentcli.types import Message, ToolCall
+from test_local_fenced import _scripted_model
+
+STATS = '"""Stats."""\n\n\ndef mean(values):\n    return sum(values) / (len(values) - 1)\n\n\n' \
+        'def spread(values):\n    return max(values) - min(values)\n'
+TEST = "from stats import mean\n\nassert mean([2, 4, 6]) == 4\n"
+FIX = Message(role="user", content="`python3 test_stats.py` fails. Fix the bug in stats.py.")
+TRACE = ('exit code: 1\nTraceback (most recent call last):\n  File "/w/test_stats.py", line 3, in '
+         '<module>\n    assert mean([2, 4, 6]) == 4\nAssertionError: 6.0')
+
+
+def _read(path, text, cid):
+    content = "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(text.rstrip("\n").split("\n"), 1))
+    call = ToolCall(cid, "read", {"path": path}, json.dumps({"path": path}))
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=content, tool_call_id=cid, name="read")]
+
+
+def _ran(cid, out, command="python3 test_stats.py"):
+    call = ToolCall(cid, "shell", {"command": command}, "{}")
+    return [Message(role="assistant", content="", tool_calls=[call]),
+            Message(role="tool", content=out, tool_call_id=cid, name="shell")]
+
+
+PACKED = [FIX, *_ran("call_run_first", TRACE), *_read("test_stats.py", TEST, "call_pack_2_0"),
+          *_read("stats.py", STATS, "call_pack_2_1")]
+
+
+def test_the_file_to_fix_is_the_one_the_task_names_never_the_test():
+    assert codemode.target(PACKED) == "stats.py"
+    # Named nowhere: the deepest file of the traceback that is not a test.
+    other = [Message(role="user", content="`python3 main.py` crashes. Fix it."),
+             *_ran("call_run_first", 'exit code: 1\n  File "/w/main.py", line 6\n  File "/w/cart.py", '
+                   'line 9\nAttributeError', "python3 main.py"),
+             *_read("main.py", "from cart import Cart\n", "call_pack_2_0"),
+             *_read("cart.py", "class Cart:\n    pass\n", "call_pack_2_1")]
+    assert codemode.target(other) == "cart.py"
+
+
+def test_code_mode_only_after_a_failing_check_shown_by_the_harness_or_an_edit_that_missed():
+    passing = [FIX, *_ran("call_run_first", "exit code: 0\nok"), *_read("stats.py", STATS, "call_pack_2_0")]
+    assert codemode.target(passing) is None
+    assert codemode.target([FIX, *_ran("call_run_first", TRACE)]) is None  # nothing read yet
+    own_read = [FIX, *_ran("call_run_first", TRACE), *_read("stats.py", STATS, "c3")]
+    assert codemode.target(own_read) is None
+    bad = ToolCall("c7", "edit", {"path": "stats.py", "old": "assert mean", "new": "x"}, "{}")
+    missed = [Message(role="assistant", content="", tool_calls=[bad]),
+              Message(role="tool", content="error: `old` was not found in stats.py", tool_call_id="c7",
+                      name="edit", is_error=True)]
+    assert codemode.target([FIX, *_read("stats.py", STATS, "c1"), *missed]) == "stats.py"
+
+
+def test_a_whole_file_replaces_it_and_a_partial_one_never_deletes_code():
+    whole = "```python\nfrom stats import mean\n" + STATS.replace("(len(values) - 1)", "len(values)") + "```"
+    call = codemode.write(whole, "stats.py", PACKED)
+    assert call.arguments["content"].startswith('"""Stats."""')  # its own import dropped
+    assert "/ len(values)" in call.arguments["content"] and "def spread" in call.arguments["content"]
+    partial = "```python\ndef mean(values):\n    return sum(values) / len(values)\n```"
+    content = codemode.write(partial, "stats.py", PACKED).arguments["content"]
+    assert "/ len(values)" in content and "def spread" in content and '"""Stats."""' in content
+    # The test's text written back, or no code at all: nothing to write.
+    assert codemode.write("```python\n" + TEST + "```", "stats.py", PACKED) is None
+    assert codemode.write("I would change the divisor.", "stats.py", PACKED) is None
+
+
+def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(monkeypatch):
+    model = _scripted_model()
+    seen = []
+
+    def decode(prompt, prefix, *a, **k):
+        seen.append(prefix)
+        return Generation(STATS.replace("(len(values) - 1)", "len(values)") + "```\n", [1], 10, 0,
+                          "stop", 0.0, 0.0)
+
+    rendered = []
+    model._renderer.render = lambda system, messages, tools, lean, extra_user=None: rendered.append(extra_user) or "p"
+    monkeypatch.setattr(model, "_decode", decode)
+    tools = [load_spec(n) for n in ("read", "edit", "write", "shell")]
+    reply = model.complete(Request(system="s", messages=PACKED, tools=tools))
+    (call,) = reply.message.tool_calls
+    assert seen == [codemode.CODE_OPEN] and "whole corrected stats.py" in rendered[0]
+    assert call.name == "write" and call.arguments["path"] == "stats.py"
+    assert "/ len(values)" in call.arguments["content"]
