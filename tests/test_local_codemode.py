@@ -48,8 +48,13 @@ def test_the_file_to_fix_is_the_one_the_task_names_never_the_test():
 
 
 def test_code_mode_only_after_a_failing_check_shown_by_the_harness_or_an_edit_that_missed():
-    passing = [FIX, *_ran("call_run_first", "exit code: 0\nok"), *_read("stats.py", STATS, "call_pack_2_0")]
+    passing = [FIX, *_ran("c0", "exit code: 0\nok"), *_read("stats.py", STATS, "call_pack_2_0")]
     assert codemode.target(passing) is None
+    # Run by the harness because the task says it fails: wrong output with exit code 0 is failing.
+    early = [Message(role="user", content="`python3 count.py 3` stops early. Fix it."),
+             *_ran("call_run_first", "exit code: 0\n3\n2", "python3 count.py 3"),
+             *_read("count.py", "def count(n):\n    pass\n", "call_pack_2_0")]
+    assert codemode.target(early) == "count.py"
     assert codemode.target([FIX, *_ran("call_run_first", TRACE)]) is None  # nothing read yet
     own_read = [FIX, *_ran("call_run_first", TRACE), *_read("stats.py", STATS, "c3")]
     assert codemode.target(own_read) is None

@@ -21,13 +21,13 @@ import re
 
 from agentcli.local import fenced
 from agentcli.local.steer import is_test
-from agentcli.local.task import current_task, norm, same_path, task_text
+from agentcli.local.task import CHANGE_TOOLS, current_task, norm, same_path, successful_calls, task_text
 from agentcli.local.verify import last_check_failing
 from agentcli.types import Message, ToolCall
 
 CODE_OPEN = "```python\n"
 _HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_")  # calls the harness made
-_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.S | re.I)
+_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
 _FRAME = re.compile(r'File "([^"]+)", line \d+')
 
 
@@ -43,7 +43,11 @@ def target(messages: list[Message]) -> str | None:
     request = task_text(messages)
     failing = last_check_failing(request, task)
     missed = last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content
-    if not missed and not (last.id.startswith(_HARNESS) and failing is not None):
+    # The task said its command fails (the harness ran it first); it may still exit 0 with the
+    # wrong output ("stops early"), which only the task's words say is wrong.
+    said_fails = any(c.id == "call_run_first" for c in successful_calls(task)) and not any(
+        c.name in CHANGE_TOOLS for c in successful_calls(task))
+    if not missed and not (last.id.startswith(_HARNESS) and (failing is not None or said_fails)):
         return None
     files = [p for p, _ in fenced.read_whole(task) if not is_test(p)]
     if missed:
