@@ -26,7 +26,7 @@ from agentcli.local.verify import last_check_failing
 from agentcli.types import Message, ToolCall
 
 CODE_OPEN = "```python\n"
-_HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_")  # calls the harness made
+_HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_", "call_undo_")  # calls the harness made
 _BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
 _FRAME = re.compile(r'File "([^"]+)", line \d+')
 
@@ -60,9 +60,12 @@ def target(messages: list[Message]) -> str | None:
     return ranked[0] if ranked else None
 
 
-def note(path: str) -> str:
+def note(path: str, messages: list[Message]) -> str:
     """What the model is asked for in code mode."""
-    return (f"Fix it now in {path}. Reply with the whole corrected {path} in one ```python block: "
+    task = current_task(messages)
+    undone = bool(task) and task[-1].role == "tool" and str(task[-1].tool_call_id).startswith("call_undo_")
+    return ("Your last change made it worse, so it was undone: the file is as it was before it. "
+            if undone else "") + (f"Fix it now in {path}. Reply with the whole corrected {path} in one ```python block: "
             "every line of the file, with the lines that cause the problem changed. Change no "
             "other file.")
 

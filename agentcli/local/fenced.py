@@ -119,7 +119,8 @@ def _python_block(text: str) -> tuple[ast.Module, str] | None:
 
 
 def _read_files(task: list[Message]) -> list[tuple[str, str]]:
-    """(path, text) of the .py files read whole in `task` and not changed since, latest first."""
+    """(path, text) of the .py files read whole (or written whole) in `task` and not changed
+    since, latest first."""
     results = {m.tool_call_id: m for m in task if m.role == "tool"}
     ok = {c.id for c in successful_calls(task)}
     seen: dict[str, str | None] = {}
@@ -128,7 +129,10 @@ def _read_files(task: list[Message]) -> list[tuple[str, str]]:
             path = str((c.arguments or {}).get("path", ""))
             if not path.endswith(".py") or norm(path) in seen or c.id not in ok:
                 continue
-            if c.name in ("edit", "write"):
+            content = (c.arguments or {}).get("content")
+            if c.name == "write" and isinstance(content, str) and content:
+                seen[norm(path)] = content  # a write says the whole text
+            elif c.name in ("edit", "write"):
                 seen[norm(path)] = None  # changed after any read before this: that text is stale
             elif c.name == "read" and not (c.arguments or {}).get("offset"):
                 seen[norm(path)] = _unnumbered(results[c.id].content) if c.id in results else None

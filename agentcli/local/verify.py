@@ -26,7 +26,7 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     runs it and shows the model the result."""
     task = current_task(messages)
     request = task_text(messages)
-    commands = _task_commands(request)
+    commands = task_commands(request)
     ok = successful_calls(task)
     edits = [i for i, c in enumerate(ok) if c.name in ("edit", "write")]
     if not commands or not edits:
@@ -49,7 +49,9 @@ def check_after_change(messages: list[Message]) -> ToolCall | None:
         return None
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
-    return run_mentioned(messages) if last is not None and last.name in CHANGE_TOOLS else None
+    if last is None or last.name not in CHANGE_TOOLS or last.id.startswith("call_undo_"):
+        return None  # an undo puts back the text that gave the run before: no need to run it
+    return run_mentioned(messages)
 
 
 def check_passed_note(messages: list[Message]) -> str | None:
@@ -59,7 +61,7 @@ def check_passed_note(messages: list[Message]) -> str | None:
     if not task or task[-1].role != "tool" or task[-1].is_error:
         return None
     request = task_text(messages)
-    commands = _task_commands(request)
+    commands = task_commands(request)
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
     ok = successful_calls(task)
@@ -81,7 +83,7 @@ def check_failing(messages: list[Message]) -> bool:
 
 def last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | None:
     """(command, its result) when the last run of the task's own checking command failed."""
-    commands = _task_commands(request)
+    commands = task_commands(request)
     if not commands:
         return None
     results = {m.tool_call_id: m for m in task if m.role == "tool"}
@@ -94,7 +96,7 @@ def last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | N
     return None
 
 
-def _task_commands(request: str) -> list[str]:
+def task_commands(request: str) -> list[str]:
     """The checking commands the task names in backticks, leaving out any it says not to run."""
     found = _COMMAND.finditer(request)
     return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
@@ -110,7 +112,7 @@ def run_first(messages: list[Message]) -> ToolCall | None:
     request = task_text(messages)
     if current_task(messages) or not is_change_request(request) or not _FAILS.search(request):
         return None  # a question about a command, or one that is not said to fail: not run
-    commands = _task_commands(request)
+    commands = task_commands(request)
     if not commands:
         return None
     args = {"command": commands[0].strip()}

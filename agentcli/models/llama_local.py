@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, codemode, fenced, lean, pack, steer, verify
+from agentcli.local import assets, chat, codemode, fenced, lean, pack, steer, undo, verify
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -84,7 +84,8 @@ class LocalModel:
         mode = "grammar" if plan.grammar else "call" if plan.force_call else "code" if code_path else "free"
         usage = Usage()
         window = 0
-        note: str | None = codemode.note(code_path) if code_path else verify.check_passed_note(request.messages)
+        note: str | None = codemode.note(code_path, request.messages) if code_path \
+            else verify.check_passed_note(request.messages)
         sent_back = False  # an answer goes back to the model at most once per reply
         self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
         for attempt in range(MAX_ATTEMPTS):
@@ -206,10 +207,11 @@ class LocalModel:
 
     def _harness_calls(self, request: Request, names: set[str]) -> list[ToolCall]:
         """Calls the harness makes itself, without decoding: the command the task says fails
-        (how it fails comes first), the same command after each change (check, then answer),
-        and the code the task needs before the model's first own turn (local/pack.py)."""
-        check = (verify.run_first(request.messages) or verify.check_after_change(request.messages)) \
-            if "shell" in names else None
+        (how it fails comes first), taking back a change that made it worse (local/undo.py),
+        the command after each other change (check, then answer), and the code the task needs
+        before the model's first own turn (local/pack.py)."""
+        steps = (verify.run_first, undo.undo_worse, verify.check_after_change)
+        check = next((c for step in steps if (c := step(request.messages)) and c.name in names), None)
         if check is not None:
             return [check]
         if "read" not in names or not self.ground_first:
