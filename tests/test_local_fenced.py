@@ -110,7 +110,7 @@ def _scripted_model():
             return "prompt"
 
     model = object.__new__(LocalModel)
-    model.name, model.ground_first, model._only, model._renderer = "local/test", True, (), Plain()
+    model.name, model.ground_first, model._renderer = "local/test", True, Plain()
     return model
 
 

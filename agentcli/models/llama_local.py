@@ -5,10 +5,10 @@ ModelError("crashed") and the session fails over or stops with a resume command;
 own process never runs native decoding code.
 
 The prompt is written with the GGUF's own chat template (tools included); tool calls are read
-back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.steer`
-decides how each reply is decoded (see there); this adapter carries it out, with up to
-`MAX_ATTEMPTS` decodes per reply when the model repeats itself or writes a call that cannot be
-read. Only the final reply reaches the conversation; its usage counts every decode.
+back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.reply`
+decides how each reply is decoded and what each decode comes to; this adapter carries it out (up
+to `reply.MAX_ATTEMPTS` decodes). Only the settled reply reaches the conversation; its usage
+counts every decode.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, codemode, fenced, lean, pack, steer, undo, verify
+from agentcli.local import assets, chat, lean, pack, reply, steer, undo, verify
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
-from agentcli.models.textcalls import extract, stop_after_call
-from agentcli.types import REFUSED, Message, Reply, ToolCall, ToolSpec, Usage
+from agentcli.models.textcalls import stop_after_call
+from agentcli.types import Message, Reply, ToolCall, ToolSpec, Usage
 
 MIN_ROOM = 64  # tokens left for the reply below which a prompt counts as too long
-MAX_ATTEMPTS = 3
 RETRY_SAMPLING = Sampling(temperature=0.7)
 
 
@@ -56,7 +55,6 @@ class LocalModel:
         self.prefix_cache: Path | None = None if os.environ.get(
             "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else assets.cache_dir().parent / "kv"
         self.last_generation: Generation | None = None
-        self._only: tuple[str, ...] = ()
 
     def render_prompt(self, request: Request) -> str:
         """The prompt text for `request` as the model reads it (for benchmarks and debugging)."""
@@ -80,128 +78,22 @@ class LocalModel:
                          usage=Usage(), stop_reason="tool_use", model=self.name)
         files = steer.outline_files(request.system)
         plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
-        code_path = None if plan.grammar or plan.force_call else codemode.target(request.messages)
-        mode = "grammar" if plan.grammar else "call" if plan.force_call else "code" if code_path else "free"
+        steering = reply.Steering(request, names, files, plan)
         usage = Usage()
         window = 0
-        note: str | None = codemode.note(code_path, request.messages) if code_path \
-            else verify.check_passed_note(request.messages)
-        sent_back = False  # an answer goes back to the model at most once per reply
-        self._only: tuple[str, ...] = ()  # tools a forced call may name (empty: any)
-        for attempt in range(MAX_ATTEMPTS):
-            prefix = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN,
-                      "code": codemode.CODE_OPEN}[mode]
+        for attempt in range(reply.MAX_ATTEMPTS):
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
-                                           extra_user=note)
-            gen = self._decode(prompt, prefix, request.max_tokens, tools, mode, attempt,
-                               on_text if mode == "free" and attempt == 0 else None)
+                                           extra_user=steering.note)
+            gen = self._decode(prompt, steering.prefix, request.max_tokens, tools, steering.mode, attempt,
+                               on_text if steering.mode == "free" and attempt == 0 else None, steering.only)
             window = window or gen.prompt_tokens  # the conversation as sent, before any note
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
-            # A reply that opens with a tool result is the model imagining one; kept only for
-            # the code it may hold (below), never as an answer.
-            imagined = gen.text.startswith(chat.RESULT_OPEN)
-            found = extract(prefix + gen.text.removeprefix(chat.RESULT_OPEN), names)
-            text, calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
-            if mode == "code":
-                code = codemode.write(prefix + gen.text, code_path, request.messages)
-                if code is not None and steer.refusal(code, request.messages) is None:
-                    text, calls = "", [code]
-                    break
-                if attempt < MAX_ATTEMPTS - 1:
-                    mode, note = "free", None  # no usable code: its own pick, a call or words
-                    continue
-            if not calls and steer.asks_for_change(request.messages):
-                # The change written as a code block, or as good code in a call that is not
-                # JSON: apply it as the change it describes (see local/fenced.py).
-                code = fenced.loose_code_edit(prefix + gen.text, request.messages) if found.errors \
-                    else fenced.code_edit(text, request.messages) if mode in ("free", "words") else None
-                if code is not None and steer.refusal(code, request.messages) is None:
-                    text, calls = "", [code]
-                    break
-            if imagined:
-                text = ""
-            last = attempt == MAX_ATTEMPTS - 1
-            repeated = steer.repeats(calls[0], request.messages) if calls else None
-            if repeated:
-                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
-                if unread is not None:
-                    text, calls = "", [unread]  # stuck: look at the file the task names
-                    break
-                fresh = steer.reread(calls[0], request.messages) if repeated == "failed" else None
-                if fresh is not None and "read" in names:
-                    text, calls = "", [fresh]  # the same failed edit again: show it the file as it is
-                    break
-                if repeated == "failed":
-                    if last:
-                        break  # the loop returns the same error; the next turn is steered again
-                    note = steer.failed_repeat_note(calls[0], request.messages)
-                    mode = "grammar" if mode == "call" else "call"
-                    continue
-                if last:
-                    text, calls = _gave_up_repeating(text, calls[0]), []
-                    break
-                if self._only or steer.change_pending(request.messages) or verify.check_failing(request.messages):
-                    # It re-reads instead of changing: only a change will do now.
-                    mode, note = "call", note or steer.CHANGE_NOTE + "\nThe task: " + \
-                        steer.task_text(request.messages)
-                    self._only = steer.CHANGE_TOOLS
-                    continue
-                # First remind it of the task; if it insists, make it answer in words.
-                mode = "free" if note is None else "words"
-                note = steer.repeat_note(calls[0], request.messages, insist=note is not None)
-                continue
-            # A usable call goes through every check below even when the reply also held a
-            # broken one (only the first call runs); an answer only when nothing was broken.
-            if (calls and not steer.unusable(calls[0], names)) or (not calls and not found.errors):
-                if calls:  # code arguments as the model meant them (see local/fenced.py)
-                    call = fenced.unwrap(calls[0])
-                    calls = [fenced.def_edit(call, request.messages) or fenced.def_write(call, request.messages)
-                             or call]
-                substitute = steer.read_first(calls[0], request.messages) if calls else None
-                if substitute is not None and "read" in names:
-                    calls = [substitute]
-                harm = steer.refusal(calls[0], request.messages) if calls else None
-                if calls and gen.finish == "length" and calls[0].name in steer.CHANGE_TOOLS:
-                    harm = (f"your {calls[0].name} call was cut off at the output limit "
-                            f"({request.max_tokens} tokens), so it was not run; change fewer lines "
-                            "at a time (edit only the lines that need it)")
-                if harm is not None:  # the loop sends the reason back as the call's error
-                    calls = [ToolCall(calls[0].id, calls[0].name, None, calls[0].raw_arguments, REFUSED + harm)]
-                    break
-                premature = None if calls or last or sent_back else steer.answer_note(request.messages, text)
-                again = None if calls or premature or "read" not in names else \
-                    steer.unchanged_target(request.messages, text)
-                if again is not None:
-                    text, calls = "", [again]  # still claims a change it never made: the file again
-                    break
-                check = None if calls or "shell" not in names else verify.run_mentioned(request.messages)
-                if premature is None and check is not None:
-                    text, calls = "", [check]  # answered after an edit: run the task's command first
-                    break
-                left = None if calls or premature or "grep" not in names else verify.leftovers(request.messages)
-                if left is not None:
-                    text, calls = "", [left]  # a replace-everywhere task: search for what is left
-                    break
-                if premature is None:
-                    break
-                unread = steer.read_mentioned(request.messages, files) if "read" in names else None
-                if unread is not None:
-                    text, calls = "", [unread]  # it answers without the facts: read the file the task names
-                    break
-                mode, note, sent_back = "call", premature, True  # look (or change) before answering
-                if steer.wants_change(premature):
-                    self._only = steer.CHANGE_TOOLS
-                continue
-            if mode == "call" and not last:
-                mode = "grammar"  # its own pick failed even with the opener written: constrain it
-                continue
-            if found.errors and not calls:
-                calls = [ToolCall(f"call_bad_{attempt}", "(unparsed)", None,
-                                  _body(prefix + gen.text), _short_error(found.errors[0]))]
-            break
+            if steering.judge(gen.text, gen.finish, attempt):
+                break
+        calls = steering.calls
         stop = "tool_use" if calls else ("max_tokens" if gen.finish == "length" else "end_turn")
-        message = Message(role="assistant", content=text.strip(), tool_calls=calls)
+        message = Message(role="assistant", content=steering.text.strip(), tool_calls=calls)
         return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
                      window_tokens=window or None)
 
@@ -220,15 +112,17 @@ class LocalModel:
         return [c for c in pack.first_reads(request.messages, files) if c.name in names]
 
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
-                attempt: int, on_text: TextCallback | None) -> Generation:
-        """Continue `prompt` + `prefix` (the start of the reply written for the model)."""
+                attempt: int, on_text: TextCallback | None, only: tuple[str, ...] = ()) -> Generation:
+        """Continue `prompt` + `prefix` (the start of the reply written for the model); in
+        "call" mode the call may only name a tool in `only` (empty: any)."""
         try:
-            return self._decode_in_worker(prompt, prefix, max_tokens, tools, mode, attempt, on_text)
+            return self._decode_in_worker(prompt, prefix, max_tokens, tools, mode, attempt, on_text, only)
         except WorkerDied as exc:  # the worker is gone; the agent is not
             raise ModelError("crashed", str(exc), model=self.name) from exc
 
     def _decode_in_worker(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec],
-                          mode: str, attempt: int, on_text: TextCallback | None) -> Generation:
+                          mode: str, attempt: int, on_text: TextCallback | None,
+                          only: tuple[str, ...]) -> Generation:
         source = chat.instructions(prompt)
         tokens = self.engine.tokenize(prompt + prefix)
         room = self.context_window - len(tokens)
@@ -241,8 +135,7 @@ class LocalModel:
         if mode == "grammar":
             masks["grammar_schema"] = json.dumps(lean.call_schema(tools, True))
         elif mode == "call":
-            masks["first_allowed"] = self._name_starts(
-                [t for t in tools if t.name in self._only] or tools if self._only else tools)
+            masks["first_allowed"] = self._name_starts([t for t in tools if t.name in only] or tools)
         elif mode == "words":
             masks["first_banned"] = self.engine.tokens_starting_with("{<`[")
             masks["banned"] = [self._call_token] if self._call_token is not None else []
@@ -318,21 +211,3 @@ def _locate(model: str) -> tuple[Path, str]:
         return assets.ensure(spec), spec.name
     except assets.AssetError as exc:
         raise ModelError("not_installed", str(exc), model=f"local/{model}") from exc
-
-
-def _body(raw: str) -> str:
-    """The text of a call that could not be read, for the model to see what it wrote."""
-    return raw.replace(chat.CALL_OPEN.strip(), "").replace(chat.CALL_CLOSE, "").strip()[:2000]
-
-
-def _short_error(error: str) -> str:
-    """What was wrong with a call, without repeating the call (a small model copies it back)."""
-    head, sep, tail = error.rpartition("': ")
-    detail = tail if sep and head.startswith("could not read the tool call") else error
-    return (f"your tool call is not valid JSON ({detail}). Write it again as one JSON object; "
-            'inside strings write a newline as \\n and a double quote as \\"')
-
-
-def _gave_up_repeating(text: str, call: ToolCall) -> str:
-    return text or (f"(stopped: the model kept repeating the call {call.name} "
-                    f"{json.dumps(call.arguments, ensure_ascii=False)})")
