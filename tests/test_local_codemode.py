@@ -84,8 +84,8 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
 
     def decode(prompt, prefix, *a, **k):
         seen.append(prefix)
-        return Generation(STATS.replace("(len(values) - 1)", "len(values)") + "```\n", [1], 10, 0,
-                          "stop", 0.0, 0.0)
+        rest = STATS.replace("(len(values) - 1)", "len(values)").split("\n", 1)[1]  # after the prefix
+        return Generation(rest + "```\n", [1], 10, 0, "stop", 0.0, 0.0)
 
     rendered = []
     model._renderer.render = lambda system, messages, tools, lean, extra_user=None: rendered.append(extra_user) or "p"
@@ -93,6 +93,6 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
     tools = [load_spec(n) for n in ("read", "edit", "write", "shell")]
     reply = model.complete(Request(system="s", messages=PACKED, tools=tools))
     (call,) = reply.message.tool_calls
-    assert seen == [codemode.CODE_OPEN] and "whole corrected stats.py" in rendered[0]
+    assert seen == [codemode.CODE_OPEN + "\"\"\"Stats.\"\"\"\n"] and "whole corrected stats.py" in rendered[0]
     assert call.name == "write" and call.arguments["path"] == "stats.py"
-    assert "/ len(values)" in call.arguments["content"]
+    assert call.arguments["content"] == STATS.replace("(len(values) - 1)", "len(values)")

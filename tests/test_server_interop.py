@@ -87,7 +87,8 @@ CALL_FORMS = [
 @pytest.mark.parametrize("text,tool", CALL_FORMS, ids=["markup", "doubled braces", "qwen3 markup",
                                                       "broken tag", "cut-off markup"])
 def test_a_call_written_in_text_is_run_or_sent_back_never_the_answer(text, tool, server, cli, workspace):
-    srv = server([Turn(text=text), Turn(text="Done.")])
+    # Turn 0 is the harness's: it reads src/app.py, which the task names, before asking the model.
+    srv = server([Turn(text="(never asked)"), Turn(text=text), Turn(text="Done.")])
     result, proc = cli(srv).json("run", "Set TIMEOUT_SECONDS to 60 in src/app.py.", "-C", str(workspace),
                                  "--model", "openai/qwen2.5-coder-1.5b", "--approval", "auto")
     assert proc.returncode == 0, proc.stderr
@@ -128,3 +129,24 @@ def test_with_fallback_none_a_server_that_fails_is_a_failed_run(cli, workspace):
 def _events(workspace: Path) -> list[dict]:
     session = sorted((workspace / ".agentcli" / "sessions").iterdir())[-1]
     return [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+
+
+def test_a_small_model_behind_a_server_gets_the_code_first_and_its_python_block_is_applied(server, cli, tmp_path):
+    """The harness's own steps need no token masks: a 1.5B behind llama-server gets the failing
+    command run and the files read before its first turn, its ```python block written to the file
+    the traceback and the task point at, and the check run after the change."""
+    (tmp_path / "stats.py").write_text("def mean(values):\n    return sum(values) / (len(values) - 1)\n")
+    (tmp_path / "test_stats.py").write_text("from stats import mean\n\nassert mean([2, 4, 6]) == 4, mean([2, 4, 6])\n"
+                                            "print('all tests passed')\n")
+    fixed = "```python\ndef mean(values):\n    return sum(values) / len(values)\n```"
+    srv = server(lambda req: Turn(text="Fixed the divisor in mean.") if any(
+        r.startswith("exit code: 0") for r in req.tool_results()) else Turn(text=fixed))
+    result, proc = cli(srv).json("run", "`python3 test_stats.py` fails. Fix the bug in stats.py.",
+                                 "-C", str(tmp_path), "--model", "openai/qwen2.5-coder-1.5b",
+                                 "--approval", "auto", "--fallback", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert result["result"] == "Fixed the divisor in mean." and len(srv.requests) == 2
+    first = json.dumps(srv.requests[0].messages)
+    assert "AssertionError: 6.0" in first and "(len(values) - 1)" in first  # shown before it answers
+    assert (tmp_path / "stats.py").read_text() == "def mean(values):\n    return sum(values) / len(values)\n"
+    assert "exit code: 0" in json.dumps(srv.requests[1].messages)  # the check ran after the change

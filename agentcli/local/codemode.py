@@ -60,6 +60,14 @@ def target(messages: list[Message]) -> str | None:
     return ranked[0] if ranked else None
 
 
+def opening(path: str, messages: list[Message]) -> str:
+    """The start of a code-mode reply: the fence and the file's first line, so the model goes on
+    writing that file (left to itself, it may write out the test it was shown last)."""
+    text = fenced.current_text(path, messages) or ""
+    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+    return CODE_OPEN + (first + "\n" if first else "")
+
+
 def note(path: str, messages: list[Message]) -> str:
     """What the model is asked for in code mode."""
     task = current_task(messages)

@@ -2,7 +2,8 @@
 
 The adapter (models/llama_local.py) decodes; this decides. Each decode is judged in a fixed
 order, each step one rule of local/steer.py, fenced.py, codemode.py or verify.py:
-1. code mode: the block becomes the `write` of the file to fix (else decode freely once);
+1. code mode: the block becomes the `write` of the file to fix (else as code once more, then
+   freely);
 2. a change written as code (a ```python block, good code in a broken call) is applied;
 3. a call repeated from earlier in the task: read what it needs, re-read a file it keeps
    failing to edit, push it to another call, only a change, or an answer in words;
@@ -24,8 +25,7 @@ from agentcli.models.textcalls import extract
 from agentcli.types import REFUSED, ToolCall
 
 MAX_ATTEMPTS = 3
-PREFIXES = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN,
-            "code": codemode.CODE_OPEN}
+PREFIXES = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}
 
 
 class Steering:
@@ -48,6 +48,8 @@ class Steering:
     @property
     def prefix(self) -> str:
         """The start of the reply written for the model in the current mode."""
+        if self.mode == "code":
+            return codemode.opening(self.code_path, self.messages)
         return PREFIXES[self.mode]
 
     def judge(self, raw: str, finish: str, attempt: int) -> bool:
@@ -62,8 +64,9 @@ class Steering:
         if self.mode == "code":
             if self._settle_code(codemode.write(prefix + raw, self.code_path, self.messages)):
                 return True
-            if not last:
-                self.mode, self.note = "free", None  # no usable code: its own pick, a call or words
+            if not last:  # no usable code: once more as code (sampled), then its own pick
+                if attempt > 0:
+                    self.mode, self.note = "free", None
                 return False
         if not self.calls and steer.asks_for_change(self.messages) and self._settle_code(
                 fenced.loose_code_edit(prefix + raw, self.messages) if found.errors

@@ -18,12 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentcli.local import assets, chat, lean, pack, reply, steer, undo, verify
+from agentcli.local import assets, chat, harness, lean, reply, steer
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
 from agentcli.models.textcalls import stop_after_call
-from agentcli.types import Message, Reply, ToolCall, ToolSpec, Usage
+from agentcli.types import Message, Reply, ToolSpec, Usage
 
 MIN_ROOM = 64  # tokens left for the reply below which a prompt counts as too long
 RETRY_SAMPLING = Sampling(temperature=0.7)
@@ -72,7 +72,7 @@ class LocalModel:
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         tools = lean.order_tools(request.tools)
         names = {t.name for t in tools}
-        own = self._harness_calls(request, names)
+        own = harness.own_calls(request.messages, request.system, names, pack_code=self.ground_first)
         if own:
             return Reply(message=Message(role="assistant", content="", tool_calls=own),
                          usage=Usage(), stop_reason="tool_use", model=self.name)
@@ -96,20 +96,6 @@ class LocalModel:
         message = Message(role="assistant", content=steering.text.strip(), tool_calls=calls)
         return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
                      window_tokens=window or None)
-
-    def _harness_calls(self, request: Request, names: set[str]) -> list[ToolCall]:
-        """Calls the harness makes itself, without decoding: the command the task says fails
-        (how it fails comes first), taking back a change that made it worse (local/undo.py),
-        the command after each other change (check, then answer), and the code the task needs
-        before the model's first own turn (local/pack.py)."""
-        steps = (verify.run_first, undo.undo_worse, verify.check_after_change)
-        check = next((c for step in steps if (c := step(request.messages)) and c.name in names), None)
-        if check is not None:
-            return [check]
-        if "read" not in names or not self.ground_first:
-            return []
-        files = steer.outline_files(request.system)
-        return [c for c in pack.first_reads(request.messages, files) if c.name in names]
 
     def _decode(self, prompt: str, prefix: str, max_tokens: int, tools: list[ToolSpec], mode: str,
                 attempt: int, on_text: TextCallback | None, only: tuple[str, ...] = ()) -> Generation:

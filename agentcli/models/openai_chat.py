@@ -54,9 +54,26 @@ class OpenAIModel(LazyConnection):
         return estimate(text)
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
-        params = self.build_params(request)
-        client = self._client
         names = {t.name for t in request.tools}
+        if self.lean:  # a small model: the harness's own steps first (agentcli/local/harness.py)
+            from agentcli.local import harness
+
+            own = harness.own_calls(request.messages, request.system, names)
+            if own:
+                message = Message(role="assistant", content="", tool_calls=own)
+                return Reply(message=message, usage=Usage(), stop_reason="tool_use", model=self.name)
+        reply = self._ask(self.build_params(request), on_text, names)
+        if self.lean and not reply.tool_calls:  # the change written as a ```python block
+            from agentcli.local import harness
+
+            code = harness.code_reply(reply.message.content, request.messages)
+            if code is not None:
+                message = Message(role="assistant", content="", tool_calls=[code])
+                return Reply(message=message, usage=reply.usage, stop_reason="tool_use", model=self.name)
+        return reply
+
+    def _ask(self, params: dict[str, Any], on_text: TextCallback | None, names: set[str]) -> Reply:
+        client = self._client
         try:
             try:
                 return self._stream(client, params, on_text, names)
