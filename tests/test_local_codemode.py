@@ -96,3 +96,50 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
     assert seen == [codemode.CODE_OPEN + "\"\"\"Stats.\"\"\"\n"] and "whole corrected stats.py" in rendered[0]
     assert call.name == "write" and call.arguments["path"] == "stats.py"
     assert call.arguments["content"] == STATS.replace("(len(values) - 1)", "len(values)")
+
+
+CART = ("class Cart:\n    def __init__(self):\n        self.items = []\n\n    def add(self, x):\n"
+        "        self.items.append(x)\n\n    def total(self):\n        return sum(self.items) + 1\n")
+SCRIPT = "import sys\n\nLIMIT = 3\nvalues = [1, 2, 3]\nprint(sum(values) / (len(values) - 1))\nsys.exit(0)\n"
+
+
+def _task(path, text, request="`python3 main.py` crashes. Fix it."):
+    return [Message(role="user", content=request),
+            *_ran("call_run_first", 'exit code: 1\nTraceback (most recent call last):\n  File "/w/main.py", '
+                  'line 5\nZeroDivisionError', "python3 main.py"),
+            *_read(path, text, "call_pack_2_0")]
+
+
+def test_a_reply_that_would_lose_code_or_was_cut_off_is_not_written():
+    msgs = _task("cart.py", CART)
+    partial_class = "```python\nclass Cart:\n    def total(self):\n        return sum(self.items)\n```"
+    assert codemode.write(partial_class, "cart.py", msgs) is None  # __init__ and add would be gone
+    snippet = "```python\nvalues = [1, 2, 3]\nprint(sum(values) / len(values))\n```"
+    assert codemode.write(snippet, "main.py", _task("main.py", SCRIPT)) is None  # the rest of the script
+    cut = "```python\n" + SCRIPT.replace("(len(values) - 1)", "len(values)")  # no closing fence
+    assert codemode.write(cut, "main.py", _task("main.py", SCRIPT)) is None
+    whole = cut + "```"
+    assert "/ len(values)" in codemode.write(whole, "main.py", _task("main.py", SCRIPT)).arguments["content"]
+    # Over a server the model was not asked for the whole file: only its definitions count.
+    assert codemode.write(whole, "main.py", _task("main.py", SCRIPT), whole=False) is None
+
+
+def test_no_code_mode_for_a_question_a_task_about_the_test_or_vendored_code():
+    assert codemode.target(_task("main.py", SCRIPT)) == "main.py"
+    assert codemode.target(_task("main.py", SCRIPT, "Why does `python3 main.py` crash?")) is None
+    assert codemode.target(_task("main.py", SCRIPT), names={"read", "shell"}) is None  # cannot write
+    about_test = _task("stats.py", STATS, "`python3 test_stats.py` fails: fix the test in test_stats.py.")
+    assert codemode.target(about_test) is None
+    vendored = _task(".venv/lib/site-packages/lib.py", SCRIPT)
+    assert codemode.target(vendored) is None
+
+
+def test_the_note_says_how_it_fails_and_when_a_change_did_not_help():
+    first = codemode.note("stats.py", PACKED)
+    assert "`python3 test_stats.py` still fails" in first and "AssertionError: 6.0" in first
+    same = [*PACKED, *_read("stats.py", STATS, "c5")[:0],
+            Message(role="assistant", content="", tool_calls=[ToolCall("c5", "write", {"path": "stats.py",
+                                                                                   "content": STATS}, "{}")]),
+            Message(role="tool", content="overwrote stats.py", tool_call_id="c5", name="write"),
+            *_ran("call_run_9", TRACE)]
+    assert codemode.note("stats.py", same).startswith("Your last change did not fix it")

@@ -21,8 +21,9 @@ def paths(calls):
 
 def test_a_small_project_is_read_whole_with_the_named_files_last():
     calls = pack.first_reads(ask("`python3 test_report.py` fails. Fix report.py."), SMALL)
-    assert paths(calls) == ["readings.json", "test_report.py", "report.py"]
+    assert paths(calls) == ["test_report.py", "report.py"]  # data only when the task names it
     assert all(c.name == "read" and c.id.startswith(pack.PREFIX) for c in calls)
+    assert all(c.arguments["limit"] * len(calls) <= pack.TOTAL_LINES for c in calls)
 
 
 def test_in_a_big_project_only_the_files_the_task_names_are_read():
@@ -53,3 +54,23 @@ def test_packing_follows_the_harness_run_of_the_failing_command_and_stops_once_t
     assert pack.first_reads(ask("how many files are there?"), BIG) == []
     assert paths(pack.first_reads(ask("fix the bug"), ["uv.lock", "logo.png", "a.py"])) == ["a.py"]
     assert pack.first_reads(ask("hi"), ["a.py"]) == []
+
+
+def test_file_names_are_not_identifiers_and_a_bare_word_is_not_a_file():
+    # "Fix `utils.py` so `pytest` passes": a file to read, not a grep for "py".
+    files = BIG + ["pkg/utils.py", "script/server", "script/test"]
+    assert paths(pack.first_reads(ask("Fix `utils.py` so the tests pass"), files)) == ["pkg/utils.py"]
+    assert pack.first_reads(ask("Update the server to log requests"), files) == []
+    assert paths(pack.first_reads(ask("what does script/server do?"), files)) == ["script/server"]
+
+
+def test_harness_ids_differ_from_task_to_task():
+    """Results are matched to calls by id (resume, compaction, servers): two tasks' reads of the
+    same file must not share one."""
+    first = ask("Fix the bug in report.py")
+    one = pack.first_reads(first, SMALL)
+    history = first + [Message(role="assistant", content="", tool_calls=one)] + [
+        Message(role="tool", content="x", tool_call_id=c.id, name="read") for c in one] + [
+        Message(role="assistant", content="Fixed."), Message(role="user", content="Fix report.py again")]
+    two = pack.first_reads(history, SMALL)
+    assert two and not {c.id for c in one} & {c.id for c in two}

@@ -68,3 +68,31 @@ def test_nothing_is_undone_without_the_text_from_before():
               *_step("c5", "write", {"path": "stats.py", "content": BROKEN}, "overwrote stats.py"),
               *_run("call_run_6", "exit code: 1\nSyntaxError: invalid syntax")]
     assert undo.undo_worse(unread) is None
+
+
+def test_undo_takes_the_exact_path_and_steps_aside_when_a_shell_command_ran():
+    # The harness read utils.py; the model changed pkg/utils.py: the text of utils.py is not its.
+    other = [TASK, *_run("call_run_first", "exit code: 1\nAssertionError"),
+             *_step("call_pack_2_0", "read", {"path": "utils.py"}, _numbered(OLD)),
+             *_step("c5", "write", {"path": "pkg/utils.py", "content": BROKEN}, "overwrote pkg/utils.py"),
+             *_run("call_run_6", "exit code: 1\nSyntaxError: invalid syntax")]
+    assert undo.undo_worse(other) is None
+    sed = BEFORE + _step("c4", "shell", {"command": "sed -i s/1/2/ stats.py"}, "exit code: 0") + \
+        _step("c5", "write", {"path": "stats.py", "content": BROKEN}, "overwrote stats.py") + \
+        _run("call_run_6", "exit code: 1\nSyntaxError: invalid syntax")
+    assert undo.undo_worse(sed) is None
+
+
+def test_a_chosen_exit_status_and_fewer_unittest_errors_are_not_worse():
+    assert not undo._worse("exit code: 0\nusage: cli FILE", "exit code: 2\nerror: no file given")
+    assert not undo._worse("exit code: 1\nFAILED (failures=1, errors=2)", "exit code: 1\nFAILED (errors=2)")
+    assert undo._worse("exit code: 1\nFAILED (failures=1)", "exit code: 1\nFAILED (failures=1, errors=1)")
+
+
+def test_a_change_once_undone_is_not_taken_again():
+    msgs = _after("overwrote stats.py", "exit code: 1\nImportError: cannot import name 'mean'")
+    call = undo.undo_worse(msgs)
+    msgs += _step(call.id, "write", call.arguments, "overwrote stats.py")
+    again = ToolCall("c9", "write", {"path": "stats.py", "content": BROKEN}, "{}")
+    assert undo.was_undone(again, msgs)
+    assert not undo.was_undone(ToolCall("c9", "write", {"path": "stats.py", "content": OLD + "\n"}, "{}"), msgs)

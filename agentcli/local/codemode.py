@@ -6,10 +6,13 @@ the traceback instead, and repeat it. Writing the corrected file in a ```python 
 they do best (aider's "whole" format). So, when the task's check fails (or the model's last edit
 named text the file lacks) and the file to fix was read whole, the next reply is decoded as code,
 with a note naming that file, and the block becomes one `write`:
-- a block that keeps every top-level definition of the file (or a file without any, a script)
+- a block that keeps every top-level definition and as many top-level statements as the file
   is the new file;
 - a block with only some definitions is spliced into the file (fenced.splice): what the model
-  left out stays as it was, so a partial answer never deletes code;
+  left out stays as it was; a result that would lose any def, class or method is not written,
+  nor is a reply cut off before its closing fence;
+- only files that fit a small model's reply (MAX_CHARS) and that the task asks to change (not a
+  question, not a test the task is about, nothing vendored) are targets;
 - an import of the file's own module is dropped (a small model copies the test's import).
 Refused like any write where the task says to leave the file alone (steer.refusal).
 """
@@ -21,21 +24,25 @@ import re
 
 from agentcli.local import fenced
 from agentcli.local.steer import is_test
-from agentcli.local.task import CHANGE_TOOLS, current_task, norm, same_path, successful_calls, task_text
+from agentcli.local.task import CHANGE_TOOLS, asks_for_change, current_task, norm, successful_calls, task_text
 from agentcli.local.verify import last_check_failing
 from agentcli.types import Message, ToolCall
 
 CODE_OPEN = "```python\n"
 _HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_", "call_undo_")  # calls the harness made
-_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
+_CLOSED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)\n```", re.DOTALL | re.IGNORECASE)
+MAX_CHARS = 3000  # a file longer than this would not fit a small model's reply (1,024 tokens)
+_VENDORED = re.compile(r"(^|/)(site-packages|dist-packages|\.venv|venv|node_modules)/")
+_FIX_TEST = re.compile(r"\b(?:fix|update|change|correct|repair|rewrite)\s+(?:the\s+|a\s+)?(?:failing\s+)?"
+                       r"(?:tests?\b|test_\w+|\w+_test\b)", re.IGNORECASE)
 _FRAME = re.compile(r'File "([^"]+)", line \d+')
 
 
-def target(messages: list[Message]) -> str | None:
+def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> str | None:
     """The .py file the next reply should rewrite as code, or None to decode as usual."""
     task = current_task(messages)
-    if not task or task[-1].role != "tool":
-        return None
+    if not task or task[-1].role != "tool" or "write" not in names or not asks_for_change(messages):
+        return None  # a question ("why does it crash?") is answered, not fixed
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
     if last is None:
@@ -45,17 +52,22 @@ def target(messages: list[Message]) -> str | None:
     missed = last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content
     # The task said its command fails (the harness ran it first); it may still exit 0 with the
     # wrong output ("stops early"), which only the task's words say is wrong.
-    said_fails = any(c.id == "call_run_first" for c in successful_calls(task)) and not any(
-        c.name in CHANGE_TOOLS for c in successful_calls(task))
+    ok = successful_calls(task)
+    said_fails = any(c.id.startswith("call_run_first") for c in ok) and \
+        not any(c.name in CHANGE_TOOLS for c in ok)
     if not missed and not (last.id.startswith(_HARNESS) and (failing is not None or said_fails)):
         return None
-    files = [p for p, _ in fenced.read_whole(task) if not is_test(p)]
-    if missed:
-        path = str((last.arguments or {}).get("path", ""))
-        return next((p for p in files if same_path(p, norm(path))), None)
+    files = [p for p, t in fenced.read_whole(task) if len(t) <= MAX_CHARS and not _VENDORED.search(p)]
     named = [p for p in files if re.search(rf"(?<![\w.-]){re.escape(os.path.basename(p))}(?!\w)", request)]
-    frames = [norm(f) for f in _FRAME.findall(failing[1] if failing else "")]
-    in_trace = [p for f in reversed(frames) for p in files if same_path(p, f) or f.endswith("/" + p)]
+    if _FIX_TEST.search(request):
+        return None  # the task is about the test itself: the harness does not pick another file
+    files = [p for p in files if not is_test(p)]
+    if missed:
+        path = norm(str((last.arguments or {}).get("path", "")))
+        return next((p for p in files if norm(p) == path), None)
+    named = [p for p in named if p in files]
+    frames = [norm(f) for f in _FRAME.findall(failing[1] if failing else "") if not _VENDORED.search(f)]
+    in_trace = [p for f in reversed(frames) for p in files if norm(p) == f or f.endswith("/" + norm(p))]
     ranked = in_trace + named + (files if len(files) == 1 else [])  # where it broke, first
     return ranked[0] if ranked else None
 
@@ -69,28 +81,42 @@ def opening(path: str, messages: list[Message]) -> str:
 
 
 def note(path: str, messages: list[Message]) -> str:
-    """What the model is asked for in code mode."""
+    """What the model is asked for in code mode: the failure in a line, then the file to fix."""
     task = current_task(messages)
-    undone = bool(task) and task[-1].role == "tool" and str(task[-1].tool_call_id).startswith("call_undo_")
-    return ("Your last change made it worse, so it was undone: the file is as it was before it. "
-            if undone else "") + (f"Fix it now in {path}. Reply with the whole corrected {path} in one ```python block: "
-            "every line of the file, with the lines that cause the problem changed. Change no "
-            "other file.")
+    last_id = str(task[-1].tool_call_id) if task and task[-1].role == "tool" else ""
+    failing = last_check_failing(task_text(messages), task)
+    outputs = [m.content for m in task if m.role == "tool" and m.content.startswith("exit code:")]
+    if last_id.startswith("call_undo_"):
+        head = "Your last change made it worse, so it was undone: the file is as it was before it. "
+    elif len(outputs) >= 2 and outputs[-1] == outputs[-2] and last_id.startswith("call_run_"):
+        head = "Your last change did not fix it: the result is the same. "
+    else:
+        head = ""
+    if failing is not None:
+        command, out = failing
+        head += f"`{command}` still fails: …{out[-240:]} "
+    return head + (f"Fix it now in {path}. Reply with the whole corrected {path} in one ```python "
+                   "block: every line of the file, with the lines that cause the problem changed. "
+                   "Change no other file.")
 
 
-def write(text: str, path: str, messages: list[Message]) -> ToolCall | None:
+def write(text: str, path: str, messages: list[Message], *, whole: bool = True) -> ToolCall | None:
     """The `write` that the code block in `text` means for `path`, or None when there is no
-    block, it does not parse, or it changes nothing."""
+    closed block (a reply cut at the output limit is never written), it does not parse, it
+    changes nothing, or it would lose a definition, method or top-level statement of the file.
+    `whole=False` (the model was not asked for the whole file) only splices definitions."""
     old = fenced.current_text(path, messages)
-    blocks = [m.group(1) for m in _BLOCK.finditer(text)]
+    blocks = [m.group(1) for m in _CLOSED.finditer(text)]
     if old is None or not blocks:
         return None
     source = _without_self_import(blocks[0].strip("\n") + "\n", path)
-    tree = fenced.parse(source)
-    if tree is None:
+    tree, before = fenced.parse(source), fenced.parse(old)
+    if tree is None or before is None:
         return None
-    kept = fenced.defined(old)
-    new = source if kept <= fenced.defined(source) else fenced.splice(old, tree, source)
+    kept_all = fenced.defined(old) <= fenced.defined(source) and len(tree.body) >= len(before.body)
+    new = source if whole and kept_all else fenced.splice(old, tree, source)
+    if new is None or not fenced.nested(old) <= fenced.nested(new):
+        return None  # a class written with fewer methods than it has: not a whole file
     return fenced.make_write(f"call_code_{len(messages)}", path, old, new)
 
 

@@ -289,4 +289,5 @@ read_whole = _read_files
 current_text = _current
 parse = _parse
 defined = _defined
+nested = _nested
 make_write = _write

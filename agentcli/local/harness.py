@@ -28,11 +28,14 @@ def own_calls(messages: list[Message], system: str, names: set[str], *,
     return [c for c in pack.first_reads(messages, steer.outline_files(system)) if c.name in names]
 
 
-def code_reply(text: str, messages: list[Message]) -> ToolCall | None:
+def code_reply(text: str, messages: list[Message], names: set[str]) -> ToolCall | None:
     """The `write` a plain reply's ```python block means, for a task that asks for a change (and
-    that the task allows), or None."""
-    if not steer.asks_for_change(messages):
+    that the task allows), or None. The model behind a server was not asked for the whole file
+    (no note, no opening), so its block only replaces the definitions in it."""
+    if not steer.asks_for_change(messages) or "write" not in names:
         return None
-    target = codemode.target(messages)
-    call = codemode.write(text, target, messages) if target else fenced.code_edit(text, messages)
-    return call if call is not None and steer.refusal(call, messages) is None else None
+    target = codemode.target(messages, names)
+    call = codemode.write(text, target, messages, whole=False) if target else fenced.code_edit(text, messages)
+    if call is None or steer.refusal(call, messages) is not None or undo.was_undone(call, messages):
+        return None
+    return call

@@ -4,10 +4,11 @@ files the task needs, so it starts from the code instead of navigating towards i
 A 1.5B model asked to find its way with tools spends its turns (each a prompt re-read on a CPU)
 guessing paths and copying text from the wrong file; shown the code at once, it answers with the
 change (aider's way, which is why aider beats tool-driven harnesses on small models). Which
-files, up to MAX_FILES, each read in full up to MAX_LINES:
+files, up to MAX_FILES, read up to TOTAL_LINES lines in all:
 1. the files the task names (a path, or the name of a file in the project outline);
-2. all of the project's text files, when the whole project is small (SMALL_PROJECT files) and
-   the request asks about it or for a change (a greeting reads nothing);
+2. all of the project's source files, when the whole project is small (SMALL_PROJECT files) and
+   the request asks about it or for a change (a greeting reads nothing; data and docs are read
+   only when named);
 3. otherwise, when the task names identifiers (`code`, snake_case, CamelCase) and no file: a grep
    for them, then the files it found (most hits first).
 Each step is one reply holding a call per file, made by the harness (ids `call_pack_…`), so the
@@ -25,7 +26,8 @@ from agentcli.local.task import current_task, is_change_request, norm, same_path
 from agentcli.types import Message, ToolCall
 
 MAX_FILES = 4
-MAX_LINES = 300
+TOTAL_LINES = 480  # over all the files of a step: with the system turn, well inside an 8k window
+MIN_LINES = 80
 SMALL_PROJECT = 6
 PREFIX = "call_pack_"
 _HARNESS = ("call_run_first", PREFIX)  # harness calls made before the model's first turn
@@ -33,6 +35,10 @@ _SKIP = re.compile(r"(^|/)(\.[^/]+|[^/]+\.(lock|min\.js|map|svg|png|jpe?g|gif|ic
                    r"pyc|so|bin|gguf|sqlite3?|db))$|(^|/)(LICENSE|COPYING)[^/]*$", re.IGNORECASE)
 _IDENT = re.compile(r"`([A-Za-z_][\w.]{2,60})`|\b([a-z][a-z0-9]*_[a-z0-9_]+|[A-Z][a-z0-9]+"
                     r"(?:[A-Z][a-z0-9]+)+)\b")
+_CODE = re.compile(r"\.(py|pyi|js|jsx|mjs|cjs|ts|tsx|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|sh|"
+                   r"bash|lua|pl|r|scala|sql)$", re.IGNORECASE)
+_FILE_NAME = re.compile(r"\.(py|pyi|js|jsx|mjs|ts|tsx|json|md|txt|toml|ya?ml|cfg|ini|go|rs|java|c|h|cc|"
+                        r"cpp|rb|php|sh|html|css|csv|lock)$|/", re.IGNORECASE)
 _GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.MULTILINE)
 
 
@@ -45,9 +51,9 @@ def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
         return []
     packed = [c for c in calls if c.id.startswith(PREFIX)]
     if not packed:
-        return _first_step(task_text(messages), files, len(task))
+        return _first_step(task_text(messages), files, len(messages))
     if packed[-1].name == "grep" and not any(c.name == "read" for c in packed):
-        return _reads(_grep_hits(task, packed[-1].id, files), len(task))
+        return _reads(_grep_hits(task, packed[-1].id, files), len(messages))
     return []
 
 
@@ -55,8 +61,9 @@ def _first_step(request: str, files: list[str], n: int) -> list[ToolCall]:
     text = [f for f in files if not _SKIP.search(f)]
     named = _named(request, text)
     about_code = named or is_change_request(request) or "?" in request  # not "hi"
-    small = len(files) <= SMALL_PROJECT and len(text) <= MAX_FILES + len(named) and about_code
-    others = [f for f in text if f not in named] if small else []
+    code = [f for f in text if _CODE.search(f)]  # data and docs only when the task names them
+    small = len(files) <= SMALL_PROJECT and len(code) <= MAX_FILES + len(named) and about_code
+    others = [f for f in code if f not in named] if small else []
     chosen = (others + named)[-MAX_FILES:]  # the files the task names come last: nearest the reply
     if chosen:
         return _reads(chosen, n)
@@ -71,7 +78,8 @@ def _named(request: str, files: list[str]) -> list[str]:
     """Outline files the request names, by path or by file name, in the order it names them."""
     found: list[tuple[int, str]] = []
     for f in files:
-        for needle in dict.fromkeys((f, os.path.basename(f))):
+        base = os.path.basename(f)  # a bare word ("server", "test") names a file only as a path
+        for needle in dict.fromkeys((f, base) if "." in base else (f,)):
             m = re.search(rf"(?<![\w./-]){re.escape(needle)}(?![\w-])", request)
             if m and (needle == f or sum(os.path.basename(g) == needle for g in files) == 1):
                 found.append((m.start(), f))
@@ -81,7 +89,7 @@ def _named(request: str, files: list[str]) -> list[str]:
 
 def _identifiers(request: str) -> list[str]:
     """Code names in the request: `quoted`, snake_case or CamelCase (at most four)."""
-    names = [a or b for a, b in _IDENT.findall(request)]
+    names = [a or b for a, b in _IDENT.findall(request) if not _FILE_NAME.search(a or b)]
     return list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in names if not n[0].isdigit()))[:4]
 
 
@@ -100,7 +108,8 @@ def _grep_hits(task: list[Message], call_id: str, files: list[str]) -> list[str]
 
 def _reads(paths: list[str], n: int) -> list[ToolCall]:
     calls = []
+    limit = max(MIN_LINES, TOTAL_LINES // max(1, len(paths)))
     for i, path in enumerate(paths):
-        args = {"path": path, "limit": MAX_LINES}
+        args = {"path": path, "limit": limit}
         calls.append(ToolCall(f"{PREFIX}{n}_{i}", "read", args, json.dumps(args, ensure_ascii=False)))
     return calls

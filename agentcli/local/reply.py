@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from agentcli.local import chat, codemode, fenced, steer, verify
+from agentcli.local import chat, codemode, fenced, steer, undo, verify
 from agentcli.models.base import Request
 from agentcli.models.textcalls import extract
 from agentcli.types import REFUSED, ToolCall
@@ -36,7 +36,7 @@ class Steering:
     def __init__(self, request: Request, names: set[str], files: list[str], plan: steer.Plan):
         self.messages, self.max_tokens = request.messages, request.max_tokens
         self.names, self.files = names, files
-        self.code_path = None if plan.grammar or plan.force_call else codemode.target(self.messages)
+        self.code_path = None if plan.grammar or plan.force_call else codemode.target(self.messages, names)
         self.mode = "grammar" if plan.grammar else "call" if plan.force_call else \
             "code" if self.code_path else "free"
         self.note: str | None = codemode.note(self.code_path, self.messages) if self.code_path \
@@ -86,13 +86,14 @@ class Steering:
             self.mode = "grammar"  # its own pick failed even with the opener written: constrain it
             return False
         if found.errors and not self.calls:
-            self.calls = [ToolCall(f"call_bad_{attempt}", "(unparsed)", None, _body(prefix + raw),
-                                   _short_error(found.errors[0]))]
+            self.calls = [ToolCall(f"call_bad_{len(self.messages)}_{attempt}", "(unparsed)", None,
+                                   _body(prefix + raw), _short_error(found.errors[0]))]
         return True
 
     def _settle_code(self, code: ToolCall | None) -> bool:
         """The change written as code, unless the task forbids it."""
-        if code is None or steer.refusal(code, self.messages) is not None:
+        msgs = self.messages
+        if code is None or steer.refusal(code, msgs) is not None or undo.was_undone(code, msgs):
             return False
         self.text, self.calls = "", [code]
         return True

@@ -111,7 +111,7 @@ def reread(call: ToolCall, messages: list[Message]) -> ToolCall | None:
     if first_fail < 0 or last_read > first_fail:
         return None
     args = {"path": path}
-    return ToolCall(f"call_reread_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+    return ToolCall(f"call_reread_{len(messages)}", "read", args, json.dumps(args, ensure_ascii=False))
 
 
 def failed_repeat_note(call: ToolCall, messages: list[Message]) -> str:
@@ -208,7 +208,7 @@ def unchanged_target(messages: list[Message], answer: str) -> ToolCall | None:
             _norm(str((last.arguments or {}).get("path", ""))), _norm(path)):
         return None
     args = {"path": path}
-    return ToolCall(f"call_again_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+    return ToolCall(f"call_again_{len(messages)}", "read", args, json.dumps(args, ensure_ascii=False))
 
 
 _COUNTING = re.compile(r"\bhow many\b|\b(?:give|answer with|what is) the (?:number|count|total)\b", re.I)
@@ -358,7 +358,7 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
     likely = [f for score, f in scored if score > 0]
     for path in named + ([] if mentioned else likely[:1]):
         args = {"path": path}
-        return ToolCall(f"call_read_{len(task)}", "read", args, json.dumps(args, ensure_ascii=False))
+        return ToolCall(f"call_read_{len(messages)}", "read", args, json.dumps(args, ensure_ascii=False))
     return None
 
 

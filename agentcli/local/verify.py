@@ -37,7 +37,7 @@ def run_mentioned(messages: list[Message]) -> ToolCall | None:
     if runs and runs[-1] > edits[-1]:
         return None
     args = {"command": command}
-    return ToolCall(f"call_run_{len(task)}", "shell", args, json.dumps(args, ensure_ascii=False))
+    return ToolCall(f"call_run_{len(messages)}", "shell", args, json.dumps(args, ensure_ascii=False))
 
 
 def check_after_change(messages: list[Message]) -> ToolCall | None:
@@ -116,7 +116,7 @@ def run_first(messages: list[Message]) -> ToolCall | None:
     if not commands:
         return None
     args = {"command": commands[0].strip()}
-    return ToolCall("call_run_first", "shell", args, json.dumps(args, ensure_ascii=False))
+    return ToolCall(f"call_run_first_{len(messages)}", "shell", args, json.dumps(args, ensure_ascii=False))
 
 
 # "Rename `a` to `b`", "bump the version from 1.4.2 to 1.5.0": what must be gone when done.
@@ -146,4 +146,4 @@ def leftovers(messages: list[Message]) -> ToolCall | None:
     if last_edit < 0 or (searched and searched[-1] > last_edit):
         return None
     args = {"pattern": pattern}
-    return ToolCall(f"call_left_{len(task)}", "grep", args, json.dumps(args, ensure_ascii=False))
+    return ToolCall(f"call_left_{len(messages)}", "grep", args, json.dumps(args, ensure_ascii=False))

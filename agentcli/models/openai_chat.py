@@ -66,7 +66,7 @@ class OpenAIModel(LazyConnection):
         if self.lean and not reply.tool_calls:  # the change written as a ```python block
             from agentcli.local import harness
 
-            code = harness.code_reply(reply.message.content, request.messages)
+            code = harness.code_reply(reply.message.content, request.messages, names)
             if code is not None:
                 message = Message(role="assistant", content="", tool_calls=[code])
                 return Reply(message=message, usage=reply.usage, stop_reason="tool_use", model=self.name)
