@@ -48,7 +48,8 @@ def test_the_file_to_fix_is_the_one_the_task_names_never_the_test():
 
 
 def test_code_mode_only_after_a_failing_check_shown_by_the_harness_or_an_edit_that_missed():
-    passing = [FIX, *_ran("c0", "exit code: 0\nok"), *_read("stats.py", STATS, "call_pack_2_0")]
+    passing = [FIX, *_ran("c0", "exit code: 0\nok"), *_read("stats.py", STATS, "c1"),
+               *_ran("call_run_3", "exit code: 0\nok")]
     assert codemode.target(passing) is None
     # Run by the harness because the task says it fails: wrong output with exit code 0 is failing.
     early = [Message(role="user", content="`python3 count.py 3` stops early. Fix it."),
@@ -143,3 +144,14 @@ def test_the_note_says_how_it_fails_and_when_a_change_did_not_help():
             Message(role="tool", content="overwrote stats.py", tool_call_id="c5", name="write"),
             *_ran("call_run_9", TRACE)]
     assert codemode.note("stats.py", same).startswith("Your last change did not fix it")
+
+
+def test_code_mode_right_after_the_harness_read_the_one_file_a_change_names():
+    ask = Message(role="user", content="Implement the function `slugify` in text_utils.py as its docstring says.")
+    packed = [ask, *_read("text_utils.py", STATS, "call_pack_1_0")]
+    assert codemode.target(packed) == "text_utils.py"
+    two = [Message(role="user", content="Move mean from stats.py to calc.py"),
+           *_read("stats.py", STATS, "call_pack_1_0"), *_read("calc.py", STATS, "call_pack_1_1")]
+    assert codemode.target(two) is None  # which file to write is the model's call
+    question = [Message(role="user", content="What does text_utils.py do?"), *packed[1:]]
+    assert codemode.target(question) is None

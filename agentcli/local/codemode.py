@@ -5,7 +5,8 @@ the right one of several files on screen; small models copy the failing line fro
 the traceback instead, and repeat it. Writing the corrected file in a ```python block is what
 they do best (aider's "whole" format). So, when the task's check fails (or the model's last edit
 named text the file lacks) and the file to fix was read whole, the next reply is decoded as code,
-with a note naming that file, and the block becomes one `write`:
+with a note naming that file, and the block becomes one `write`; the same right after the harness
+read the one .py file a change request names (pack.py), check or no check:
 - a block that keeps every top-level definition and as many top-level statements as the file
   is the new file;
 - a block with only some definitions is spliced into the file (fenced.splice): what the model
@@ -23,6 +24,7 @@ import os
 import re
 
 from agentcli.local import fenced
+from agentcli.local.pack import PREFIX as PACK_PREFIX
 from agentcli.local.steer import is_test
 from agentcli.local.task import CHANGE_TOOLS, asks_for_change, current_task, norm, successful_calls, task_text
 from agentcli.local.verify import last_check_failing
@@ -45,31 +47,32 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
         return None  # a question ("why does it crash?") is answered, not fixed
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
-    if last is None:
-        return None
     request = task_text(messages)
-    failing = last_check_failing(request, task)
-    missed = last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content
-    # The task said its command fails (the harness ran it first); it may still exit 0 with the
-    # wrong output ("stops early"), which only the task's words say is wrong.
-    ok = successful_calls(task)
-    said_fails = any(c.id.startswith("call_run_first") for c in ok) and \
-        not any(c.name in CHANGE_TOOLS for c in ok)
-    if not missed and not (last.id.startswith(_HARNESS) and (failing is not None or said_fails)):
-        return None
-    files = [p for p, t in fenced.read_whole(task) if len(t) <= MAX_CHARS and not _VENDORED.search(p)]
-    named = [p for p in files if re.search(rf"(?<![\w.-]){re.escape(os.path.basename(p))}(?!\w)", request)]
-    if _FIX_TEST.search(request):
+    if last is None or _FIX_TEST.search(request):
         return None  # the task is about the test itself: the harness does not pick another file
-    files = [p for p in files if not is_test(p)]
-    if missed:
+    failing = last_check_failing(request, task)
+    files = [p for p, t in fenced.read_whole(task)
+             if len(t) <= MAX_CHARS and not _VENDORED.search(p) and not is_test(p)]
+    if last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content:
         path = norm(str((last.arguments or {}).get("path", "")))
-        return next((p for p in files if norm(p) == path), None)
-    named = [p for p in named if p in files]
+        return next((p for p in files if norm(p) == path), None)  # its edit missed: the file as code
+    if not last.id.startswith(_HARNESS):
+        return None
+    named = [p for p in files if re.search(rf"(?<![\w.-]){re.escape(os.path.basename(p))}(?!\w)", request)]
+    if failing is None and not _said_fails(task):
+        # No failing check: code mode right after the harness read the file the task names.
+        return named[0] if last.id.startswith(PACK_PREFIX) and len(named) == 1 else None
     frames = [norm(f) for f in _FRAME.findall(failing[1] if failing else "") if not _VENDORED.search(f)]
     in_trace = [p for f in reversed(frames) for p in files if norm(p) == f or f.endswith("/" + norm(p))]
     ranked = in_trace + named + (files if len(files) == 1 else [])  # where it broke, first
     return ranked[0] if ranked else None
+
+
+def _said_fails(task: list[Message]) -> bool:
+    """The task said its command fails (the harness ran it first), and nothing changed since: it
+    may exit 0 with the wrong output ("stops early"), which only the task's words say is wrong."""
+    ok = successful_calls(task)
+    return any(c.id.startswith("call_run_first") for c in ok) and not any(c.name in CHANGE_TOOLS for c in ok)
 
 
 def opening(path: str, messages: list[Message]) -> str:
