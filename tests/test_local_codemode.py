@@ -14,7 +14,7 @@ from test_local_fenced import _scripted_model
 STATS = '"""Stats."""\n\n\ndef mean(values):\n    return sum(values) / (len(values) - 1)\n\n\n' \
         'def spread(values):\n    return max(values) - min(values)\n'
 TEST = "from stats import mean\n\nassert mean([2, 4, 6]) == 4\n"
-FIX = Message(role="user", content="`python3 test_stats.py` fails. Fix the bug in stats.py.")
+FIX = Message(role="user", content="`python3 test_stats.py` fails. Fix the bug in stats.py. Do not change the test.")
 TRACE = ('exit code: 1\nTraceback (most recent call last):\n  File "/w/test_stats.py", line 3, in '
          '<module>\n    assert mean([2, 4, 6]) == 4\nAssertionError: 6.0')
 

@@ -27,7 +27,7 @@ from agentcli.local import fenced
 from agentcli.local.pack import PREFIX as PACK_PREFIX
 from agentcli.local.steer import is_test
 from agentcli.local.task import CHANGE_TOOLS, asks_for_change, current_task, norm, successful_calls, task_text
-from agentcli.local.verify import last_check_failing
+from agentcli.local.verify import NEGATED, last_check_failing
 from agentcli.types import Message, ToolCall
 
 CODE_OPEN = "```python\n"
@@ -48,8 +48,8 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
     last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
                  if c.id == task[-1].tool_call_id), None)
     request = task_text(messages)
-    if last is None or _FIX_TEST.search(request):
-        return None  # the task is about the test itself: the harness does not pick another file
+    if last is None or any(not NEGATED.search(request[:m.start()]) for m in _FIX_TEST.finditer(request)):
+        return None  # the task is about the test itself ("do not change the test" is not)
     failing = last_check_failing(request, task)
     files = [p for p, t in fenced.read_whole(task)
              if len(t) <= MAX_CHARS and not _VENDORED.search(p) and not is_test(p)]

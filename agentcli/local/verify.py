@@ -17,7 +17,7 @@ from agentcli.types import Message, ToolCall
 _COMMAND = re.compile(r"`((?:python3?\s+(?:-m\s+pytest\b|-m\s+unittest\b|[\w./-]+\.py\b)|pytest\b|"
                       r"node\s+[\w./-]+\.m?js\b|(?:npm|yarn|pnpm)\s+(?:run\s+)?test\b|go\s+test\b|"
                       r"cargo\s+test\b|make\s+(?:test|check)\b|ruby\s+[\w./-]+\.rb\b)[^`\n;&|>]*)`")
-_NEGATED = re.compile(r"(?:don't|do not|never|without|avoid|not)\W+(?:\w+\W+){0,3}$", re.I)
+NEGATED = re.compile(r"(?:don't|do not|never|without|avoid|not)\W+(?:\w+\W+){0,3}$", re.I)
 
 
 def run_mentioned(messages: list[Message]) -> ToolCall | None:
@@ -99,7 +99,7 @@ def last_check_failing(request: str, task: list[Message]) -> tuple[str, str] | N
 def task_commands(request: str) -> list[str]:
     """The checking commands the task names in backticks, leaving out any it says not to run."""
     found = _COMMAND.finditer(request)
-    return [m.group(1).strip() for m in found if not _NEGATED.search(request[:m.start()])]
+    return [m.group(1).strip() for m in found if not NEGATED.search(request[:m.start()])]
 
 
 _FAILS = re.compile(r"\b(?:fail\w*|crash\w*|errors?|exceptions?|raises|traceback|breaks|broken|"
