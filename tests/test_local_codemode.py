@@ -94,7 +94,7 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
     tools = [load_spec(n) for n in ("read", "edit", "write", "shell")]
     reply = model.complete(Request(system="s", messages=PACKED, tools=tools))
     (call,) = reply.message.tool_calls
-    assert seen == [codemode.CODE_OPEN + "\"\"\"Stats.\"\"\"\n"] and "whole corrected stats.py" in rendered[0]
+    assert seen == [codemode.CODE_OPEN + "\"\"\"Stats.\"\"\"\n"] and "whole new stats.py" in rendered[0]
     assert call.name == "write" and call.arguments["path"] == "stats.py"
     assert call.arguments["content"] == STATS.replace("(len(values) - 1)", "len(values)")
 
@@ -155,3 +155,21 @@ def test_code_mode_right_after_the_harness_read_the_one_file_a_change_names():
     assert codemode.target(two) is None  # which file to write is the model's call
     question = [Message(role="user", content="What does text_utils.py do?"), *packed[1:]]
     assert codemode.target(question) is None
+
+
+CONFIG = '{\n  "name": "svc",\n  "debug": true,\n  "max_connections": 10\n}\n'
+
+
+def test_a_config_the_task_names_is_written_whole_when_it_parses_and_keeps_every_key():
+    ask = Message(role="user", content="In config.json, turn debug off and raise max_connections to 50.")
+    packed = [ask, *_read("config.json", CONFIG, "call_pack_1_0")]
+    assert codemode.target(packed) == "config.json"
+    assert codemode.opening("config.json", packed) == "```json\n{\n"
+    good = "```json\n" + CONFIG.replace("true", "false").replace("10", "50") + "```"
+    assert codemode.write(good, "config.json", packed).arguments["content"] == \
+        CONFIG.replace("true", "false").replace("10", "50")
+    dropped = '```json\n{\n  "debug": false\n}\n```'
+    assert codemode.write(dropped, "config.json", packed) is None  # name and max_connections gone
+    broken = '```json\n{\n  "debug": false,\n}\n```'
+    assert codemode.write(broken, "config.json", packed) is None
+    assert codemode.write(good, "config.json", packed, whole=False) is None  # not asked for it whole

@@ -1,4 +1,4 @@
-"""Code mode: a small model fixes a Python file by writing the file again, as code.
+"""Code mode: a small model changes a file by writing the file again, as code.
 
 The same fix written as an `edit` call needs `old` copied exactly, inside a JSON string, from
 the right one of several files on screen; small models copy the failing line from the test or
@@ -14,12 +14,16 @@ read the one .py file a change request names (pack.py), check or no check:
   nor is a reply cut off before its closing fence;
 - only files that fit a small model's reply (MAX_CHARS) and that the task asks to change (not a
   question, not a test the task is about, nothing vendored) are targets;
-- an import of the file's own module is dropped (a small model copies the test's import).
+- an import of the file's own module is dropped (a small model copies the test's import);
+- a config or data file (JSON, TOML, INI) is written whole only when it parses and keeps every
+  top-level key.
 Refused like any write where the task says to leave the file alone (steer.refusal).
 """
 
 from __future__ import annotations
 
+import configparser
+import json
 import os
 import re
 
@@ -32,7 +36,7 @@ from agentcli.types import Message, ToolCall
 
 CODE_OPEN = "```python\n"
 _HARNESS = ("call_run", "call_pack_", "call_reread_", "call_read_", "call_undo_")  # calls the harness made
-_CLOSED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)\n```", re.DOTALL | re.IGNORECASE)
+_CLOSED = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n(.*?)\n```", re.DOTALL)
 MAX_CHARS = 3000  # a file longer than this would not fit a small model's reply (1,024 tokens)
 _VENDORED = re.compile(r"(^|/)(site-packages|dist-packages|\.venv|venv|node_modules)/")
 _FIX_TEST = re.compile(r"\b(?:fix|update|change|correct|repair|rewrite)\s+(?:the\s+|a\s+)?(?:failing\s+)?"
@@ -51,7 +55,7 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
     if last is None or any(not NEGATED.search(request[:m.start()]) for m in _FIX_TEST.finditer(request)):
         return None  # the task is about the test itself ("do not change the test" is not)
     failing = last_check_failing(request, task)
-    files = [p for p, t in fenced.read_whole(task)
+    files = [p for p, t in fenced.read_whole(task, (".py", *DATA))
              if len(t) <= MAX_CHARS and not _VENDORED.search(p) and not is_test(p)]
     if last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content:
         path = norm(str((last.arguments or {}).get("path", "")))
@@ -80,7 +84,11 @@ def opening(path: str, messages: list[Message]) -> str:
     writing that file (left to itself, it may write out the test it was shown last)."""
     text = fenced.current_text(path, messages) or ""
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
-    return CODE_OPEN + (first + "\n" if first else "")
+    return f"```{_language(path)}\n" + (first + "\n" if first else "")
+
+
+def _language(path: str) -> str:
+    return DATA[os.path.splitext(path)[1]][0] if not path.endswith(".py") else "python"
 
 
 def note(path: str, messages: list[Message]) -> str:
@@ -98,8 +106,8 @@ def note(path: str, messages: list[Message]) -> str:
     if failing is not None:
         command, out = failing
         head += f"`{command}` still fails: …{out[-240:]} "
-    return head + (f"Fix it now in {path}. Reply with the whole corrected {path} in one ```python "
-                   "block: every line of the file, with the lines that cause the problem changed. "
+    return head + (f"Do it now in {path}. Reply with the whole new {path} in one ```{_language(path)} "
+                   "block: every line of the file, with the lines the task is about changed. "
                    "Change no other file.")
 
 
@@ -112,6 +120,8 @@ def write(text: str, path: str, messages: list[Message], *, whole: bool = True) 
     blocks = [m.group(1) for m in _CLOSED.finditer(text)]
     if old is None or not blocks:
         return None
+    if not path.endswith(".py"):
+        return _data_write(blocks[0].strip("\n") + "\n", path, old, len(messages)) if whole else None
     source = _without_self_import(blocks[0].strip("\n") + "\n", path)
     tree, before = fenced.parse(source), fenced.parse(old)
     if tree is None or before is None:
@@ -121,6 +131,50 @@ def write(text: str, path: str, messages: list[Message], *, whole: bool = True) 
     if new is None or not fenced.nested(old) <= fenced.nested(new):
         return None  # a class written with fewer methods than it has: not a whole file
     return fenced.make_write(f"call_code_{len(messages)}", path, old, new)
+
+
+def _data_write(new: str, path: str, old: str, n: int) -> ToolCall | None:
+    """A config or data file written whole: only when it parses and keeps every top-level key
+    (a small model that drops the rest of a config breaks the program quietly)."""
+    _, keys = DATA[os.path.splitext(path)[1]]
+    before, after = keys(old), keys(new)
+    if before is None or after is None or not before <= after or new == old:
+        return None
+    args = {"path": path, "content": new}
+    return ToolCall(f"call_code_{n}", "write", args, json.dumps(args, ensure_ascii=False))
+
+
+def _json_keys(text: str) -> set[str] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return set(data) if isinstance(data, dict) else set()
+
+
+def _toml_keys(text: str) -> set[str] | None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no parser to check it with, so no rewrite
+        return None
+    try:
+        return set(tomllib.loads(text))
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _ini_keys(text: str) -> set[str] | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    return {f"{s}.{k}" for s in parser.sections() for k in parser[s]}
+
+
+# The data files code mode rewrites whole: their fence language and their top-level keys.
+DATA = {".json": ("json", _json_keys), ".toml": ("toml", _toml_keys), ".ini": ("ini", _ini_keys),
+        ".cfg": ("ini", _ini_keys)}
 
 
 def _without_self_import(source: str, path: str) -> str:

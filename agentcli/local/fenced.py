@@ -20,6 +20,7 @@ messages, like the rest of the steering.
 from __future__ import annotations
 
 import ast
+import os
 import json
 import re
 import warnings
@@ -118,16 +119,16 @@ def _python_block(text: str) -> tuple[ast.Module, str] | None:
     return None
 
 
-def _read_files(task: list[Message]) -> list[tuple[str, str]]:
-    """(path, text) of the .py files read whole (or written whole) in `task` and not changed
-    since, latest first."""
+def _read_files(task: list[Message], suffixes: tuple[str, ...] = (".py",)) -> list[tuple[str, str]]:
+    """(path, text) of the files (by default .py) read whole (or written whole) in `task` and not
+    changed since, latest first."""
     results = {m.tool_call_id: m for m in task if m.role == "tool"}
     ok = {c.id for c in successful_calls(task)}
     seen: dict[str, str | None] = {}
     for m in reversed(task):
         for c in reversed(m.tool_calls) if m.role == "assistant" else ():
             path = str((c.arguments or {}).get("path", ""))
-            if not path.endswith(".py") or norm(path) in seen or c.id not in ok:
+            if not path.endswith(suffixes) or norm(path) in seen or c.id not in ok:
                 continue
             content = (c.arguments or {}).get("content")
             if c.name == "write" and isinstance(content, str) and content:
@@ -258,7 +259,9 @@ def _definitions(lines: list[str]) -> tuple[ast.Module, str] | None:
 
 def _current(path: str, messages: list[Message]) -> str | None:
     """The text of `path` as the model read it whole in this task, if nothing changed it since."""
-    return next((t for p, t in _read_files(current_task(messages)) if same_path(p, norm(path))), None)
+    suffix = os.path.splitext(path)[1] or ".py"
+    found = _read_files(current_task(messages), (suffix,))
+    return next((t for p, t in found if same_path(p, norm(path))), None)
 
 
 def _write(call_id: str, path: str, old: str, new: str | None) -> ToolCall | None:
