@@ -372,3 +372,17 @@ def test_an_answer_copying_an_earlier_message_word_for_word_goes_back():
     note = steer.answer_note([USER, *said], "Searching.")
     assert note.startswith("Your reply repeats an earlier message word for word ('Searching.')")
     assert steer.answer_note([USER, *said], "TIMEOUT_SECONDS is 37.") is None
+
+
+def test_a_whole_file_write_that_drops_code_is_refused_unless_the_task_removes_something():
+    app = 'from users import get_usr\n\ndef greet(i):\n    return get_usr(i)\n\nif __name__ == "__main__":\n    print(greet(1))\n'
+    numbered = "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(app.rstrip("\n").split("\n"), 1))
+    read = _call("read", {"path": "app.py"}, "r1")
+    short = 'from users import get_user\n\ndef greet(i):\n    return get_user(i)\n'
+    write = _call("write", {"path": "app.py", "content": short}, "w1")
+    rename = [Message(role="user", content="Rename get_usr to get_user everywhere"), *_turn(read, numbered)]
+    assert "drop 1 top-level statement" in steer.refusal(write, rename)
+    whole = _call("write", {"path": "app.py", "content": app.replace("get_usr", "get_user")}, "w2")
+    assert steer.refusal(whole, rename) is None
+    removal = [Message(role="user", content="Remove the __main__ block from app.py"), *_turn(read, numbered)]
+    assert steer.refusal(write, removal) is None
