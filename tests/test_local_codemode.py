@@ -173,3 +173,9 @@ def test_a_config_the_task_names_is_written_whole_when_it_parses_and_keeps_every
     broken = '```json\n{\n  "debug": false,\n}\n```'
     assert codemode.write(broken, "config.json", packed) is None
     assert codemode.write(good, "config.json", packed, whole=False) is None  # not asked for it whole
+
+
+def test_a_copy_of_the_file_is_no_change_and_the_note_restates_the_task():
+    copy = "```python\n" + STATS.replace("\n\n\n", "\n\n") + "```"
+    assert codemode.write(copy, "stats.py", PACKED) is None
+    assert codemode.note("stats.py", PACKED).endswith("The task: " + FIX.content)

@@ -74,3 +74,12 @@ def test_harness_ids_differ_from_task_to_task():
         Message(role="assistant", content="Fixed."), Message(role="user", content="Fix report.py again")]
     two = pack.first_reads(history, SMALL)
     assert two and not {c.id for c in one} & {c.id for c in two}
+
+
+def test_when_the_grep_finds_a_definition_only_the_defining_files_are_read():
+    msgs = ask("Which file defines the class InvoiceRenderer?")
+    (grep,) = pack.first_reads(msgs, BIG)
+    found = ("pkg/mod1.py:3: from pkg.billing import InvoiceRenderer\npkg/billing.py:1: class InvoiceRenderer:\n"
+             "pkg/mod2.py:7: r = InvoiceRenderer()")
+    msgs += turn(grep, found)
+    assert paths(pack.first_reads(msgs, BIG)) == ["pkg/billing.py"]

@@ -107,8 +107,8 @@ def note(path: str, messages: list[Message]) -> str:
         command, out = failing
         head += f"`{command}` still fails: …{out[-240:]} "
     return head + (f"Do it now in {path}. Reply with the whole new {path} in one ```{_language(path)} "
-                   "block: every line of the file, with the lines the task is about changed. "
-                   "Change no other file.")
+                   "block: every line of the file, with what the task asks changed or added. "
+                   f"Change no other file.\nThe task: {task_text(messages)}")
 
 
 def write(text: str, path: str, messages: list[Message], *, whole: bool = True) -> ToolCall | None:
@@ -128,8 +128,8 @@ def write(text: str, path: str, messages: list[Message], *, whole: bool = True) 
         return None
     kept_all = fenced.defined(old) <= fenced.defined(source) and len(tree.body) >= len(before.body)
     new = source if whole and kept_all else fenced.splice(old, tree, source)
-    if new is None or not fenced.nested(old) <= fenced.nested(new):
-        return None  # a class written with fewer methods than it has: not a whole file
+    if new is None or not fenced.nested(old) <= fenced.nested(new) or _same_code(old, new):
+        return None  # a class with fewer methods than it has, or the file copied out unchanged
     return fenced.make_write(f"call_code_{len(messages)}", path, old, new)
 
 
@@ -138,10 +138,15 @@ def _data_write(new: str, path: str, old: str, n: int) -> ToolCall | None:
     (a small model that drops the rest of a config breaks the program quietly)."""
     _, keys = DATA[os.path.splitext(path)[1]]
     before, after = keys(old), keys(new)
-    if before is None or after is None or not before <= after or new == old:
+    if before is None or after is None or not before <= after or _same_code(old, new):
         return None
     args = {"path": path, "content": new}
     return ToolCall(f"call_code_{n}", "write", args, json.dumps(args, ensure_ascii=False))
+
+
+def _same_code(old: str, new: str) -> bool:
+    """The same text but for blank lines and spacing: a copy, not a change."""
+    return old.split() == new.split()
 
 
 def _json_keys(text: str) -> set[str] | None:

@@ -39,6 +39,8 @@ _CODE = re.compile(r"\.(py|pyi|js|jsx|mjs|cjs|ts|tsx|go|rs|java|kt|c|h|cc|cpp|hp
                    r"bash|lua|pl|r|scala|sql)$", re.IGNORECASE)
 _FILE_NAME = re.compile(r"\.(py|pyi|js|jsx|mjs|ts|tsx|json|md|txt|toml|ya?ml|cfg|ini|go|rs|java|c|h|cc|"
                         r"cpp|rb|php|sh|html|css|csv|lock)$|/", re.IGNORECASE)
+_DEFINES = re.compile(r":\d+:\s*(?:export\s+)?(?:async\s+def|def|class|function|func|fn|struct|interface|"
+                      r"type|const|let|var)\s+\w|:\d+:\s*[A-Z_][A-Z0-9_]*\s*=")
 _GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.MULTILINE)
 
 
@@ -53,7 +55,8 @@ def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
     if not packed:
         return _first_step(task_text(messages), files, len(messages))
     if packed[-1].name == "grep" and not any(c.name == "read" for c in packed):
-        return _reads(_grep_hits(task, packed[-1].id, files), len(messages))
+        change = is_change_request(task_text(messages))
+        return _reads(_grep_hits(task, packed[-1].id, files, change), len(messages))
     return []
 
 
@@ -93,9 +96,12 @@ def _identifiers(request: str) -> list[str]:
     return list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in names if not n[0].isdigit()))[:4]
 
 
-def _grep_hits(task: list[Message], call_id: str, files: list[str]) -> list[str]:
+def _grep_hits(task: list[Message], call_id: str, files: list[str], change: bool) -> list[str]:
     """The outline files a grep found, most matching lines first."""
     result = next((m.content for m in task if m.role == "tool" and m.tool_call_id == call_id), "")
+    defining = [ln for ln in result.splitlines() if _DEFINES.search(ln)]
+    if defining and not change:  # a question: where the names are defined (a change needs the users too)
+        result = "\n".join(defining)
     counts: dict[str, int] = {}
     for path in _GREP_LINE.findall(result):
         path = norm(path)
