@@ -83,3 +83,12 @@ def test_when_the_grep_finds_a_definition_only_the_defining_files_are_read():
              "pkg/mod2.py:7: r = InvoiceRenderer()")
     msgs += turn(grep, found)
     assert paths(pack.first_reads(msgs, BIG)) == ["pkg/billing.py"]
+
+
+def test_a_replace_everywhere_task_greps_the_old_text_and_reads_every_file_it_is_in():
+    files = ["pkg/__init__.py", "setup.cfg", "CHANGELOG.md", "README.md"]
+    msgs = ask("Bump the project's version from 1.4.2 to 1.5.0 everywhere it is written.")
+    (grep,) = pack.first_reads(msgs, files)
+    assert grep.name == "grep" and grep.arguments["pattern"] == r"1\.4\.2"
+    msgs += turn(grep, "pkg/__init__.py:3: __version__ = \"1.4.2\"\nsetup.cfg:3: version = 1.4.2")
+    assert sorted(paths(pack.first_reads(msgs, files))) == ["pkg/__init__.py", "setup.cfg"]

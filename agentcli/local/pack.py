@@ -10,7 +10,9 @@ files, up to MAX_FILES, read up to TOTAL_LINES lines in all:
    the request asks about it or for a change (a greeting reads nothing; data and docs are read
    only when named);
 3. otherwise, when the task names identifiers (`code`, snake_case, CamelCase) and no file: a grep
-   for them, then the files it found (most hits first).
+   for them, then the files it found (most hits first; for a question, the files defining them);
+a replace-everywhere task ("from 1.4.2 to 1.5.0", "rename `a` to `b`") greps for the old text
+first, and reads every file it is in, data and docs included.
 Each step is one reply holding a call per file, made by the harness (ids `call_pack_…`), so the
 archive shows exactly what the model was shown and why. Like the rest of the steering it is a
 pure function of the messages and the outline in the system prompt.
@@ -23,6 +25,7 @@ import os
 import re
 
 from agentcli.local.task import current_task, is_change_request, norm, same_path, task_text
+from agentcli.local.verify import replaced_text
 from agentcli.types import Message, ToolCall
 
 MAX_FILES = 4
@@ -55,14 +58,20 @@ def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
     if not packed:
         return _first_step(task_text(messages), files, len(messages))
     if packed[-1].name == "grep" and not any(c.name == "read" for c in packed):
-        change = is_change_request(task_text(messages))
-        return _reads(_grep_hits(task, packed[-1].id, files, change), len(messages))
+        request = task_text(messages)
+        everywhere = replaced_text(request) is not None
+        hits = _grep_hits(task, packed[-1].id, files, is_change_request(request), everywhere)
+        return _reads(hits, len(messages))
     return []
 
 
 def _first_step(request: str, files: list[str], n: int) -> list[ToolCall]:
     text = [f for f in files if not _SKIP.search(f)]
     named = _named(request, text)
+    pair = replaced_text(request) if is_change_request(request) and not named else None
+    if pair is not None:  # replace everywhere: every file that holds the old text, data included
+        args = {"pattern": re.escape(pair[0])}
+        return [ToolCall(f"{PREFIX}{n}_grep", "grep", args, json.dumps(args, ensure_ascii=False))]
     about_code = named or is_change_request(request) or "?" in request  # not "hi"
     code = [f for f in text if _CODE.search(f)]  # data and docs only when the task names them
     small = len(files) <= SMALL_PROJECT and len(code) <= MAX_FILES + len(named) and about_code
@@ -96,7 +105,8 @@ def _identifiers(request: str) -> list[str]:
     return list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in names if not n[0].isdigit()))[:4]
 
 
-def _grep_hits(task: list[Message], call_id: str, files: list[str], change: bool) -> list[str]:
+def _grep_hits(task: list[Message], call_id: str, files: list[str], change: bool,
+               everywhere: bool = False) -> list[str]:
     """The outline files a grep found, most matching lines first."""
     result = next((m.content for m in task if m.role == "tool" and m.tool_call_id == call_id), "")
     defining = [ln for ln in result.splitlines() if _DEFINES.search(ln)]
@@ -106,7 +116,7 @@ def _grep_hits(task: list[Message], call_id: str, files: list[str], change: bool
     for path in _GREP_LINE.findall(result):
         path = norm(path)
         match = next((f for f in files if same_path(norm(f), path)), None)
-        if match is not None and not _SKIP.search(match):
+        if match is not None and (everywhere or not _SKIP.search(match)):
             counts[match] = counts.get(match, 0) + 1
     ranked = sorted(counts, key=lambda f: -counts[f])[:MAX_FILES]
     return ranked[::-1]  # the best last: nearest the reply

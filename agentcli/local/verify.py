@@ -124,6 +124,12 @@ _PAIR = re.compile(r"`([^`\n]{2,80})`\s+(?:to|with|into|by)\s+`([^`\n]{1,80})`")
 _FROM_TO = re.compile(r"\bfrom\s+`?([\w.\-]{2,80}?)`?\s+to\s+`?([\w.\-]{1,80}?)`?(?=[\s.,;:!?]|$)")
 
 
+def replaced_text(request: str) -> tuple[str, str] | None:
+    """(old, new) of a replace-everywhere request ("rename `a` to `b`", "from 1.4.2 to 1.5.0")."""
+    m = _PAIR.search(request) or _FROM_TO.search(request)
+    return (m.group(1), m.group(2)) if m else None
+
+
 def leftovers(messages: list[Message]) -> ToolCall | None:
     """A search for the text a replace-everywhere task replaces, when the model answers after
     changing files without having searched for it since: small models stop after the first
