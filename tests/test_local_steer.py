@@ -386,3 +386,11 @@ def test_a_whole_file_write_that_drops_code_is_refused_unless_the_task_removes_s
     assert steer.refusal(whole, rename) is None
     removal = [Message(role="user", content="Remove the __main__ block from app.py"), *_turn(read, numbered)]
     assert steer.refusal(write, removal) is None
+
+
+def test_a_call_that_failed_twice_is_failed_again_and_the_reply_gives_up_on_the_last_try():
+    grep = _call("grep", {"pattern": "nowhere"}, "g1")
+    once = [USER, *_turn(grep, "no matches for 'nowhere'")]
+    twice = once + _turn(_call("grep", {"pattern": "nowhere"}, "g2"), "no matches for 'nowhere'")
+    assert steer.repeats(_call("grep", {"pattern": "nowhere"}, "g3"), once) == "failed"
+    assert steer.repeats(_call("grep", {"pattern": "nowhere"}, "g3"), twice) == "failed again"

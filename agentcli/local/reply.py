@@ -109,9 +109,13 @@ class Steering:
         call, msgs = self.calls[0], self.messages
         if "read" in self.names and self._instead(steer.read_mentioned(msgs, self.files)):
             return True  # stuck: look at the file the task names
-        if repeated == "failed" and "read" in self.names and self._instead(steer.reread(call, msgs)):
+        failed = repeated.startswith("failed")
+        if failed and "read" in self.names and self._instead(steer.reread(call, msgs)):
             return True  # the same failed edit again: show it the file as it is
-        if repeated == "failed":
+        if failed:
+            if last and repeated == "failed again":  # a third time: stop instead of looping
+                self.text, self.calls = _gave_up_repeating(self.text, call), []
+                return True
             if last:
                 return True  # the loop returns the same error; the next turn is steered again
             self.note = steer.failed_repeat_note(call, msgs)

@@ -86,7 +86,9 @@ def repeats(call: ToolCall, messages: list[Message]) -> str | None:
             if c.arguments is not None and _key(c.name, c.arguments) == key]
     if not same:
         return None
-    return "ok" if any(c.id in ok for c in same) else "failed"
+    if any(c.id in ok for c in same):
+        return "ok"
+    return "failed" if len(same) < 2 else "failed again"  # made twice already and never worked
 
 
 def reread(call: ToolCall, messages: list[Message]) -> ToolCall | None:
