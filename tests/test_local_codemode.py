@@ -85,8 +85,9 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
 
     def decode(prompt, prefix, *a, **k):
         seen.append(prefix)
-        rest = STATS.replace("(len(values) - 1)", "len(values)").split("\n", 1)[1]  # after the prefix
-        return Generation(rest + "```\n", [1], 10, 0, "stop", 0.0, 0.0)
+        plan = "The divisor in mean is one short.\n```python\n"
+        return Generation(plan + STATS.replace("(len(values) - 1)", "len(values)") + "```\n", [1], 10, 0,
+                          "stop", 0.0, 0.0)
 
     rendered = []
     model._renderer.render = lambda system, messages, tools, lean, extra_user=None: rendered.append(extra_user) or "p"
@@ -94,7 +95,7 @@ def test_the_local_model_decodes_code_mode_from_the_python_fence_with_the_note(m
     tools = [load_spec(n) for n in ("read", "edit", "write", "shell")]
     reply = model.complete(Request(system="s", messages=PACKED, tools=tools))
     (call,) = reply.message.tool_calls
-    assert seen == [codemode.CODE_OPEN + "\"\"\"Stats.\"\"\"\n"] and "whole new stats.py" in rendered[0]
+    assert seen == [""] and "whole new stats.py" in rendered[0] and "First say in one sentence" in rendered[0]
     assert call.name == "write" and call.arguments["path"] == "stats.py"
     assert call.arguments["content"] == STATS.replace("(len(values) - 1)", "len(values)")
 
@@ -164,7 +165,7 @@ def test_a_config_the_task_names_is_written_whole_when_it_parses_and_keeps_every
     ask = Message(role="user", content="In config.json, turn debug off and raise max_connections to 50.")
     packed = [ask, *_read("config.json", CONFIG, "call_pack_1_0")]
     assert codemode.target(packed) == "config.json"
-    assert codemode.opening("config.json", packed) == "```json\n{\n"
+    assert "```json block" in codemode.note("config.json", packed)
     good = "```json\n" + CONFIG.replace("true", "false").replace("10", "50") + "```"
     assert codemode.write(good, "config.json", packed).arguments["content"] == \
         CONFIG.replace("true", "false").replace("10", "50")

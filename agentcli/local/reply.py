@@ -25,7 +25,7 @@ from agentcli.models.textcalls import extract
 from agentcli.types import REFUSED, ToolCall
 
 MAX_ATTEMPTS = 3
-PREFIXES = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN}
+PREFIXES = {"free": "", "words": "", "call": chat.CALL_PREFIX, "grammar": chat.CALL_OPEN, "code": ""}
 
 
 class Steering:
@@ -48,8 +48,6 @@ class Steering:
     @property
     def prefix(self) -> str:
         """The start of the reply written for the model in the current mode."""
-        if self.mode == "code":
-            return codemode.opening(self.code_path, self.messages)
         return PREFIXES[self.mode]
 
     def judge(self, raw: str, finish: str, attempt: int) -> bool:
