@@ -158,3 +158,12 @@ def test_markup_inside_a_json_calls_content_stays_content():
     found = extract(text, TOOLS)
     assert [(c.name, c.arguments) for c in found.calls] == [
         ("write", {"path": "a.xml", "content": "<function name='f'/>"})]
+
+
+def test_a_call_cut_off_before_its_closing_braces_is_mended_not_taken_as_the_answer():
+    # The 0.5B's reply in a resumed session: the outer object never closed.
+    cut = '{"name": "grep", "arguments": {"pattern": ".*TIMEOUT_SECONDS", "glob": "src/**/*.py"}'
+    found = extract(cut, TOOLS)
+    assert found.text == "" and [c.name for c in found.calls] == ["grep"]
+    assert found.calls[0].arguments == {"pattern": ".*TIMEOUT_SECONDS", "glob": "src/**/*.py"}
+    assert extract('{"answer": 37}', TOOLS).text == '{"answer": 37}'  # JSON that is no call stays

@@ -48,14 +48,17 @@ def extract(text: str, tool_names: set[str] | None = None) -> Extracted:
     if marked:
         return Extracted(text=rest, calls=marked)
     if not found.errors:
-        unread = _unread_call(text)
+        unread = _unread_call(text, tool_names or set())
         if unread is not None:
             # The reply is nothing but something shaped like a call that never became one (cut
             # off by the output cap, broken JSON, a form nobody reads): say so, rather than
             # passing it off as an answer.
             lead, body = unread
-            problem = parse_loose(_unfence(body))[1] if body.lstrip("`").lstrip().startswith("{") \
-                else None
+            value, problem = parse_loose(_unfence(body)) if body.lstrip("`").lstrip().startswith("{") \
+                else (None, None)
+            call = _as_call(value, tool_names or set(), False) if value is not None else None
+            if call is not None:  # a call cut off before its closing braces: mended, it reads
+                return Extracted(text=lead, calls=[call])
             why = problem or "it is cut off, or in a form that cannot be read; " + _SHAPE
             return Extracted(text=lead, errors=[f"could not read the tool call {body[:200]!r}: {why}"],
                              unread=[body])
@@ -82,7 +85,7 @@ _CALL_OPENER = re.compile(
 _LEAD_IN = 160  # "Let me look at the file." before a call; more is an answer that quotes one
 
 
-def _unread_call(text: str) -> tuple[str, str] | None:
+def _unread_call(text: str, known: set[str]) -> tuple[str, str] | None:
     """(lead-in, call-shaped text) of a reply that holds nothing else but a line of lead-in; None
     for a reply with words of its own, or one whose object is well-formed JSON but no call (an
     answer given as JSON)."""
@@ -91,8 +94,10 @@ def _unread_call(text: str) -> tuple[str, str] | None:
         return None
     lead, body = text[:m.start()].strip(), text[m.start():].strip()
     inner = _unfence(body).strip()
-    if inner.startswith("{") and parse_loose(inner)[0] is not None:
-        return None
+    value = parse_loose(inner)[0] if inner.startswith("{") else None
+    if isinstance(value, dict) and not ({"arguments", "parameters"} & set(value)
+                                        or value.get("name") in known or value.get("tool") in known):
+        return None  # an answer given as JSON, not a call
     return lead, body
 
 
