@@ -48,11 +48,10 @@ def undo_worse(messages: list[Message]) -> ToolCall | None:
     _, command, after = runs[-1]
     # The baseline: the last run of the same command before the change, not one of a state that
     # was itself undone (the file went back to what the run before that saw).
-    undo_at = [i for i, m in enumerate(task) if m.role == "assistant"
-               and any(c.id.startswith(PREFIX) for c in m.tool_calls)]
-    before = [out for at, cmd, out in runs[:-1] if cmd == command and at < change_at
-              and not any(u == next((j for j in range(at + 1, len(task)) if task[j].role == "assistant"), -1)
-                          for u in undo_at)]
+    undo_at = {i for i, m in enumerate(task) if m.role == "assistant"
+               and any(c.id.startswith(PREFIX) for c in m.tool_calls)}
+    before = [out for at, cmd, out in runs[:-1]
+              if cmd == command and at < change_at and _next_turn(task, at) not in undo_at]
     if not before or not _worse(before[-1], after):
         return None
     path = str((change.arguments or {}).get("path", ""))
@@ -61,6 +60,11 @@ def undo_worse(messages: list[Message]) -> ToolCall | None:
         return None
     args = {"path": path, "content": old}
     return ToolCall(f"{PREFIX}{len(messages)}", "write", args, json.dumps(args, ensure_ascii=False))
+
+
+def _next_turn(task: list[Message], at: int) -> int:
+    """The index of the first assistant message after `at` (-1 if none)."""
+    return next((j for j in range(at + 1, len(task)) if task[j].role == "assistant"), -1)
 
 
 def was_undone(call: ToolCall, messages: list[Message]) -> bool:
