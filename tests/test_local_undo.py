@@ -96,3 +96,15 @@ def test_a_change_once_undone_is_not_taken_again():
     again = ToolCall("c9", "write", {"path": "stats.py", "content": BROKEN}, "{}")
     assert undo.was_undone(again, msgs)
     assert not undo.was_undone(ToolCall("c9", "write", {"path": "stats.py", "content": OLD + "\n"}, "{}"), msgs)
+
+
+def test_after_an_undo_the_baseline_is_the_run_before_the_undone_change():
+    broken = "exit code: 1\nImportError: cannot import name 'mean'"
+    msgs = _after("overwrote stats.py", broken)
+    first = undo.undo_worse(msgs)
+    msgs += _step(first.id, "write", first.arguments, "overwrote stats.py")
+    # Another change that breaks loading the same way: worse than the state before the first.
+    msgs += _step("c8", "write", {"path": "stats.py", "content": BROKEN + "\n"}, "overwrote stats.py")
+    msgs += _run("call_run_9", broken)
+    second = undo.undo_worse(msgs)
+    assert second is not None and second.arguments == {"path": "stats.py", "content": OLD}
