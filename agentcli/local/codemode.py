@@ -32,7 +32,8 @@ import re
 from agentcli.local import fenced
 from agentcli.local.pack import PREFIX as PACK_PREFIX
 from agentcli.local.steer import is_test
-from agentcli.local.task import CHANGE_TOOLS, asks_for_change, current_task, norm, successful_calls, task_text
+from agentcli.local.task import (CHANGE_TOOLS, asks_for_change, current_task, last_call, norm,
+                                 successful_calls, task_text)
 from agentcli.local.verify import NEGATED, last_check_failing
 from agentcli.types import Message, ToolCall
 
@@ -50,8 +51,7 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
     task = current_task(messages)
     if not task or task[-1].role != "tool" or "write" not in names or not asks_for_change(messages):
         return None  # a question ("why does it crash?") is answered, not fixed
-    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
-                 if c.id == task[-1].tool_call_id), None)
+    last = last_call(task)
     request = task_text(messages)
     if last is None or any(not NEGATED.search(request[:m.start()]) for m in _FIX_TEST.finditer(request)):
         return None  # the task is about the test itself ("do not change the test" is not)

@@ -19,6 +19,14 @@ def current_task(messages: list[Message]) -> list[Message]:
     return list(messages)
 
 
+def last_call(task: list[Message]) -> ToolCall | None:
+    """The call whose result is the last message of `task` (None if the last is no result)."""
+    if not task or task[-1].role != "tool":
+        return None
+    return next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
+                 if c.id == task[-1].tool_call_id), None)
+
+
 def successful_calls(task: list[Message]) -> list[ToolCall]:
     """Calls that worked and told the model something (a search that found nothing did not)."""
     ok_ids = {m.tool_call_id for m in task if m.role == "tool" and not m.is_error

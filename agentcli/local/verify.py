@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from agentcli.local.task import CHANGE_TOOLS, current_task, is_change_request, successful_calls, task_text
+from agentcli.local.task import (CHANGE_TOOLS, current_task, is_change_request, last_call, successful_calls,
+                                 task_text)
 from agentcli.types import Message, ToolCall
 
 # Commands that check work (run a script or the tests), as the task writes them in backticks. Only
@@ -47,8 +48,7 @@ def check_after_change(messages: list[Message]) -> ToolCall | None:
     task = current_task(messages)
     if not task or task[-1].role != "tool" or task[-1].is_error:
         return None
-    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
-                 if c.id == task[-1].tool_call_id), None)
+    last = last_call(task)
     if last is None or last.name not in CHANGE_TOOLS or last.id.startswith("call_undo_"):
         return None  # an undo puts back the text that gave the run before: no need to run it
     return run_mentioned(messages)
@@ -62,8 +62,7 @@ def check_passed_note(messages: list[Message]) -> str | None:
         return None
     request = task_text(messages)
     commands = task_commands(request)
-    last = next((c for m in reversed(task) if m.role == "assistant" for c in m.tool_calls
-                 if c.id == task[-1].tool_call_id), None)
+    last = last_call(task)
     ok = successful_calls(task)
     if last is None or last.name != "shell" or not commands or not any(c.name in CHANGE_TOOLS for c in ok):
         return None
