@@ -287,6 +287,25 @@ def unwrap(call: ToolCall) -> ToolCall:
     return ToolCall(call.id, call.name, clean, json.dumps(clean, ensure_ascii=False))
 
 
+
+_REMOVAL = re.compile(r"\b(?:remove|delete|drop|strip|get rid of)\b", re.I)
+
+
+def drops_code(path: str, content: str, messages: list[Message], request: str) -> str | None:
+    """A whole-file write of a Python file the model read that has fewer top-level statements
+    than the file (a small model rewriting a file from memory drops its `if __name__` block or a
+    constant), unless the task asks to remove something."""
+    if not path.endswith(".py") or _REMOVAL.search(request):
+        return None
+    old = _current(path, messages)
+    before, after = (_parse(old), _parse(content)) if old is not None else (None, None)
+    if before is None or after is None or len(after.body) >= len(before.body):
+        return None
+    lost = len(before.body) - len(after.body)
+    return (f"this write would drop {lost} top-level statement{'s' if lost > 1 else ''} of {path} "
+            "(a def, a class, an import or a block such as `if __name__ == \"__main__\":`); write "
+            "the whole file, every part of it, with only what the task asks changed")
+
 # For code mode (local/codemode.py), which rewrites a file the same way.
 read_whole = _read_files
 current_text = _current

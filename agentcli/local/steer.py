@@ -31,6 +31,7 @@ from agentcli.local.task import CHANGE_TOOLS, asks_for_change, is_change_request
 from agentcli.local.task import current_task, task_text  # noqa: F401 - part of this module's API
 from agentcli.local.task import norm as _norm, same_path as _same_path
 from agentcli.local.task import successful_calls as _successful_calls
+from agentcli.local import fenced
 from agentcli.local.verify import last_check_failing
 from agentcli.types import Message, ToolCall
 
@@ -304,7 +305,7 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
                 return (f'the task says "{m.group(0)}", so {path} was left as it is; '
                         + ("change the code it tests instead" if test else "change another file"))
     if call.name == "write" and str(args.get("content", "")).strip():
-        return _drops_code(path, str(args["content"]), messages)
+        return fenced.drops_code(path, str(args["content"]), messages, task_text(messages))
     if call.name != "write":
         return None
     target = _norm(str(args.get("path", "")))
@@ -313,27 +314,6 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
             return (f"write with empty content would erase {args.get('path')}; to change part of "
                     "a file, use edit with the exact old text and the new text")
     return None
-
-
-_REMOVAL = re.compile(r"\b(?:remove|delete|drop|strip|get rid of)\b", re.I)
-
-
-def _drops_code(path: str, content: str, messages: list[Message]) -> str | None:
-    """A whole-file write of a Python file the model read that has fewer top-level statements
-    than the file (a small model rewriting a file from memory drops its `if __name__` block or a
-    constant), unless the task asks to remove something."""
-    if not path.endswith(".py") or _REMOVAL.search(task_text(messages)):
-        return None
-    from agentcli.local import fenced
-
-    old = fenced.current_text(path, messages)
-    before, after = (fenced.parse(old), fenced.parse(content)) if old is not None else (None, None)
-    if before is None or after is None or len(after.body) >= len(before.body):
-        return None
-    lost = len(before.body) - len(after.body)
-    return (f"this write would drop {lost} top-level statement{'s' if lost > 1 else ''} of {path} "
-            "(a def, a class, an import or a block such as `if __name__ == \"__main__\":`); write "
-            "the whole file, every part of it, with only what the task asks changed")
 
 
 def is_test(path: str) -> bool:
