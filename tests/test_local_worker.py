@@ -126,7 +126,19 @@ def test_a_crash_mid_run_stops_with_error_one_line_and_the_session_resumes(cli, 
     again, proc = cli().json("run", "--resume", result["session_id"], "-C", str(workspace),
                              "--model", SMALL.name, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    assert again["session_id"] == result["session_id"] and "37" in again["result"]
+    assert again["session_id"] == result["session_id"] and not again["is_error"]
+    # The conversation came back whole: the model went on from the reads made before the crash,
+    # and the harness did not start the task over (its first reads are not made again). What
+    # the 0.5B answers then depends on the CPU's rounding (CI once saw it re-read src/util.py
+    # until it was stopped); answering is test_local_model's business.
+    events = _events(workspace)
+    resumed = next(i for i, e in enumerate(events) if e["type"] == "session_resume")
+    assert events[resumed]["events"] == resumed
+    before = [e["call"]["id"] for e in events[:resumed] if e["type"] == "tool_call"]
+    after = [e for e in events[resumed:] if e["type"] == "assistant"]
+    assert before and all(c.startswith("call_pack_") for c in before)
+    assert after and all(e["model"] == SMALL.name for e in after)
+    assert not any(c["id"].startswith("call_pack_") for e in after for c in e["message"].get("tool_calls") or [])
 
 
 @needs_model

@@ -18,6 +18,7 @@ Up to MAX_ATTEMPTS decodes; only the settled reply reaches the conversation.
 from __future__ import annotations
 
 import json
+import re
 
 from agentcli.local import chat, codemode, fenced, steer, undo, verify
 from agentcli.models.base import Request
@@ -59,6 +60,8 @@ class Steering:
         imagined = raw.startswith(chat.RESULT_OPEN)
         found = extract(prefix + raw.removeprefix(chat.RESULT_OPEN), self.names)
         self.text, self.calls = found.text, found.calls[:1]  # one call per turn: small models chain badly
+        if self.mode == "words" and self.calls:
+            return self._words_only(last)
         if self.mode == "code":
             if self._settle_code(codemode.write(prefix + raw, self.code_path, self.messages)):
                 return True
@@ -87,6 +90,16 @@ class Steering:
             self.calls = [ToolCall(f"call_bad_{len(self.messages)}_{attempt}", "(unparsed)", None,
                                    _body(prefix + raw), _short_error(found.errors[0]))]
         return True
+
+    def _words_only(self, last: bool) -> bool:
+        """Told to answer in words, it wrote a call anyway (in a form the banned tag does not
+        cover): its words stand and the call does not run; with no words, decode again."""
+        call, self.calls = self.calls[0], []
+        if re.search(r"\w", self.text):
+            return self._checked("stop", True)
+        if last:
+            self.text = _gave_up_repeating("", call)
+        return last
 
     def _settle_code(self, code: ToolCall | None) -> bool:
         """The change written as code, unless the task forbids it."""

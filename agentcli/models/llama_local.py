@@ -27,6 +27,8 @@ from agentcli.types import Message, Reply, ToolSpec, Usage
 
 MIN_ROOM = 64  # tokens left for the reply below which a prompt counts as too long
 RETRY_SAMPLING = Sampling(temperature=0.7)
+# Told to answer in words, a call object in the text is where its words end.
+WORDS_STOP = {"words": ('{"name"', '{ "name"')}
 
 
 class LocalModel:
@@ -129,7 +131,7 @@ class LocalModel:
             gen = self.engine.generate(
                 tokens, max_tokens=min(max_tokens, room),
                 sampling=self.sampling if attempt == 0 else RETRY_SAMPLING,
-                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE),
+                stop=(chat.CALL_CLOSE, "\n" + chat.RESULT_OPEN, chat.RESULT_CLOSE) + WORDS_STOP.get(mode, ()),
                 stop_when=lambda text: stop_after_call(prefix + text) or chat.echoes(text, source),
                 on_text=_HoldBackCalls(on_text) if on_text else None, **masks)
         except (RuntimeError, ValueError) as exc:  # llama.cpp failed to decode
