@@ -6,26 +6,45 @@ only decides what happens next. It returns an Outcome and never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from agentcli.models.base import ModelError
-
-if TYPE_CHECKING:
-    from agentcli.session import Session
+from agentcli.types import Outcome, Reply, ToolCall
 
 
-@dataclass
-class Outcome:
-    """How a run of the loop ended. `stop_reason`: done, blocked, max_turns, budget, time,
-    stalled, interrupted or error."""
+class StopPolicy(Protocol):
+    """When the run ends: before each turn, and when the model answers without calls."""
 
-    stop_reason: str
-    result: str
-    is_error: bool = False
+    def before_turn(self, session: Any, /) -> Outcome | None: ...
+
+    def after_answer(self, session: Any, reply: Reply, /) -> Outcome | None: ...
 
 
-def run(session: Session) -> Outcome:
+class Turns(Protocol):
+    """What the loop drives: the turns of one session (agentcli.session.Session), which owns the
+    model chain, the tools, the context and the archive."""
+
+    policy: StopPolicy
+
+    def fit_context(self) -> None: ...
+
+    def call_model(self) -> Reply: ...
+
+    def recover(self, err: ModelError) -> str: ...
+
+    def record_reply(self, reply: Reply) -> None: ...
+
+    def record_interrupted_reply(self, partial: str) -> None: ...
+
+    def run_tool(self, call: ToolCall) -> Any: ...
+
+    def record_interrupted_tools(self, calls: list[ToolCall], why: str) -> None: ...
+
+    def end_turn(self) -> None: ...
+
+
+
+def run(session: Turns) -> Outcome:
     """Drive the model until it answers without tool calls (and the policy accepts), or a stop."""
     while True:
         stop = session.policy.before_turn(session)

@@ -14,14 +14,23 @@ Two guards keep a runaway model from going on for hours with nobody watching:
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentcli.loop import Outcome
-from agentcli.types import Reply
+from agentcli.callsig import content_hash, describe
+from agentcli.types import Outcome, Reply
 
 if TYPE_CHECKING:
-    from agentcli.library.context import Entry
-    from agentcli.session import Session
+    from agentcli.library.context import Context, Entry
+
+
+class Progress(Protocol):
+    """What the plain policy reads of a session: its turn count and its context window."""
+
+    @property
+    def turns(self) -> int: ...
+
+    @property
+    def context(self) -> Context: ...
 
 # Turns in a row with the same calls and the same results before a plain run or a chat prompt
 # stops as "stalled" (unattended runs nudge first: see unattended/stall.py).
@@ -52,19 +61,19 @@ class Policy:
             return cls(max_turns)
         return cls(DEFAULT_RUN_TURNS, default_turns=True)
 
-    def before_turn(self, session: Session) -> Outcome | None:
+    def before_turn(self, session: Progress) -> Outcome | None:
         if self._turns_at_start is None:
             self._turns_at_start = session.turns
         used = session.turns - self._turns_at_start
         if self.max_turns is not None and used >= self.max_turns:
-            how = (f"the default limit of `agentcli run`; give --max-turns N for another, or a budget "
-                   f"such as --max-time 2h for long work" if self.default_turns
+            how = ("the default limit of `agentcli run`; give --max-turns N for another, or a budget "
+                   "such as --max-time 2h for long work" if self.default_turns
                    else f"--max-turns {self.max_turns}")
             return Outcome("max_turns", f"stopped after {used} turns without a final answer ({how})",
                            is_error=True)
         return self._repeating(session)
 
-    def after_answer(self, session: Session, reply: Reply) -> Outcome | None:
+    def after_answer(self, session: Progress, reply: Reply) -> Outcome | None:
         return Outcome("done", reply.message.content)
 
     def reset(self) -> None:
@@ -72,7 +81,7 @@ class Policy:
         self._turns_at_start = None
         self._last_key, self._streak = None, 0
 
-    def _repeating(self, session: Session) -> Outcome | None:
+    def _repeating(self, session: Progress) -> Outcome | None:
         """Look at the turn just ended (once): a stop when it repeats the ones before it."""
         if not self.repeat_limit or session.turns == self._seen_turn:
             return None
@@ -101,8 +110,6 @@ def last_turn(entries: list[Entry]) -> tuple[tuple[str, ...], str] | None:
             continue
         if message.role != "assistant" or not message.tool_calls:
             return None
-        from agentcli.unattended.stall import content_hash, describe  # only for a turn of calls
-
         key: list[str] = []
         for call in message.tool_calls:
             if call.id not in results:

@@ -25,13 +25,12 @@ from agentcli.library.context import Context
 from agentcli.library.index import SessionIndex
 from agentcli.library.spill import NEVER_SPILL, needs_spill, spill, spill_path
 from agentcli.library.trim import INTERRUPTED, repair
-from agentcli.loop import Outcome
 from agentcli.models import FailoverChain, Model, ModelError, Request
 from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
 from agentcli.tools import CORE_TOOLS, MEMORY_TOOLS, ToolBox, ToolContext, Workspace
-from agentcli.types import Message, Reply, ToolCall, ToolResult, Usage, valid_text
+from agentcli.types import Message, Outcome, Reply, ToolCall, ToolResult, Usage, valid_text
 
 PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
 LEAN_MAX_OUTPUT_TOKENS = 1024

@@ -10,7 +10,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -171,3 +170,13 @@ class ToolResult:
     content: str
     is_error: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """How a run of the loop ended. `stop_reason`: done, blocked, max_turns, budget, time,
+    stalled, interrupted or error."""
+
+    stop_reason: str
+    result: str
+    is_error: bool = False

@@ -123,7 +123,7 @@ def test_stall_detector_repeat_nudges_then_stops():
 
 
 def test_results_differing_only_in_timings_paths_and_pids_are_not_new():
-    from agentcli.unattended.stall import content_hash
+    from agentcli.callsig import content_hash
 
     a = "FAILED /tmp/pytest-of-u/pytest-105/t0/x.py::t - 1 failed in 0.51s (pid 41234) at 0x7f01"
     b = "FAILED /tmp/pytest-of-u/pytest-118/t0/x.py::t - 1 failed in 2.03s (pid 41990) at 0x7e22"

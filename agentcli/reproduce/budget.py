@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from agentcli.library.archive import read_events
-from agentcli.loop import Outcome
 from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
-from agentcli.types import Usage
+from agentcli.types import Outcome, Usage
 from agentcli.unattended import budgets
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.state import parse_ts

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from agentcli.callsig import short
 from agentcli.tools import shell
 from agentcli.tools.context import ToolContext, ToolError, approve_all
-from agentcli.unattended.observe import is_test_command, short, summarize_tests
+from agentcli.unattended.observe import is_test_command, summarize_tests
 
 CHECK_TIMEOUT = 1800
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)

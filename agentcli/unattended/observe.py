@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentcli.callsig import short
+
 # Commands that run tests, by their first words (after `cd x &&`, env vars, `python -m`, `uv run`).
 _TEST_COMMAND = re.compile(
     r"(^|[\s;&|(])(pytest|py\.test|tox|nox|unittest|nosetests|jest|vitest|mocha|ava|rspec|phpunit|"
@@ -62,12 +64,6 @@ def summarize_tests(output: str) -> str | None:
         ok = len(go) - failed
         return f"go: {ok} packages ok, {failed} failed" if failed else f"go: {ok} packages ok"
     return None
-
-
-def short(text: str, limit: int = 120) -> str:
-    """One line, cut with an ellipsis."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def observe(call: dict[str, Any], result: dict[str, Any]) -> dict[str, Any] | None:

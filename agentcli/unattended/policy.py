@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agentcli.loop import Outcome
 from agentcli.policy import Policy
-from agentcli.types import Reply
+from agentcli.types import Outcome, Reply
 
 if TYPE_CHECKING:
     from agentcli.session import Session

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from agentcli.loop import Outcome
+from agentcli.types import Outcome
 from agentcli.unattended.budgets import used_text
 from agentcli.unattended.ledger import local_time
 

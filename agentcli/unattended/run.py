@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from agentcli import deadline
 from agentcli.deadline import StopRun
-from agentcli.loop import Outcome
 from agentcli.models.base import TRANSIENT
 from agentcli.models.catalog import cost_usd
 from agentcli.resources import prompt
 from agentcli.tools import ToolBox
-from agentcli.types import Usage
+from agentcli.types import Outcome, Usage
 from agentcli.unattended import budgets, ledger
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.checks import Criterion

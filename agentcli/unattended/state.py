@@ -28,11 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from agentcli.callsig import describe
 from agentcli.models.catalog import cost_usd
 from agentcli.types import Usage
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.observe import observe
-from agentcli.unattended.stall import describe
 
 LEDGER_LISTS = ("in_progress", "next", "blockers")
 
