@@ -1,4 +1,5 @@
-"""Which model a session starts on, and the failover chain behind it.
+"""Which model a session starts on, the failover chain behind it, and the adapter for a name
+(the small-model harness plugged into a small model behind an OpenAI-compatible server).
 
 A new session takes the model of the settings (a flag, the environment or a config file), else
 the default for the keys set. A resumed one keeps the model it ran on unless a flag names
@@ -7,8 +8,10 @@ another: a model from the environment or a config file is for sessions that star
 
 from __future__ import annotations
 
+import os
+
 from agentcli.config import Settings
-from agentcli.models import FailoverChain, Model, ModelOptions, default_model, resolve
+from agentcli.models import FailoverChain, Model, ModelOptions, catalog, small_model, split_name
 
 
 def primary_for_new(settings: Settings) -> tuple[str, str]:
@@ -53,3 +56,40 @@ def _build(name: str, primary: str, settings: Settings) -> Model:
         opts.base_url = settings.base_url or opts.base_url
         opts.context_window = settings.context_window
     return resolve(name, opts)
+
+
+def resolve(name: str, options: ModelOptions | None = None) -> Model:
+    """Build the adapter for `name`. Raises ModelError (one line) if it cannot be used."""
+    opts = options or ModelOptions()
+    provider, model = split_name(name)
+    if provider == "anthropic":
+        from agentcli.models.anthropic_messages import AnthropicModel
+
+        return AnthropicModel(model, base_url=opts.base_url if opts.base_url else None,
+                              context_window_override=opts.context_window,
+                              max_retries=opts.max_retries, timeout=opts.timeout)
+    if provider == "openai":
+        from agentcli.local import harness
+        from agentcli.models.openai_chat import OpenAIModel
+
+        lean = small_model(model)
+        return OpenAIModel(model, base_url=opts.base_url, context_window_override=opts.context_window,
+                           max_retries=opts.max_retries, timeout=opts.timeout, lean=lean,
+                           steering=harness if lean else None)
+    from agentcli.local.model import LocalModel
+
+    return LocalModel(model, context_window_override=opts.context_window)
+
+
+def default_model(env: dict[str, str] | None = None) -> tuple[str, str]:
+    """(model name, why) when the user named none: a key picks a provider, else the local model."""
+    env = dict(os.environ) if env is None else env
+    if env.get("AGENTCLI_MODEL"):
+        return env["AGENTCLI_MODEL"], "from AGENTCLI_MODEL"
+    if env.get("ANTHROPIC_API_KEY"):
+        return catalog.DEFAULT_ANTHROPIC, "ANTHROPIC_API_KEY is set"
+    if env.get("OPENAI_API_KEY"):
+        return catalog.DEFAULT_OPENAI, "OPENAI_API_KEY is set"
+    from agentcli.local import assets
+
+    return assets.default_local_name(), "no API key is set: the bundled model, offline"

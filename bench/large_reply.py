@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentcli.models import ModelOptions, Request, resolve
+from agentcli.modelchoice import resolve
+from agentcli.models import ModelOptions, Request
 from agentcli.types import Message
 
 MIB = 1024 * 1024

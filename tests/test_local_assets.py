@@ -193,7 +193,7 @@ def test_cli_prepare_replaces_a_corrupt_bundled_file(cli, tmp_path):
 ])
 def test_default_model_is_a_provider_with_a_key_else_the_installed_bundled_model(
         usable, env, expected, monkeypatch):
-    from agentcli.models import default_model
+    from agentcli.modelchoice import default_model
 
     real = assets.status
     monkeypatch.setattr(assets, "status", lambda spec: assets.ModelStatus(
@@ -205,7 +205,8 @@ def test_default_model_is_a_provider_with_a_key_else_the_installed_bundled_model
 
 
 def test_a_small_model_behind_a_compatible_server_gets_the_lean_harness(monkeypatch):
-    from agentcli.models import resolve, small_model
+    from agentcli.modelchoice import resolve
+    from agentcli.models import small_model
 
     for name in ("qwen2.5-coder-1.5b-instruct", "qwen2.5-coder:0.5b", "llama3.2:3b", "gemma-3-270m"):
         assert small_model(name, {}), name
@@ -214,5 +215,7 @@ def test_a_small_model_behind_a_compatible_server_gets_the_lean_harness(monkeypa
     assert small_model("gpt-4.1", {"AGENTCLI_LEAN": "1"}) and not small_model("x-1.5b", {"AGENTCLI_LEAN": "0"})
     monkeypatch.delenv("AGENTCLI_LEAN", raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-    assert resolve("openai/qwen2.5-coder-1.5b-instruct").lean
-    assert not resolve("openai/qwen2.5-coder-32b-instruct").lean
+    small = resolve("openai/qwen2.5-coder-1.5b-instruct")
+    assert small.lean and small.steering is not None  # the harness is plugged in
+    big = resolve("openai/qwen2.5-coder-32b-instruct")
+    assert not big.lean and big.steering is None

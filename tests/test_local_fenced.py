@@ -10,7 +10,7 @@ from agentcli.models.base import Request
 from agentcli.tools import load_spec
 
 from agentcli.local import fenced
-from agentcli.models.llama_local import _HoldBackCalls
+from agentcli.local.model import _HoldBackCalls
 from agentcli.types import Message, ToolCall
 
 SOURCE = '''"""Text helpers."""
@@ -103,7 +103,7 @@ def test_streaming_stops_before_a_call_or_an_imagined_result_written_as_plain_to
 
 def _scripted_model():
     """A LocalModel with no GGUF behind it: tests script its `_decode`."""
-    from agentcli.models.llama_local import LocalModel
+    from agentcli.local.model import LocalModel
 
     class Plain:
         def render(self, system, messages, tools, lean, extra_user=None):

@@ -117,7 +117,7 @@ def test_a_failing_provider_hands_the_session_to_the_bundled_model(server, cli, 
 
 @pytest.fixture(scope="module")
 def model():
-    from agentcli.models.llama_local import LocalModel
+    from agentcli.local.model import LocalModel
 
     return LocalModel(SMALL.key, context_window_override=2048)
 

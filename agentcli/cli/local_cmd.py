@@ -172,7 +172,7 @@ def bench(model: ModelArg = None,
     """Prompt and decode tokens/s through agentcli and through raw llama-cpp-python."""
     from agentcli.local import assets, bench as local_bench
     from agentcli.models.base import ModelError
-    from agentcli.models.llama_local import LocalModel
+    from agentcli.local.model import LocalModel
 
     try:
         spec = assets.lookup(model or assets.default_local_name())

@@ -13,11 +13,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+
+from agentcli.paths import cache_root
 
 CHUNK = 8 * 1024 * 1024
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -89,17 +90,8 @@ def runtime_available() -> bool:
 
 
 def cache_dir() -> Path:
-    """Where assembled models live: AGENTCLI_CACHE_DIR, else the platform's user cache dir."""
-    env = os.environ.get("AGENTCLI_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "models"
-    if sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "agentcli" / "models"
+    """Where assembled models live (see paths.cache_root)."""
+    return cache_root() / "models"
 
 
 def gguf_path(spec: ModelSpec) -> Path:

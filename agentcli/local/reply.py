@@ -1,6 +1,6 @@
 """One reply of a small model, steered: how to decode it next, and what a decode comes to.
 
-The adapter (models/llama_local.py) decodes; this decides. Each decode is judged in a fixed
+The adapter (local/model.py) decodes; this decides. Each decode is judged in a fixed
 order, each step one rule of local/steer.py, fenced.py, codemode.py or verify.py:
 1. code mode: the block becomes the `write` of the file to fix (else as code once more, then
    freely);

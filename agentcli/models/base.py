@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
-from agentcli.types import Message, Reply, ToolSpec
+from agentcli.types import Message, Reply, ToolCall, ToolSpec
 
 TextCallback = Callable[[str], None]
 
@@ -36,6 +36,16 @@ class Model(Protocol):
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+class Steering(Protocol):
+    """What a small model behind a wire gets of the small-model harness (agentcli.local.harness,
+    plugged in by modelchoice): the harness's own calls before the model is asked ([] to ask
+    it), and the `write` that a plain reply's code block means (or None)."""
+
+    def own_calls(self, messages: list[Message], system: str, names: set[str]) -> list[ToolCall]: ...
+
+    def code_reply(self, text: str, messages: list[Message], names: set[str]) -> ToolCall | None: ...
 
 
 # Error kinds. Transient ones are worth a retry on the same model; every kind except

@@ -11,7 +11,7 @@ import os
 import uuid
 from typing import Any, Iterator
 
-from agentcli.models.base import ModelError, Request, TextCallback
+from agentcli.models.base import ModelError, Request, Steering, TextCallback
 from agentcli.models.errors import classify, stream_error
 from agentcli.models.sdk_import import LazyClient, LazyConnection
 from agentcli.models.catalog import context_window
@@ -29,8 +29,9 @@ class OpenAIModel(LazyConnection):
 
     def __init__(self, model: str, *, api_key: str | None = None, base_url: str | None = None,
                  context_window_override: int | None = None, max_retries: int = 2,
-                 timeout: float = 600.0, lean: bool = False):
+                 timeout: float = 600.0, lean: bool = False, steering: Steering | None = None):
         self.model = model
+        self.steering = steering
         self.name = f"openai/{model}"
         self.context_window = context_window_override or context_window(model)
         self.lean = lean
@@ -55,18 +56,15 @@ class OpenAIModel(LazyConnection):
 
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         names = {t.name for t in request.tools}
-        if self.lean:  # a small model: the harness's own steps first (agentcli/local/harness.py)
-            from agentcli.local import harness
-
-            own = harness.own_calls(request.messages, request.system, names)
+        steering = self.steering
+        if steering is not None:  # a small model: the harness's own steps first
+            own = steering.own_calls(request.messages, request.system, names)
             if own:
                 message = Message(role="assistant", content="", tool_calls=own)
                 return Reply(message=message, usage=Usage(), stop_reason="tool_use", model=self.name)
         reply = self._ask(self.build_params(request), on_text, names)
-        if self.lean and not reply.tool_calls:  # the change written as a ```python block
-            from agentcli.local import harness
-
-            code = harness.code_reply(reply.message.content, request.messages, names)
+        if steering is not None and not reply.tool_calls:  # the change written as a ```python block
+            code = steering.code_reply(reply.message.content, request.messages, names)
             if code is not None:
                 message = Message(role="assistant", content="", tool_calls=[code])
                 return Reply(message=message, usage=reply.usage, stop_reason="tool_use", model=self.name)

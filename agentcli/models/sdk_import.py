@@ -24,6 +24,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from agentcli.paths import cache_root
+
 _lock = threading.Lock()
 _installed: set[str] = set()
 
@@ -160,9 +162,7 @@ class _Exports:
     def open(cls, root: str) -> _Exports:
         path = None
         try:
-            from agentcli.local.assets import cache_dir
-
-            path = cache_dir().parent / "sdk" / f"{root}-exports.json"
+            path = cache_root() / "sdk" / f"{root}-exports.json"
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, data if isinstance(data, dict) else {})
         except (OSError, ValueError):

@@ -288,7 +288,7 @@ class ChatApp:
         return self._status_cache[1]
 
     def _model_hint(self) -> str:
-        from agentcli.models import default_model
+        from agentcli.modelchoice import default_model
 
         return self.settings.model or default_model()[0]
 
