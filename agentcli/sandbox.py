@@ -20,12 +20,19 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from agentcli.gitguard import sealed_paths
 
-if TYPE_CHECKING:
-    from agentcli.tools.context import Workspace
+
+class Workspace(Protocol):
+    """The folders a command may see and write (agentcli.tools.context.Workspace is the one)."""
+
+    root: Path
+    extra_roots: list[Path]  # folders the user added
+    allow_outside: bool  # the user lifted the path rule
+    protected: list[Path]  # inside the workspace, never writable (the library)
+
 
 MODES = ("auto", "on", "off")
 INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap)"

@@ -23,13 +23,14 @@ from agentcli.library.archive import ARCHIVE_NAME, Archive, ArchiveError, event_
 from agentcli.library.compaction import Compactor
 from agentcli.library.context import Context
 from agentcli.library.index import SessionIndex
-from agentcli.library.spill import NEVER_SPILL, needs_spill, spill, spill_path
+from agentcli.tools.spill import NEVER_SPILL, needs_spill, spill, spill_path
 from agentcli.library.trim import INTERRUPTED, repair
 from agentcli.models import FailoverChain, Model, ModelError, Request
 from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
 from agentcli.resources import prompt
-from agentcli.tools import CORE_TOOLS, MEMORY_TOOLS, ToolBox, ToolContext, Workspace
+from agentcli.library import codemap_tool, memory_tools
+from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
 from agentcli.types import Message, Outcome, Reply, ToolCall, ToolResult, Usage, valid_text
 
 PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
@@ -61,8 +62,8 @@ class Session:
                                    allow_outside=settings.allow_outside, protected=[library.root],
                                    ask_outside=lambda verb, real: approval.outside(verb, str(real)))
         self.tool_ctx = ToolContext(self.workspace, approve=approval, library=self)
-        self.toolbox = ToolBox(CORE_TOOLS + MEMORY_TOOLS + (["code_map"] if settings.code_map else []),
-                               self.tool_ctx)
+        library_tools = {**memory_tools.TOOLS, **(codemap_tool.TOOLS if settings.code_map else {})}
+        self.toolbox = ToolBox(CORE_TOOLS, self.tool_ctx).adding(library_tools)
         self.compactor = Compactor(self)
         self._partial: list[str] = []
         self._system: str | None = None
@@ -152,7 +153,7 @@ class Session:
             if toolset is not None:
                 session.tool_ctx.toolsets.append(toolset)
         if session.tool_ctx.toolsets:
-            session.toolbox = ToolBox(session.toolbox.names, session.tool_ctx)
+            session.toolbox = session.toolbox.adding({})
         if box is not None:
             session.tool_ctx.services["sandbox"] = box
         approval.sealable = box is not None  # readonly runs commands only in a read-only sandbox

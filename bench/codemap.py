@@ -44,7 +44,7 @@ def timed(fn):
 def run(tree: Path) -> dict:
     from agentcli.library import Library
     from agentcli.library.codemap import HEAD_TOKENS, LEAN_HEAD_TOKENS, CodeMap
-    from agentcli.tools.codemap import describe
+    from agentcli.library.codemap_tool import describe
 
     library = Library(Path(tempfile.mkdtemp(prefix="agentcli-codemap-lib-")))
     cmap = CodeMap(tree, library)

@@ -19,7 +19,7 @@ from agentcli.library.context import Entry
 from agentcli.library.index import TOPICS, SessionIndex
 from agentcli.library.reading import parse_range
 from agentcli.library.search import search
-from agentcli.library.spill import needs_spill, preview, threshold_tokens
+from agentcli.tools.spill import needs_spill, preview, threshold_tokens
 from agentcli.library.trim import repair
 from agentcli.session import Session
 from agentcli.testing.scripted_server import Turn

@@ -214,7 +214,9 @@ def test_validator_reports_anyof_by_the_closest_option():
 # -- the tool the agent calls -----------------------------------------------------------------
 
 def _tool(workdir: Path, name: str, **args):
-    box = ToolBox(["check_claims", "check_results"], ToolContext(Workspace(workdir)))
+    from agentcli.reproduce.tools import TOOLS
+
+    box = ToolBox([], ToolContext(Workspace(workdir))).adding(TOOLS)
     return box.dispatch(ToolCall(id="t1", name=name, arguments=args))
 
 

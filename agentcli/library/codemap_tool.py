@@ -71,3 +71,6 @@ def _relative(ctx: ToolContext, path: str) -> str:
         return ""
     root = str(ctx.workspace.root).rstrip("/") + "/"
     return path[len(root):] if path.startswith(root) else path
+
+
+TOOLS = {"code_map": code_map}

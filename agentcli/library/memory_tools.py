@@ -57,3 +57,6 @@ def memory_read(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
     return ToolResult(text, meta={"event": str(args["event"]), "session": session})
+
+
+TOOLS = {"memory_search": memory_search, "memory_read": memory_read}

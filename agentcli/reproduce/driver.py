@@ -274,10 +274,9 @@ class Driver:
     def _equip(self, session: Session, phase: Phase) -> None:
         """The phase's tools beside the session's own, and `.reproduce/` out of the agent's
         reach (it may read agentcli's state, e.g. the phase-1 claims, but not rewrite it)."""
-        from agentcli.tools import ToolBox
+        from agentcli.reproduce.tools import TOOLS
 
-        names = session.toolbox.names + [t for t in phase.tools if t not in session.toolbox.names]
-        session.toolbox = ToolBox(names, session.tool_ctx)
+        session.toolbox = session.toolbox.adding({name: TOOLS[name] for name in phase.tools})
         session.workspace.protected.append(Path(os.path.realpath(self.workdir / STATE_DIR)))
 
     def _archive(self, session_id: str) -> Path:

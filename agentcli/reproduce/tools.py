@@ -65,3 +65,6 @@ def check_results(args: dict, ctx: ToolContext) -> ToolResult:
     if check.warnings:
         lines.append(check.message())
     return ToolResult("\n".join(lines), meta={"valid": True})
+
+
+TOOLS = {"check_claims": check_claims, "check_results": check_results}

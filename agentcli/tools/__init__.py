@@ -15,10 +15,12 @@ from agentcli.tools.context import ToolContext, ToolError, Workspace
 from agentcli.tools.schema import SchemaError, validate
 from agentcli.types import REFUSED, ToolCall, ToolResult, ToolSpec
 
-__all__ = ["ToolBox", "ToolContext", "ToolError", "Workspace", "load_spec", "IMPLEMENTATIONS",
-           "CORE_TOOLS", "MEMORY_TOOLS", "Toolset"]
+__all__ = ["ToolBox", "ToolContext", "ToolError", "ToolFn", "Workspace", "load_spec", "IMPLEMENTATIONS",
+           "CORE_TOOLS", "Toolset"]
 
-# name -> "module:function". Each function takes (args, ctx) and returns a ToolResult.
+# The core tools: name -> "module:function", imported on first use. Each function takes (args,
+# ctx) and returns a ToolResult. Features bring their own tools as functions (`ToolBox.adding`):
+# the library its memory and code map, reproduce its checks, unattended runs progress and finish.
 IMPLEMENTATIONS: dict[str, str] = {
     "shell": "agentcli.tools.shell:run",
     "grep": "agentcli.tools.search:grep",
@@ -26,20 +28,9 @@ IMPLEMENTATIONS: dict[str, str] = {
     "read": "agentcli.tools.files:read",
     "write": "agentcli.tools.files:write",
     "edit": "agentcli.tools.files:edit",
-    "memory_search": "agentcli.tools.memory:memory_search",
-    "memory_read": "agentcli.tools.memory:memory_read",
-    "code_map": "agentcli.tools.codemap:code_map",
-    # Added to the core tools by `agentcli reproduce` sessions only.
-    "check_claims": "agentcli.reproduce.tools:check_claims",
-    "check_results": "agentcli.reproduce.tools:check_results",
-    # Enabled only in unattended runs (agentcli/unattended/run.py adds them).
-    "progress": "agentcli.unattended.tools:progress",
-    "finish": "agentcli.unattended.tools:finish",
 }
 
-CORE_TOOLS = ["shell", "grep", "glob", "read", "edit", "write"]
-# The session library: every session gets these beside its core tools.
-MEMORY_TOOLS = ["memory_search", "memory_read"]
+CORE_TOOLS = list(IMPLEMENTATIONS)
 
 ToolFn = Callable[[dict, ToolContext], ToolResult]
 
@@ -77,8 +68,9 @@ def _resolve(target: str) -> ToolFn:
 class ToolBox:
     """A set of enabled tools and the dispatcher that runs calls against them."""
 
-    def __init__(self, names: list[str], ctx: ToolContext):
-        unknown = [n for n in names if n not in IMPLEMENTATIONS]
+    def __init__(self, names: list[str], ctx: ToolContext, extra: dict[str, ToolFn] | None = None):
+        self.extra = dict(extra or {})  # a feature's tools: name -> function
+        unknown = [n for n in names if n not in IMPLEMENTATIONS and n not in self.extra]
         if unknown:
             raise ValueError(f"no implementation for tool(s): {', '.join(unknown)}")
         self.names = list(dict.fromkeys(names))
@@ -87,10 +79,15 @@ class ToolBox:
         self._owner: dict[str, Toolset] = {}
         for toolset in ctx.toolsets:
             for spec in toolset.specs:
-                if spec.name not in IMPLEMENTATIONS and spec.name not in self._owner:
+                if spec.name not in IMPLEMENTATIONS and spec.name not in self.extra and spec.name not in self._owner:
                     self._owner[spec.name] = toolset
                     self.specs.append(spec)
         self._by_name = {s.name: s for s in self.specs}
+
+    def adding(self, tools: dict[str, ToolFn]) -> ToolBox:
+        """This box with a feature's `tools` added (and the context's toolsets looked at again)."""
+        return ToolBox(self.names + [n for n in tools if n not in self.names], self.ctx,
+                       {**self.extra, **tools})
 
     def dispatch(self, call: ToolCall) -> ToolResult:
         """Run one call and return its result; every failure is an error result, never a raise."""
@@ -114,7 +111,8 @@ class ToolBox:
             if owner is not None:
                 result = owner.call(call.name, args, self.ctx)
             else:
-                result = _resolve(IMPLEMENTATIONS[call.name])(args, self.ctx)
+                fn = self.extra.get(call.name) or _resolve(IMPLEMENTATIONS[call.name])
+                result = fn(args, self.ctx)
         except ToolError as exc:
             return ToolResult(f"error: {exc}", is_error=True)
         except (KeyboardInterrupt, SystemExit):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcli import gitguard
-from agentcli.library.spill import result_target, threshold_tokens, full_view, write_full
+from agentcli.tools.spill import result_target, threshold_tokens, full_view, write_full
 from agentcli.sandbox import child_env, git_dirs
 from agentcli.tools.context import ToolContext, ToolError
 from agentcli.tools.output import StreamCapture, cap

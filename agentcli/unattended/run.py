@@ -21,9 +21,9 @@ from agentcli.deadline import StopRun
 from agentcli.models.base import TRANSIENT
 from agentcli.models.catalog import cost_usd
 from agentcli.resources import prompt
-from agentcli.tools import ToolBox
 from agentcli.types import Outcome, Usage
 from agentcli.unattended import budgets, ledger
+from agentcli.unattended import tools as unattended_tools
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.checks import Criterion
 from agentcli.unattended.finish import judge, parse_marker
@@ -36,7 +36,6 @@ from agentcli.unattended.state import ArchiveTail, RunState
 if TYPE_CHECKING:
     from agentcli.session import Session
 
-UNATTENDED_TOOLS = ["progress", "finish"]
 # Seconds to wait out a provider outage before each new try; AGENTCLI_OUTAGE_WAIT_SCALE scales them.
 OUTAGE_WAITS = (30, 60, 120, 240, 480, 600, 600, 600)
 # Tools that cannot change files: after a turn of only these, the files need no new fingerprint.
@@ -116,8 +115,7 @@ class UnattendedRun:
     def _attach(self) -> None:
         s = self.session
         s.tool_ctx.services["unattended"] = self
-        names = s.toolbox.names + [t for t in UNATTENDED_TOOLS if t not in s.toolbox.names]
-        s.toolbox = ToolBox(names, s.tool_ctx)
+        s.toolbox = s.toolbox.adding(unattended_tools.TOOLS)
         s.system_notes.append(prompt("unattended/system.md").strip())
         self.refresh(track=False)
         self.stall = StallDetector(turns=self.state.stall_turns)

@@ -32,3 +32,6 @@ def finish(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError("summary is empty: say what was done, or what blocks you")
     accepted, note = _run(ctx).finish(args["status"], summary, (args.get("evidence") or "").strip())
     return ToolResult(note, is_error=not accepted)
+
+
+TOOLS = {"progress": progress, "finish": finish}
