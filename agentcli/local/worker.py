@@ -17,23 +17,19 @@ from __future__ import annotations
 
 import atexit
 import os
-import pickle
 import signal
-import struct
 import subprocess
 import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from agentcli.local.pipe import CRASH_HOOK, frame, receive_body, receive_head
 from agentcli.local.runtime import Generation, LoadInfo, Sampling
 from agentcli.sandbox import is_provider_secret
 
-_HEAD = struct.Struct("<I")
-# A test hook: the worker kills itself with SIGSEGV after this many decoded tokens.
-CRASH_HOOK = "AGENTCLI_TEST_WORKER_CRASH_AFTER"
 # What the worker itself reads (runtime.default_threads, default_gpu_layers, the crash hook).
 _WORKER_SETTINGS = ("AGENTCLI_LOCAL_", CRASH_HOOK)
 FIX_HINT = ("run 'agentcli local status' to test this build of llama-cpp-python; "
@@ -46,22 +42,6 @@ class WorkerDied(Exception):
     def __init__(self, message: str, signum: int | None):
         super().__init__(message)
         self.signum = signum
-
-
-def frame(message: Any) -> bytes:
-    """`message` as it goes down the pipe: its length, then its pickle."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEAD.pack(len(data)) + data
-
-
-def send(out: BinaryIO, message: Any) -> None:
-    out.write(frame(message))
-    out.flush()
-
-
-def receive(inp: BinaryIO) -> Any:
-    head = _read_exactly(inp, _HEAD.size)
-    return pickle.loads(_read_exactly(inp, _HEAD.unpack(head)[0]))
 
 
 # Signals whose Python handlers raise (Ctrl-C, the deadline's SIGALRM, SIGTERM): held while a
@@ -79,17 +59,6 @@ def _signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _read_exactly(inp: BinaryIO, n: int) -> bytes:
-    chunks, left = [], n
-    while left:
-        chunk = inp.read(left)
-        if not chunk:
-            raise EOFError("the pipe closed")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def describe_death(returncode: int | None, pid: int) -> tuple[str, int | None]:
@@ -206,9 +175,9 @@ class RemoteEngine:
 
     def _receive(self) -> Any:
         # Waiting for the head may be interrupted: nothing of the frame is consumed then.
-        head = _read_exactly(self._proc.stdout, _HEAD.size)
+        size = receive_head(self._proc.stdout)
         with _signals_held():
-            message = pickle.loads(_read_exactly(self._proc.stdout, _HEAD.unpack(head)[0]))
+            message = receive_body(self._proc.stdout, size)
             self._owed = "verdict" if message[0] == "text" else None
         return message
 

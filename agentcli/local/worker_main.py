@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from agentcli.local import runtime
-from agentcli.local.worker import CRASH_HOOK, receive, send
+from agentcli.local.pipe import CRASH_HOOK, receive, send
 
 
 class _Server:

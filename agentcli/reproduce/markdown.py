@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentcli.reproduce import DEVIATIONS
+from agentcli.reproduce.reportdata import HEADER, Report
 from agentcli.reproduce.verdicts import CLOSE_FACTOR, LOCKED_CLAIMS, Row
 from agentcli.reproduce.verify import ENVIRONMENT
-
-if TYPE_CHECKING:
-    from agentcli.reproduce.report import Report
 
 _VERDICT_CELL = {"match": "match", "close": "close", "mismatch": "**mismatch**",
                  "unverified": "**unverified**", "not attempted": "not attempted"}
@@ -51,8 +49,6 @@ def tolerance_text(claim: dict[str, Any]) -> str:
 
 def render(workdir: Path, report: Report) -> str:
     """REPORT.md's text."""
-    from agentcli.reproduce.report import HEADER
-
     out = [f"# Reproduction report: {report.title}", "",
            HEADER + " from claims.json, results.json and agentcli's own re-run of each command "
            "(environment.json); deterministic, no model involved.", "",

@@ -16,95 +16,13 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
 
 from agentcli.testing import wire
+from agentcli.testing.script import ScriptedRequest, Turn
 
-
-@dataclass
-class Turn:
-    """One scripted reply, or a fault in its place.
-
-    `tool_calls` items are {"name": str, "arguments": dict or raw str, "id"?: str}.
-    Faults: `status` answers with that HTTP error; `drop_after` cuts the stream after that many
-    events; `stream_error` sends an SSE error event mid-stream; `corrupt_event` replaces the
-    event at that index with one whose data is not JSON; `fail_times` applies the fault to the
-    first N requests for this turn only, then answers normally. `stall_after` pauses the
-    stream for `stall_s` seconds before that event (a provider that hangs mid-answer).
-    `piece_chars` sets how many characters of text or arguments each streamed delta carries
-    (default 12 and 20, token-sized like a provider's).
-    """
-
-    text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    status: int | None = None
-    error_message: str = "scripted failure"
-    retry_after: float | None = None
-    drop_after: int | None = None
-    stream_error: str | None = None
-    corrupt_event: int | None = None
-    stall_after: int | None = None
-    stall_s: float = 0.0
-    invalid_json: bool = False
-    delay: float = 0.0
-    chunk_delay: float = 0.0
-    fail_times: int | None = None
-    usage: dict[str, int] | None = None
-    piece_chars: int | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Turn:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-    def healthy(self) -> Turn:
-        """The same turn without its fault."""
-        return Turn(text=self.text, tool_calls=self.tool_calls, usage=self.usage,
-                    chunk_delay=self.chunk_delay, piece_chars=self.piece_chars)
-
-    @property
-    def faulty(self) -> bool:
-        return bool(self.status or self.drop_after is not None or self.stream_error
-                    or self.invalid_json or self.corrupt_event is not None
-                    or self.stall_after is not None)
-
-
-@dataclass
-class ScriptedRequest:
-    """A request as received: which wire, the parsed body, and helpers to read it."""
-
-    provider: str
-    path: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def stream(self) -> bool:
-        return bool(self.body.get("stream"))
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return self.body.get("messages", [])
-
-    @property
-    def system(self) -> str:
-        return wire.system_text(self)
-
-    @property
-    def assistant_turns(self) -> int:
-        return sum(1 for m in self.messages if m.get("role") == "assistant")
-
-    def tool_results(self) -> list[str]:
-        """Texts of every tool result in the request, oldest first."""
-        return wire.tool_results(self)
-
-    def last_user_text(self) -> str:
-        return wire.last_user_text(self)
-
-    @property
-    def tool_names(self) -> list[str]:
-        return wire.tool_names(self)
+__all__ = ["Turn", "ScriptedRequest", "ScriptedServer", "Sequence", "Responder"]
 
 
 Responder = Callable[[ScriptedRequest], Turn]

@@ -1,15 +1,14 @@
 """The wire formats the scripted server writes: Anthropic Messages and OpenAI chat-completions,
-as whole JSON bodies and as server-sent events, plus readers for the requests they answer."""
+as whole JSON bodies and as server-sent events."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from agentcli.testing.scripted_server import ScriptedRequest, Turn
+from agentcli.testing.script import ScriptedRequest, Turn
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
@@ -166,51 +165,3 @@ def _openai_sse(turn: Turn, model: str, request: ScriptedRequest) -> list[bytes]
 
 
 # -- reading requests --------------------------------------------------------------------------
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, dict):
-                if block.get("type") == "text":
-                    parts.append(block.get("text", ""))
-                elif block.get("type") == "tool_result":
-                    parts.append(_text_of(block.get("content", "")))
-        return "\n".join(parts)
-    return ""
-
-
-def system_text(request: ScriptedRequest) -> str:
-    if request.provider == "anthropic":
-        return _text_of(request.body.get("system", ""))
-    return "\n".join(_text_of(m.get("content")) for m in request.messages if m.get("role") == "system")
-
-
-def tool_results(request: ScriptedRequest) -> list[str]:
-    out: list[str] = []
-    for m in request.messages:
-        if request.provider == "openai" and m.get("role") == "tool":
-            out.append(_text_of(m.get("content")))
-        elif request.provider == "anthropic" and isinstance(m.get("content"), list):
-            out += [_text_of(b.get("content", "")) for b in m["content"]
-                    if isinstance(b, dict) and b.get("type") == "tool_result"]
-    return out
-
-
-def last_user_text(request: ScriptedRequest) -> str:
-    for m in reversed(request.messages):
-        if m.get("role") == "user":
-            text = "\n".join(b.get("text", "") for b in m["content"] if b.get("type") == "text") \
-                if isinstance(m.get("content"), list) else _text_of(m.get("content"))
-            if text:
-                return text
-    return ""
-
-
-def tool_names(request: ScriptedRequest) -> list[str]:
-    names = []
-    for tool in request.body.get("tools", []) or []:
-        names.append(tool.get("name") or (tool.get("function") or {}).get("name", ""))
-    return names

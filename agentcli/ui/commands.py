@@ -11,7 +11,7 @@ import difflib
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from rich.table import Table
 from rich.text import Text
@@ -19,7 +19,30 @@ from rich.text import Text
 from agentcli.ui import status as st
 
 if TYPE_CHECKING:
-    from agentcli.ui.chat import ChatApp
+    from rich.console import Console
+
+    from agentcli.approval import Approval
+
+
+class ChatApp(Protocol):
+    """What a slash command may use of the chat (ui.chat.ChatApp is the one)."""
+
+    console: Console
+    approval: Approval
+    running: bool
+
+    @property
+    def session(self) -> Any: ...
+
+    def library(self) -> Any: ...
+
+    def need_session(self) -> Any: ...
+
+    def new_session(self) -> None: ...
+
+    def resume(self, prefix: str | None) -> None: ...
+
+    def say(self, text: str, style: str = "") -> None: ...
 
 _COMMAND = re.compile(r"^/([A-Za-z][\w-]*)(?:\s+(.*))?$", re.S)
 

@@ -5,14 +5,24 @@ named (and the caller's success criteria) pass, and not straight after a failing
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from agentcli import deadline
 from agentcli.unattended import ledger
-from agentcli.unattended.checks import CheckResult, run_check, run_criterion
+from agentcli.unattended.checks import CheckResult, Criterion, run_check, run_criterion
+from agentcli.unattended.state import RunState
 
 if TYPE_CHECKING:
-    from agentcli.unattended.run import UnattendedRun
+    from agentcli.session import Session
+
+
+class Judged(Protocol):
+    """What judging a finish reads and records of the run (run.UnattendedRun is the one)."""
+
+    session: Session
+    state: RunState
+    criteria: list[Criterion]
+    refused: set[str]  # failing test runs done was refused after once
 
 _MARKER = re.compile(r"^[\W_]*(?:(done|task (?:is )?(?:done|complete|completed))|blocked\s*[:\-—]\s*(.+?))"
                      r"[\W_]*$", re.IGNORECASE)
@@ -29,7 +39,7 @@ def parse_marker(text: str) -> tuple[str, str] | None:
     return ("blocked", m.group(2).strip()) if m.group(2) else ("done", "")
 
 
-def judge(run: UnattendedRun, status: str, summary: str, evidence: str, via: str) -> tuple[bool, str]:
+def judge(run: Judged, status: str, summary: str, evidence: str, via: str) -> tuple[bool, str]:
     """Accept or refuse the model's declaration; (accepted, what to tell the model). Every check
     run and the verdict are archive events."""
     archive = run.session.archive

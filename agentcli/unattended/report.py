@@ -5,14 +5,29 @@ and git, never from the model's say-so alone."""
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from agentcli.types import Outcome
-from agentcli.unattended.budgets import used_text
+from agentcli.unattended.budgets import Used, used_text
+from agentcli.unattended.gitwork import Checkpoints
 from agentcli.unattended.ledger import local_time
+from agentcli.unattended.state import RunState
 
 if TYPE_CHECKING:
-    from agentcli.unattended.run import UnattendedRun
+    from agentcli.session import Session
+
+
+class Reported(Protocol):
+    """What the report reads of the run (run.UnattendedRun is the one)."""
+
+    session: Session
+    state: RunState
+    checkpoints: Checkpoints | None
+    dir: Path
+    resume_command: str
+
+    def used(self) -> Used: ...
 
 _HEADLINES = {
     "done": "Done", "blocked": "Blocked", "budget": "Stopped: budget spent",
@@ -21,7 +36,7 @@ _HEADLINES = {
 }
 
 
-def render_report(run: UnattendedRun, outcome: Outcome) -> str:
+def render_report(run: Reported, outcome: Outcome) -> str:
     st = run.state
     session = run.session
     goal_line = st.goal.strip().splitlines()[0] if st.goal.strip() else "(no goal)"
@@ -89,7 +104,7 @@ def render_report(run: UnattendedRun, outcome: Outcome) -> str:
     return "\n".join(out + _how_to_go_on(run, outcome)) + "\n"
 
 
-def _how_to_go_on(run: UnattendedRun, outcome: Outcome) -> list[str]:
+def _how_to_go_on(run: Reported, outcome: Outcome) -> list[str]:
     out = ["## How to go on", ""]
     out.append(f"- The ledger: `{run.dir / 'PROGRESS.md'}`; the full record: `{run.session.archive.path}`")
     if outcome.stop_reason != "done":
