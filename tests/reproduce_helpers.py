@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentcli.testing import wire
+from agentcli.testing.script import text_of
 from agentcli.testing.scripted_server import ScriptedRequest, Turn
 
 # A two-page paper whose numbers a tiny script can recompute: the mean, median and standard
@@ -89,7 +89,7 @@ FORGED_RESULTS = {cid: {"value": v, "run_id": "main", "seed": None, "command": "
 def first_user_text(request: ScriptedRequest) -> str:
     for message in request.messages:
         if message.get("role") == "user":
-            return wire._text_of(message.get("content"))
+            return text_of(message.get("content"))
     return ""
 
 

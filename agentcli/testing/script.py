@@ -91,7 +91,8 @@ class ScriptedRequest:
         return tool_names(self)
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
+    """The text of a message's content on either wire: a string, or its text and tool-result blocks."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -101,24 +102,24 @@ def _text_of(content: Any) -> str:
                 if block.get("type") == "text":
                     parts.append(block.get("text", ""))
                 elif block.get("type") == "tool_result":
-                    parts.append(_text_of(block.get("content", "")))
+                    parts.append(text_of(block.get("content", "")))
         return "\n".join(parts)
     return ""
 
 
 def system_text(request: ScriptedRequest) -> str:
     if request.provider == "anthropic":
-        return _text_of(request.body.get("system", ""))
-    return "\n".join(_text_of(m.get("content")) for m in request.messages if m.get("role") == "system")
+        return text_of(request.body.get("system", ""))
+    return "\n".join(text_of(m.get("content")) for m in request.messages if m.get("role") == "system")
 
 
 def tool_results(request: ScriptedRequest) -> list[str]:
     out: list[str] = []
     for m in request.messages:
         if request.provider == "openai" and m.get("role") == "tool":
-            out.append(_text_of(m.get("content")))
+            out.append(text_of(m.get("content")))
         elif request.provider == "anthropic" and isinstance(m.get("content"), list):
-            out += [_text_of(b.get("content", "")) for b in m["content"]
+            out += [text_of(b.get("content", "")) for b in m["content"]
                     if isinstance(b, dict) and b.get("type") == "tool_result"]
     return out
 
@@ -127,7 +128,7 @@ def last_user_text(request: ScriptedRequest) -> str:
     for m in reversed(request.messages):
         if m.get("role") == "user":
             text = "\n".join(b.get("text", "") for b in m["content"] if b.get("type") == "text") \
-                if isinstance(m.get("content"), list) else _text_of(m.get("content"))
+                if isinstance(m.get("content"), list) else text_of(m.get("content"))
             if text:
                 return text
     return ""
