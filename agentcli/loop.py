@@ -1,15 +1,48 @@
-"""The agent loop: model turn → tool calls → results → budgets and stop → compaction check.
+"""The agent loop: model turn → tool calls → results → stop checks, with named hook points.
 
-Everything it touches belongs to the session (model chain, tools, library, policy); the loop
-only decides what happens next. It returns an Outcome and never prints.
+The loop takes its collaborators through the `Turns` protocol (the session owns the model
+chain, the tools, the context and the archive) and decides only what happens next. Features
+act at the hook points, in the order they registered:
+
+- `before_turn()`: may return an Outcome to stop (the stop policy: turn limits, repeats,
+  budgets, stalls);
+- `before_request()`: shape the context before the model is asked (compaction);
+- `after_reply(reply)`: a recorded reply;
+- `after_tool(call, result)`: a recorded tool result;
+- `after_answer(reply)`: a reply without tool calls; may return an Outcome to stop (the stop
+  policy: done, or go on).
+
+It returns an Outcome and never prints.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from agentcli.models.base import ModelError
-from agentcli.types import Outcome, Reply, ToolCall
+from agentcli.types import Outcome, Reply, ToolCall, ToolResult
+
+POINTS = ("before_turn", "before_request", "after_reply", "after_tool", "after_answer")
+
+
+class Hooks:
+    """What runs at each named point of a turn. A hook that returns an Outcome (before_turn,
+    after_answer) ends the run; later hooks at that point do not run."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, list[Callable[..., Outcome | None]]] = {p: [] for p in POINTS}
+
+    def on(self, point: str, fn: Callable[..., Outcome | None]) -> None:
+        if point not in self._at:
+            raise ValueError(f"no hook point {point!r}; the points: {', '.join(POINTS)}")
+        self._at[point].append(fn)
+
+    def call(self, point: str, *args: Any) -> Outcome | None:
+        for fn in self._at[point]:
+            outcome = fn(*args)
+            if outcome is not None:
+                return outcome
+        return None
 
 
 class StopPolicy(Protocol):
@@ -22,11 +55,9 @@ class StopPolicy(Protocol):
 
 class Turns(Protocol):
     """What the loop drives: the turns of one session (agentcli.session.Session), which owns the
-    model chain, the tools, the context and the archive."""
+    model chain, the tools, the context and the archive, and the hooks features registered."""
 
-    policy: StopPolicy
-
-    def fit_context(self) -> None: ...
+    hooks: Hooks
 
     def call_model(self) -> Reply: ...
 
@@ -36,21 +67,21 @@ class Turns(Protocol):
 
     def record_interrupted_reply(self, partial: str) -> None: ...
 
-    def run_tool(self, call: ToolCall) -> Any: ...
+    def run_tool(self, call: ToolCall) -> ToolResult: ...
 
     def record_interrupted_tools(self, calls: list[ToolCall], why: str) -> None: ...
 
     def end_turn(self) -> None: ...
 
 
-
 def run(session: Turns) -> Outcome:
     """Drive the model until it answers without tool calls (and the policy accepts), or a stop."""
+    hooks = session.hooks
     while True:
-        stop = session.policy.before_turn(session)
+        stop = hooks.call("before_turn")
         if stop is not None:
             return stop
-        session.fit_context()
+        hooks.call("before_request")
         try:
             reply = session.call_model()
         except ModelError as err:
@@ -63,20 +94,22 @@ def run(session: Turns) -> Outcome:
             session.record_interrupted_reply(stop.result)
             return stop
         session.record_reply(reply)
+        hooks.call("after_reply", reply)
 
         if reply.tool_calls:
             for i, call in enumerate(reply.tool_calls):
                 try:
-                    session.run_tool(call)
+                    result = session.run_tool(call)
                 except KeyboardInterrupt as exc:
                     stop = _stopped(exc)
                     session.record_interrupted_tools(reply.tool_calls[i:], stop.result)
                     return stop
+                hooks.call("after_tool", call, result)
             session.end_turn()
             continue
 
         session.end_turn()
-        verdict = session.policy.after_answer(session, reply)
+        verdict = hooks.call("after_answer", reply)
         if verdict is not None:
             return verdict
 

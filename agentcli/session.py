@@ -69,6 +69,10 @@ class Session:
         self._system: str | None = None
         # Sections a mode adds to the system prompt (e.g. how an unattended run ends).
         self.system_notes: list[str] = []
+        self.hooks = loop.Hooks()  # the stop policy (whichever a mode sets) and compaction first
+        self.hooks.on("before_turn", lambda: self.policy.before_turn(self))
+        self.hooks.on("before_request", self.fit_context)
+        self.hooks.on("after_answer", lambda reply: self.policy.after_answer(self, reply))
 
     # -- construction -------------------------------------------------------------------------
 
