@@ -3,7 +3,9 @@ it, and what a folder holds (`agentcli/library/codemap.py` keeps the map)."""
 
 from __future__ import annotations
 
+import ast
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from agentcli.library import Library
@@ -56,8 +58,8 @@ def describe(cmap: CodeMap, symbol: str) -> str:
     users = [u for u in users if u[0] not in defined_in] + [u for u in users if u[0] in defined_in]
     if users:
         out.append(f"Referred to in {len(users)} file(s) (file: lines):")
-        out += [f"  {path}: {lines}" + (" …" if count > len(lines.split(",")) else "")
-                for path, count, lines in users[:MAX_USERS]]
+        out += [f"  {path}: {_where_in(cmap.workspace / path, lines)}"
+                + (" …" if count > len(lines.split(",")) else "") for path, count, lines in users[:MAX_USERS]]
         if len(users) > MAX_USERS:
             out.append(f"  … {len(users) - MAX_USERS} more files")
     elif defs:
@@ -74,3 +76,23 @@ def _relative(ctx: ToolContext, path: str) -> str:
 
 
 TOOLS = {"code_map": code_map}
+
+
+def _where_in(path: Path, lines: str) -> str:
+    """`lines` ("12, 40") with the function each is in, for a Python file ("12 (in checkout), 40");
+    the lines alone where the file cannot be parsed. Who calls a name is asked more often than
+    which line does."""
+    if path.suffix != ".py":
+        return lines
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return lines
+    scopes = [(n.lineno, n.end_lineno or n.lineno, n.name) for n in ast.walk(tree)
+              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    shown = []
+    for part in lines.split(","):
+        part = part.strip()
+        inside = [s for s in scopes if part.isdigit() and s[0] < int(part) <= s[1]]
+        shown.append(f"{part} (in {max(inside)[2]})" if inside else part)  # the innermost
+    return ", ".join(shown)
