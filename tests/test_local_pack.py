@@ -92,3 +92,55 @@ def test_a_replace_everywhere_task_greps_the_old_text_and_reads_every_file_it_is
     assert grep.name == "grep" and grep.arguments["pattern"] == r"1\.4\.2"
     msgs += turn(grep, "pkg/__init__.py:3: __version__ = \"1.4.2\"\nsetup.cfg:3: version = 1.4.2")
     assert sorted(paths(pack.first_reads(msgs, files))) == ["pkg/__init__.py", "setup.cfg"]
+
+
+def test_a_question_about_who_calls_a_name_also_asks_the_code_map_last():
+    shop = ["shop/__init__.py", "shop/admin.py", "shop/notify.py", "shop/orders.py"]
+    calls = pack.first_reads(ask("Which function calls `send_receipt`?"), shop)
+    assert [c.name for c in calls] == ["read"] * 4 + ["code_map"]
+    assert calls[-1].arguments == {"symbol": "send_receipt"} and calls[-1].id.startswith(pack.PREFIX)
+    # In a big project the grep still leads to the files, after the map's answer came back.
+    first = pack.first_reads(ask("Where is `get_usr` used?"), BIG)
+    assert [c.name for c in first] == ["grep", "code_map"]
+    found = "pkg/mod3.py:4: def get_usr():\npkg/mod7.py:9: get_usr()"
+    msgs = ask("Where is `get_usr` used?") + turn(first[0], found) + turn(first[1], "get_usr is defined …")
+    assert [c.name for c in pack.first_reads(msgs, BIG)] == ["read"]
+    # Not for a change, nor a question about something else.
+    assert "code_map" not in [c.name for c in pack.first_reads(ask("Make `send_receipt` log its calls."), shop)]
+    assert "code_map" not in [c.name for c in pack.first_reads(ask("What does `send_receipt` return?"), shop)]
+
+
+def test_the_code_map_names_the_function_each_use_is_in(tmp_path):
+    from agentcli.library import Library
+    from agentcli.library.codemap_tool import describe
+
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "notify.py").write_text("def send_receipt(order):\n    return order\n")
+    (tmp_path / "shop" / "orders.py").write_text(
+        "from shop.notify import send_receipt\n\n\nclass Till:\n    def finish_checkout(self, order):\n"
+        "        if order:\n            send_receipt(order)\n\n\nsend_receipt(None)\n")
+    cmap = Library(tmp_path / ".lib").code_map(tmp_path)
+    cmap.update()
+    text = describe(cmap, "send_receipt")
+    assert "shop/orders.py: 1, 7 (in finish_checkout), 10" in text, text
+
+
+def test_a_question_about_what_a_call_returns_is_answered_by_running_it(tmp_path):
+    import subprocess
+
+    (tmp_path / "pricing").mkdir()
+    (tmp_path / "pricing" / "__init__.py").write_text("")
+    (tmp_path / "pricing" / "ship.py").write_text(
+        "RATES = {'eu': 4.0}\n\ndef cost(kg, zone, express=False):\n"
+        "    return round(kg * RATES[zone] * (1.5 if express else 1), 2)\n")
+    (tmp_path / "broken.py").write_text("def oops(:\n")  # one file that does not parse
+    files = ["broken.py", "pricing/__init__.py", "pricing/ship.py"]
+    request = 'What does `cost(6.5, "eu", express=True)` return? Work it out from the code.'
+    calls = pack.first_reads(ask(request), files)
+    assert [c.name for c in calls] == ["read", "read", "read", "shell"] and calls[-1].id.startswith(pack.PREFIX)
+    ran = subprocess.run(["bash", "-c", calls[-1].arguments["command"]], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout == "39.0\n", ran.stderr
+    # Only for a question about a value, not for a change or a call named in passing.
+    assert "shell" not in [c.name for c in pack.first_reads(ask("Make `cost(1, 'eu')` round to 1 place."), files)]
+    assert "shell" not in [c.name for c in pack.first_reads(ask("Where is `cost(1, 'eu')` used?"), files)]

@@ -12,7 +12,8 @@ files, up to MAX_FILES, read up to TOTAL_LINES lines in all:
 3. otherwise, when the task names identifiers (`code`, snake_case, CamelCase) and no file: a grep
    for them, then the files it found (most hits first; for a question, the files defining them);
 a replace-everywhere task ("from 1.4.2 to 1.5.0", "rename `a` to `b`") greps for the old text
-first, and reads every file it is in, data and docs included.
+first, and reads every file it is in, data and docs included; a question about who calls or
+uses a name also asks the code map, which names the function each use is in.
 Each step is one reply holding a call per file, made by the harness (ids `call_pack_…`), so the
 archive shows exactly what the model was shown and why. Like the rest of the steering it is a
 pure function of the messages and the outline in the system prompt.
@@ -45,6 +46,25 @@ _FILE_NAME = re.compile(r"\.(py|pyi|js|jsx|mjs|ts|tsx|json|md|txt|toml|ya?ml|cfg
 _DEFINES = re.compile(r":\d+:\s*(?:export\s+)?(?:async\s+def|def|class|function|func|fn|struct|interface|"
                       r"type|const|let|var)\s+\w|:\d+:\s*[A-Z_][A-Z0-9_]*\s*=")
 _GREP_LINE = re.compile(r"^([^:\n]+):\d+:", re.MULTILINE)
+# "What does `f(1, x=2)` return", "the value of `f(3)`": a call in backticks asked about.
+_CALL_IN_TICKS = re.compile(r"`(([A-Za-z_]\w*)\([^`\n]{0,200}\))`")
+_ASKS_VALUE = re.compile(r"\b(?:returns?|gives?|value|result|evaluates?|prints?|output)\b", re.IGNORECASE)
+_EVAL = """import ast, importlib, sys
+sys.path.insert(0, ".")
+def defines(path):
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        return any(getattr(d, "name", "") == {name} for d in tree.body)
+    except (OSError, SyntaxError, ValueError):
+        return False
+hit = [f for f in {files} if defines(f)]
+if not hit:
+    sys.exit("no module here defines " + {name})
+module = importlib.import_module(hit[0][:-3].replace("/", "."))
+print(repr(eval({expr}, vars(module))))
+"""
+_ASKS_USERS = re.compile(r"\b(?:call(?:s|ed|ers?|ing)?|uses?|used|usages?|refers?|referenced|invoke[sd]?)\b",
+                         re.IGNORECASE)
 
 
 def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
@@ -56,13 +76,39 @@ def first_reads(messages: list[Message], files: list[str]) -> list[ToolCall]:
         return []
     packed = [c for c in calls if c.id.startswith(PREFIX)]
     if not packed:
-        return _first_step(task_text(messages), files, len(messages))
-    if packed[-1].name == "grep" and not any(c.name == "read" for c in packed):
+        request, n = task_text(messages), len(messages)
+        return _evaluated(request, _with_users(request, _first_step(request, files, n), n), files, n)
+    greps = [c for c in packed if c.name == "grep"]
+    if greps and not any(c.name == "read" for c in packed):
         request = task_text(messages)
         everywhere = replaced_text(request) is not None
-        hits = _grep_hits(task, packed[-1].id, files, is_change_request(request), everywhere)
+        hits = _grep_hits(task, greps[-1].id, files, is_change_request(request), everywhere)
         return _reads(hits, len(messages))
     return []
+
+
+def _evaluated(request: str, calls: list[ToolCall], files: list[str], n: int) -> list[ToolCall]:
+    """For a question about what a call in backticks returns ("what does `cost(6.5, "eu")`
+    return?"): the harness runs it, last, in the module that defines the function (found by
+    parsing, so only that module is imported). A small model's arithmetic by reading is a guess."""
+    m = _CALL_IN_TICKS.search(request) if _ASKS_VALUE.search(request) else None
+    modules = [f for f in files if f.endswith(".py") and not _SKIP.search(f)]
+    if not calls or not m or not modules or is_change_request(request):
+        return calls
+    expr, name = m.group(1), m.group(2)
+    script = _EVAL.format(name=json.dumps(name), files=json.dumps(modules), expr=json.dumps(expr))
+    args = {"command": f"python3 - <<'PY'\n{script}PY"}
+    return calls + [ToolCall(f"{PREFIX}{n}_eval", "shell", args, json.dumps(args, ensure_ascii=False))]
+
+
+def _with_users(request: str, calls: list[ToolCall], n: int) -> list[ToolCall]:
+    """For a question about who calls or uses a name: the code map's answer too, last (it names
+    the function each use is in, which a small model reading the files gets wrong)."""
+    if not calls or is_change_request(request) or not _ASKS_USERS.search(request):
+        return calls
+    words = _identifiers(request)[:2]
+    return calls + [ToolCall(f"{PREFIX}{n}_map{i}", "code_map", {"symbol": w}, json.dumps({"symbol": w}))
+                    for i, w in enumerate(words)]
 
 
 def _first_step(request: str, files: list[str], n: int) -> list[ToolCall]:
