@@ -9,6 +9,7 @@ from agentcli.local.runtime import Generation
 from agentcli.models.base import Request
 from agentcli.tools import load_spec
 from agentcli.types import Message, ToolCall
+from conversation import call, turn
 from test_local_fenced import _scripted_model
 
 STATS = '"""Stats."""\n\n\ndef mean(values):\n    return sum(values) / (len(values) - 1)\n\n\n' \
@@ -180,3 +181,26 @@ def test_a_copy_of_the_file_is_no_change_and_the_note_restates_the_task():
     copy = "```python\n" + STATS.replace("\n\n\n", "\n\n") + "```"
     assert codemode.write(copy, "stats.py", PACKED) is None
     assert codemode.note("stats.py", PACKED).endswith("The task: " + FIX.content)
+
+
+def test_a_file_the_task_asks_to_create_is_written_as_code_after_the_first_reads():
+    from agentcli.local import pack
+
+    request = ("Write a test file test_roman.py (unittest) for to_roman in roman.py. "
+               "`python3 -m unittest test_roman` must pass. Don't change roman.py.")
+    read = call("read", {"path": "roman.py"}, f"{pack.PREFIX}1_0")
+    msgs = [Message(role="user", content=request), *turn(read, "     1\tdef to_roman(n):\n     2\t    return 'I' * n")]
+    assert codemode.new_file(msgs, ["roman.py"]) == "test_roman.py"
+    assert codemode.target(msgs) is None  # roman.py is the task's to leave alone
+    assert codemode.new_file(msgs, ["roman.py", "test_roman.py"]) is None  # it exists: not new
+    assert "whole of test_roman.py" in codemode.note("test_roman.py", msgs)
+    reply = ("It tests to_roman.\n```python\nimport unittest\nfrom roman import to_roman\n\n\n"
+             "class T(unittest.TestCase):\n    def test_one(self):\n        self.assertEqual(to_roman(1), 'I')\n```")
+    made = codemode.write_new(reply, "test_roman.py", len(msgs))
+    assert made.name == "write" and made.arguments["path"] == "test_roman.py"
+    assert made.arguments["content"].startswith("import unittest\n") and made.arguments["content"].endswith("'I')\n")
+    assert codemode.write_new("```python\ndef broken(:\n```", "test_roman.py", 3) is None
+    assert codemode.write_new("```python\nimport unittest\n", "test_roman.py", 3) is None  # cut off
+    # Once written, it is no longer new.
+    wrote = call("write", {"path": "test_roman.py", "content": "x = 1\n"}, "c9")
+    assert codemode.new_file(msgs + turn(wrote), ["roman.py"]) is None

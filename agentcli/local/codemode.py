@@ -31,9 +31,9 @@ import re
 
 from agentcli.local import fenced
 from agentcli.local.pack import PREFIX as PACK_PREFIX
-from agentcli.local.steer import is_test
+from agentcli.local.steer import is_test, kept
 from agentcli.local.task import (CHANGE_TOOLS, asks_for_change, current_task, last_call, norm,
-                                 successful_calls, task_text)
+                                 same_path, successful_calls, task_text)
 from agentcli.local.verify import NEGATED, last_check_failing
 from agentcli.types import Message, ToolCall
 
@@ -44,6 +44,9 @@ _VENDORED = re.compile(r"(^|/)(site-packages|dist-packages|\.venv|venv|node_modu
 _FIX_TEST = re.compile(r"\b(?:fix|update|change|correct|repair|rewrite)\s+(?:the\s+|a\s+)?(?:failing\s+)?"
                        r"(?:tests?\b|test_\w+|\w+_test\b)", re.IGNORECASE)
 _FRAME = re.compile(r'File "([^"]+)", line \d+')
+# "Write a test file test_roman.py", "create a module `utils/dates.py`": a file to make.
+_NEW_FILE = re.compile(r"\b(?:write|create|add|make)\b[^.?!\n]{0,40}?\b(?:file|test|tests|module|script)\b"
+                       r"[^.?!\n]{0,20}?`?([\w/-]+\.py)\b", re.IGNORECASE)
 
 
 def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> str | None:
@@ -57,7 +60,7 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
         return None  # the task is about the test itself ("do not change the test" is not)
     failing = last_check_failing(request, task)
     files = [p for p, t in fenced.read_whole(task, (".py", *DATA))
-             if len(t) <= MAX_CHARS and not _VENDORED.search(p) and not is_test(p)]
+             if len(t) <= MAX_CHARS and not _VENDORED.search(p) and not is_test(p) and not kept(p, messages)]
     if last.name == "edit" and task[-1].is_error and "was not found" in task[-1].content:
         path = norm(str((last.arguments or {}).get("path", "")))
         return next((p for p in files if norm(p) == path), None)  # its edit missed: the file as code
@@ -71,6 +74,32 @@ def target(messages: list[Message], names: set[str] = frozenset({"write"})) -> s
     in_trace = [p for f in reversed(frames) for p in files if norm(p) == f or f.endswith("/" + norm(p))]
     ranked = in_trace + named + (files if len(files) == 1 else [])  # where it broke, first
     return ranked[0] if ranked else None
+
+
+def new_file(messages: list[Message], outline: list[str]) -> str | None:
+    """The .py file a task asks to create ("write a test file test_roman.py"), right after the
+    harness's first reads, when the project has no such file (`outline`) and none was written."""
+    task = current_task(messages)
+    last = last_call(task) if task and task[-1].role == "tool" else None
+    m = _NEW_FILE.search(task_text(messages))
+    if last is None or not last.id.startswith(_HARNESS) or m is None:
+        return None
+    path = norm(m.group(1))
+    if any(same_path(norm(f), path) for f in outline) or any(
+            c.name in CHANGE_TOOLS and same_path(norm(str((c.arguments or {}).get("path", ""))), path)
+            for c in successful_calls(task)):
+        return None
+    return path
+
+
+def write_new(text: str, path: str, n: int) -> ToolCall | None:
+    """The `write` creating `path` from the reply's closed ```python block, when it parses."""
+    blocks = [m.group(1) for m in _CLOSED.finditer(text)]
+    source = blocks[0].strip("\n") + "\n" if blocks else ""
+    if not source.strip() or fenced.parse(source) is None:
+        return None
+    args = {"path": path, "content": source}
+    return ToolCall(f"call_code_{n}", "write", args, json.dumps(args, ensure_ascii=False))
 
 
 def _said_fails(task: list[Message]) -> bool:
@@ -99,6 +128,10 @@ def note(path: str, messages: list[Message]) -> str:
     if failing is not None:
         command, out = failing
         head += f"`{command}` still fails: …{out[-240:]} "
+    if fenced.current_text(path, messages) is None:  # a file to create
+        return (f"First say in one sentence what {path} must hold. Then write it: reply with the whole "
+                f"of {path} in one ```{_language(path)} block. Change no other file.\nThe task: "
+                + task_text(messages))
     head += f"First say in one sentence what must change in {path} and where. Then: "
     return head + (f"Do it now in {path}. Reply with the whole new {path} in one ```{_language(path)} "
                    "block: every line of the file, with what the task asks changed or added. "

@@ -37,7 +37,12 @@ class Steering:
     def __init__(self, request: Request, names: set[str], files: list[str], plan: steer.Plan):
         self.messages, self.max_tokens = request.messages, request.max_tokens
         self.names, self.files = names, files
-        self.code_path = None if plan.grammar or plan.force_call else codemode.target(self.messages, names)
+        free = not (plan.grammar or plan.force_call)
+        self.code_path = codemode.target(self.messages, names) if free else None
+        # A file the task asks to create is written as code too.
+        self.new_path = codemode.new_file(self.messages, files) if free and not self.code_path \
+            and "write" in names else None
+        self.code_path = self.code_path or self.new_path
         self.mode = "grammar" if plan.grammar else "call" if plan.force_call else \
             "code" if self.code_path else "free"
         self.note: str | None = codemode.note(self.code_path, self.messages) if self.code_path \
@@ -63,7 +68,9 @@ class Steering:
         if self.mode == "words" and self.calls:
             return self._words_only(last)
         if self.mode == "code":
-            if self._settle_code(codemode.write(prefix + raw, self.code_path, self.messages)):
+            code = codemode.write_new(prefix + raw, self.new_path, len(self.messages)) if self.new_path \
+                else codemode.write(prefix + raw, self.code_path, self.messages)
+            if self._settle_code(code):
                 return True
             if not last:  # no usable code: once more as code (sampled), then its own pick
                 if attempt > 0:

@@ -291,6 +291,15 @@ _KEEP = re.compile(r"\b(?:do not|don't|never|without)\s+(?:change|chang|modify|e
                    r"rewrite|overwrite)\w*\s+(?:the\s+|any\s+)?(tests?\b|[\w./-]+\.\w+)", re.I)
 
 
+def kept(path: str, messages: list[Message]) -> bool:
+    """Whether the task says to leave `path` alone ("don't change roman.py", "do not touch the tests")."""
+    for m in _KEEP.finditer(task_text(messages)):
+        named = m.group(1)
+        if (named.lower() in ("test", "tests") and is_test(path)) or _same_path(_norm(path), _norm(named)):
+            return True
+    return False
+
+
 def refusal(call: ToolCall, messages: list[Message]) -> str | None:
     """Why a call a small model made would do harm, or None: a change to a file the task says
     to leave alone; `write` with no content over a file it has read (it means to change the
