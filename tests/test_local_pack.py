@@ -122,7 +122,7 @@ def test_the_code_map_names_the_function_each_use_is_in(tmp_path):
     cmap = Library(tmp_path / ".lib").code_map(tmp_path)
     cmap.update()
     text = describe(cmap, "send_receipt")
-    assert "shop/orders.py: 1, 7 (in finish_checkout), 10" in text, text
+    assert "shop/orders.py: 1,7 (in finish_checkout),10" in text, text
 
 
 def test_a_question_about_what_a_call_returns_is_answered_by_running_it(tmp_path):

@@ -95,4 +95,4 @@ def _where_in(path: Path, lines: str) -> str:
         part = part.strip()
         inside = [s for s in scopes if part.isdigit() and s[0] < int(part) <= s[1]]
         shown.append(f"{part} (in {max(inside)[2]})" if inside else part)  # the innermost
-    return ", ".join(shown)
+    return (", " if ", " in lines else ",").join(shown)
