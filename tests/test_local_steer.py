@@ -394,3 +394,13 @@ def test_a_call_that_failed_twice_is_failed_again_and_the_reply_gives_up_on_the_
     twice = once + _turn(_call("grep", {"pattern": "nowhere"}, "g2"), "no matches for 'nowhere'")
     assert steer.repeats(_call("grep", {"pattern": "nowhere"}, "g3"), once) == "failed"
     assert steer.repeats(_call("grep", {"pattern": "nowhere"}, "g3"), twice) == "failed again"
+
+
+def test_an_outline_cut_short_is_known_to_be_incomplete(tmp_path):
+    for i in range(5):
+        (tmp_path / f"m{i}.py").write_text("x = 1\n")
+    full = "You code.\n\n" + lean.outline(tmp_path)
+    cut = "You code.\n\n" + lean.outline(tmp_path, max_files=3)
+    assert steer.outline_complete(full) and steer.outline_files(full) == [f"m{i}.py" for i in range(5)]
+    assert not steer.outline_complete(cut) and len(steer.outline_files(cut)) == 3
+    assert not steer.outline_complete("You code.")

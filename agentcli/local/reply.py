@@ -39,9 +39,10 @@ class Steering:
         self.names, self.files = names, files
         free = not (plan.grammar or plan.force_call)
         self.code_path = codemode.target(self.messages, names) if free else None
-        # A file the task asks to create is written as code too.
+        # A file the task asks to create is written as code too (only when the outline shows
+        # every file, so that "not in the outline" means "not there").
         self.new_path = codemode.new_file(self.messages, files) if free and not self.code_path \
-            and "write" in names else None
+            and "write" in names and steer.outline_complete(request.system) else None
         self.code_path = self.code_path or self.new_path
         self.mode = "grammar" if plan.grammar else "call" if plan.force_call else \
             "code" if self.code_path else "free"

@@ -385,6 +385,12 @@ def outline_files(system: str) -> list[str]:
     return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
 
 
+def outline_complete(system: str) -> bool:
+    """Whether the outline lists every file of the project (lean.outline cuts a long one)."""
+    _, found, rest = system.partition("# Files in the project\n")
+    return bool(found) and not any(ln.startswith("…") for ln in rest.split("\n\n", 1)[0].splitlines())
+
+
 def _key(name: str, arguments: dict[str, Any]) -> str:
     """What makes two calls the same call (an edit sent with replace_all flipped is the same)."""
     args = {k: v for k, v in arguments.items() if k != "replace_all"}
