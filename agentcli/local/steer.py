@@ -293,11 +293,16 @@ _KEEP = re.compile(r"\b(?:do not|don't|never|without)\s+(?:change|chang|modify|e
 
 def kept(path: str, messages: list[Message]) -> bool:
     """Whether the task says to leave `path` alone ("don't change roman.py", "do not touch the tests")."""
+    return _keeping(path, messages) is not None
+
+
+def _keeping(path: str, messages: list[Message]) -> re.Match[str] | None:
+    """The words of the task that keep `path` as it is, if any."""
     for m in _KEEP.finditer(task_text(messages)):
         named = m.group(1)
         if (named.lower() in ("test", "tests") and is_test(path)) or _same_path(_norm(path), _norm(named)):
-            return True
-    return False
+            return m
+    return None
 
 
 def refusal(call: ToolCall, messages: list[Message]) -> str | None:
@@ -306,13 +311,11 @@ def refusal(call: ToolCall, messages: list[Message]) -> str | None:
     file, and would empty it)."""
     args = call.arguments or {}
     path = str(args.get("path", ""))
-    if call.name in CHANGE_TOOLS:
-        for m in _KEEP.finditer(task_text(messages)):
-            kept = m.group(1)
-            test = kept.lower() in ("test", "tests")
-            if (test and is_test(path)) or _same_path(_norm(path), _norm(kept)):
-                return (f'the task says "{m.group(0)}", so {path} was left as it is; '
-                        + ("change the code it tests instead" if test else "change another file"))
+    keeping = _keeping(path, messages) if call.name in CHANGE_TOOLS else None
+    if keeping is not None:
+        test = keeping.group(1).lower() in ("test", "tests")
+        return (f'the task says "{keeping.group(0)}", so {path} was left as it is; '
+                + ("change the code it tests instead" if test else "change another file"))
     if call.name == "write" and str(args.get("content", "")).strip():
         return fenced.drops_code(path, str(args["content"]), messages, task_text(messages))
     if call.name != "write":
@@ -378,17 +381,18 @@ def read_mentioned(messages: list[Message], files: list[str] = ()) -> ToolCall |
 
 def outline_files(system: str) -> list[str]:
     """The paths listed under "# Files in the project" in a system prompt (see local.lean)."""
-    _, found, rest = system.partition("# Files in the project\n")
-    if not found:
-        return []
-    block = rest.split("\n\n", 1)[0]
-    return [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("…")]
+    return [ln.strip() for ln in _outline_lines(system) if ln.strip() and not ln.startswith("…")]
 
 
 def outline_complete(system: str) -> bool:
     """Whether the outline lists every file of the project (lean.outline cuts a long one)."""
+    lines = _outline_lines(system)
+    return bool(lines) and not any(ln.startswith("…") for ln in lines)
+
+
+def _outline_lines(system: str) -> list[str]:
     _, found, rest = system.partition("# Files in the project\n")
-    return bool(found) and not any(ln.startswith("…") for ln in rest.split("\n\n", 1)[0].splitlines())
+    return rest.split("\n\n", 1)[0].splitlines() if found else []
 
 
 def _key(name: str, arguments: dict[str, Any]) -> str:
