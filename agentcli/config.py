@@ -11,12 +11,33 @@ from typing import Any, Callable, Mapping
 from agentcli import configfile
 from agentcli.configfile import ConfigError, ConfigFile
 
-__all__ = ["Settings", "ConfigError", "resolve", "ENV"]
+__all__ = ["Settings", "ConfigError", "resolve", "ENV", "VARIABLES"]
 
 # Settings an environment variable can give: name in Settings (or base_urls.<provider>) -> variable.
 ENV = {"model": "AGENTCLI_MODEL", "fallback": "AGENTCLI_FALLBACK", "sandbox": "AGENTCLI_SANDBOX",
        "approval": "AGENTCLI_APPROVAL", "context_window": "AGENTCLI_CONTEXT_WINDOW",
        "base_urls.anthropic": "ANTHROPIC_BASE_URL", "base_urls.openai": "OPENAI_BASE_URL"}
+# Every other variable agentcli reads, and what it does. They are read where they act, some in
+# processes that have no Settings (the llama.cpp worker, a Ray worker); this is the one list of
+# them (tests/test_config.py checks that the code reads no other), and `config show` prints those
+# set.
+VARIABLES = {
+    "AGENTCLI_HOME": "where session libraries live, instead of <workspace>/.agentcli",
+    "AGENTCLI_CACHE_DIR": "agentcli's cache folder: models, the prefix cache, SDK maps, crash logs",
+    "AGENTCLI_DATA_DIR": "where the chat keeps its input history",
+    "AGENTCLI_CODEMAP": "0: no code map in the prompt and no code_map tool",
+    "AGENTCLI_LEAN": "1/0: treat a model behind a server as small (lean prompt, small-model harness) or not",
+    "AGENTCLI_LOCAL_CONTEXT": "the bundled model's context window, in tokens",
+    "AGENTCLI_LOCAL_THREADS": "decoding threads of the bundled model",
+    "AGENTCLI_LOCAL_GPU_LAYERS": "layers of the bundled model offloaded to a GPU",
+    "AGENTCLI_LOCAL_PREFIX_CACHE": "0: do not keep the system turn's KV cache on disk",
+    "AGENTCLI_GPU": "cuda: `agentcli local build` builds llama.cpp for CUDA",
+    "AGENTCLI_PASS_ENV": "comma-separated variables that commands get although they look like secrets",
+    "AGENTCLI_DEBUG": "1: print the traceback of an unforeseen error",
+    "AGENTCLI_OUTAGE_WAIT_SCALE": "a factor on unattended runs' waits for a failing provider (tests)",
+    "AGENTCLI_TEST_WORKER_CRASH_AFTER": "tests: the model worker crashes after this many tokens",
+    "AGENTCLI_KEYS_FD": "set by agentcli itself: the pipe that hands provider keys to its re-executed copy",
+}
 # What `config show` lists, in this order.
 SHOWN = ("model", "fallback", "base_url", "base_urls.anthropic", "base_urls.openai", "approval",
          "sandbox", "context_window", "max_turns", "budgets.max_time", "budgets.max_cost",

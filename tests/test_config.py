@@ -131,3 +131,29 @@ def test_later_mcp_sources_win_by_name(workspace, user_file, tmp_path):
     untrusted = resolve(workspace, {}, env=_env(user_file))
     found = collect(untrusted, env={})
     assert found.servers["a"].command == "from-user" and found.untrusted == ["a"]
+
+
+def test_every_variable_the_code_reads_is_in_the_one_list():
+    """config.ENV (settings) and config.VARIABLES (the rest) name every AGENTCLI_* variable; a
+    new one read somewhere else fails here until it is listed with what it does."""
+    import re
+    from pathlib import Path
+
+    from agentcli.config import ENV, VARIABLES
+
+    package = Path(__file__).resolve().parent.parent / "agentcli"
+    named = {m for path in package.rglob("*.py")
+             for m in re.findall(r"AGENTCLI_[A-Z_]*[A-Z]", path.read_text(encoding="utf-8"))}
+    not_variables = {"AGENTCLI_PID", "AGENTCLI_WHEEL"}  # an argv placeholder, a file's name
+    prefixes = {"AGENTCLI_LOCAL"}  # "AGENTCLI_LOCAL_…": the worker keeps all of them
+    unlisted = named - set(ENV.values()) - set(VARIABLES) - not_variables - prefixes
+    assert unlisted == set(), "read but not listed in agentcli/config.py"
+    assert all(meaning and "\n" not in meaning for meaning in VARIABLES.values())
+
+
+def test_config_show_lists_the_variables_set_with_what_they_do(cli, workspace, user_file):
+    proc = cli(None, **_env(user_file, AGENTCLI_LOCAL_THREADS="2", AGENTCLI_CODEMAP="0"))(
+        "config", "show", "-C", str(workspace))
+    assert proc.returncode == 0, proc.stderr
+    assert "  AGENTCLI_LOCAL_THREADS=2  (decoding threads of the bundled model)" in proc.stdout
+    assert "  AGENTCLI_CODEMAP=0  (0: no code map in the prompt and no code_map tool)" in proc.stdout

@@ -17,7 +17,7 @@ app = typer.Typer(help="agentcli's settings: `config show` prints them with thei
 def show(directory: opt.Directory = None, trust_project: opt.TrustProject = False) -> None:
     """Print every setting, its value, and where it came from (flag, environment, a file, default)."""
     from agentcli import configfile
-    from agentcli.config import SHOWN
+    from agentcli.config import SHOWN, VARIABLES
 
     settings = opt.build_settings(directory=directory, model=None, base_url=None, fallback=None,
                                   context_window=None, approval=None, default_approval="auto",
@@ -46,6 +46,11 @@ def show(directory: opt.Directory = None, trust_project: opt.TrustProject = Fals
         typer.echo(f"{key:<{width}}  {shown}  [{source}]")
     if "approval" not in settings.sources or settings.sources["approval"] == "default":
         typer.echo("(approval's default is auto for `run`, ask for a chat)")
+    set_here = [name for name in VARIABLES if name in os.environ]
+    if set_here:
+        typer.echo("environment:")
+        for name in set_here:
+            typer.echo(f"  {name}={os.environ[name]}  ({VARIABLES[name]})")
 
 
 def trust(directory: opt.Directory = None) -> None:
