@@ -404,3 +404,15 @@ def test_an_outline_cut_short_is_known_to_be_incomplete(tmp_path):
     assert steer.outline_complete(full) and steer.outline_files(full) == [f"m{i}.py" for i in range(5)]
     assert not steer.outline_complete(cut) and len(steer.outline_files(cut)) == 3
     assert not steer.outline_complete("You code.")
+
+
+def test_change_requests_are_told_from_questions_by_their_verbs_and_form():
+    from agentcli.local.task import is_change_request
+
+    for request in ("Increase the timeout to 30 in app.py", "Enable verbose logging in config.ini",
+                    "Disable the cache.", "Handle an empty list in mean()", "In config.json, turn debug "
+                    "off and raise max_connections to 50.", "Correct the off-by-one in countdown.py"):
+        assert is_change_request(request), request
+    for request in ("What does `cost(1)` return?", "Which function calls `send_receipt`?",
+                    "Does the cache get disabled anywhere?", "Explain how retries increase."):
+        assert not is_change_request(request), request

@@ -62,7 +62,9 @@ def task_text(messages: list[Message], limit: int = 1500) -> str:
 
 # Words that ask for a change to the project (a question ending in "?" asks for none).
 _CHANGE = re.compile(r"\b(fix|rename|add|implement|bump|change|set|edit|update|turn|raise|lower|"
-                     r"remove|delete|replace|write|create|refactor|make|move|convert)\b", re.I)
+                     r"remove|delete|replace|write|create|refactor|make|move|convert|increase|decrease|"
+                     r"reduce|enable|disable|switch|drop|insert|append|extend|modify|adjust|patch|rewrite|"
+                     r"correct|repair|restore|upgrade|downgrade|migrate|introduce|support|handle)\b", re.I)
 # A prompt that opens like a question asks to be told something, whatever verbs it holds.
 _QUESTION = re.compile(r"^\s*(?:please\s+)?(?:what|where|which|who|why|how|when|is|are|does|do|can|"
                        r"could|explain|show|list|tell|describe|find|count|summari[sz]e)\b", re.I)
