@@ -204,3 +204,19 @@ def test_a_file_the_task_asks_to_create_is_written_as_code_after_the_first_reads
     # Once written, it is no longer new.
     wrote = call("write", {"path": "test_roman.py", "content": "x = 1\n"}, "c9")
     assert codemode.new_file(msgs + turn(wrote), ["roman.py"]) is None
+
+
+def test_a_block_copied_with_the_read_results_line_numbers_is_the_code_without_them():
+    from agentcli.local import fenced
+
+    read = call("read", {"path": "config.json"}, "call_pack_1_0")
+    original = '{\n  "debug": true,\n  "max_connections": 10\n}'
+    shown = "\n".join(f"{i:>6}\t{line}" for i, line in enumerate(original.split("\n"), 1))
+    msgs = [Message(role="user", content="In config.json, turn debug off and raise max_connections to 50."),
+            *turn(read, shown)]
+    copied = '```json\n     1\t{\n     2\t  "debug": false,\n     3\t  "max_connections": 50\n     4\t}\n```'
+    made = codemode.write(copied, "config.json", msgs)
+    assert made is not None and json.loads(made.arguments["content"]) == {"debug": False, "max_connections": 50}
+    # Numbers that do not count up by one, or only on some lines, are the code's own.
+    assert fenced.without_line_numbers("1\tx\n3\ty") == "1\tx\n3\ty"
+    assert fenced.without_line_numbers("x = 1\n2\ty") == "x = 1\n2\ty"

@@ -94,7 +94,7 @@ def new_file(messages: list[Message], outline: list[str]) -> str | None:
 
 def write_new(text: str, path: str, n: int) -> ToolCall | None:
     """The `write` creating `path` from the reply's closed ```python block, when it parses."""
-    blocks = [m.group(1) for m in _CLOSED.finditer(text)]
+    blocks = [fenced.without_line_numbers(m.group(1)) for m in _CLOSED.finditer(text)]
     source = blocks[0].strip("\n") + "\n" if blocks else ""
     if not source.strip() or fenced.parse(source) is None:
         return None
@@ -144,7 +144,7 @@ def write(text: str, path: str, messages: list[Message], *, whole: bool = True) 
     changes nothing, or it would lose a definition, method or top-level statement of the file.
     `whole=False` (the model was not asked for the whole file) only splices definitions."""
     old = fenced.current_text(path, messages)
-    blocks = [m.group(1) for m in _CLOSED.finditer(text)]
+    blocks = [fenced.without_line_numbers(m.group(1)) for m in _CLOSED.finditer(text)]
     if old is None or not blocks:
         return None
     if not path.endswith(".py"):

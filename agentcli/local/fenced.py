@@ -151,6 +151,19 @@ def _unnumbered(content: str) -> str | None:
     return "\n".join(out) + "\n"
 
 
+def without_line_numbers(block: str) -> str:
+    """A code block as the model copied it from a `read` result, line numbers and all ("     3\tx = 1"):
+    the code without them. Only when every line carries one, counting up by one; else as it is."""
+    lines = block.split("\n")
+    found = [_NUMBERED.match(ln) for ln in lines if ln.strip()]
+    if not found or None in found:
+        return block
+    numbers = [int(m.group(1)) for m in found if m]
+    if any(b != a + 1 for a, b in zip(numbers, numbers[1:])):
+        return block
+    return "\n".join(m.group(2) if (m := _NUMBERED.match(ln)) else ln for ln in lines)
+
+
 def _parse(text: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
