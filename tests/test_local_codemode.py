@@ -170,8 +170,10 @@ def test_a_config_the_task_names_is_written_whole_when_it_parses_and_keeps_every
     good = "```json\n" + CONFIG.replace("true", "false").replace("10", "50") + "```"
     assert codemode.write(good, "config.json", packed).arguments["content"] == \
         CONFIG.replace("true", "false").replace("10", "50")
-    dropped = '```json\n{\n  "debug": false\n}\n```'
-    assert codemode.write(dropped, "config.json", packed) is None  # name and max_connections gone
+    # A block with fewer keys never drops the others: it is merged into the file.
+    partial = '```json\n{\n  "debug": false\n}\n```'
+    assert json.loads(codemode.write(partial, "config.json", packed).arguments["content"]) == \
+        {"name": "svc", "debug": False, "max_connections": 10}
     broken = '```json\n{\n  "debug": false,\n}\n```'
     assert codemode.write(broken, "config.json", packed) is None
     assert codemode.write(good, "config.json", packed, whole=False) is None  # not asked for it whole
@@ -220,3 +222,28 @@ def test_a_block_copied_with_the_read_results_line_numbers_is_the_code_without_t
     # Numbers that do not count up by one, or only on some lines, are the code's own.
     assert fenced.without_line_numbers("1\tx\n3\ty") == "1\tx\n3\ty"
     assert fenced.without_line_numbers("x = 1\n2\ty") == "x = 1\n2\ty"
+
+
+def _packed(path: str, text: str, request: str) -> list[Message]:
+    shown = "\n".join(f"{i:>6}\t{line}" for i, line in enumerate(text.rstrip("\n").split("\n"), 1))
+    return [Message(role="user", content=request), *turn(call("read", {"path": path}, "call_pack_1_0"), shown)]
+
+
+def test_a_block_with_only_the_table_that_changes_is_merged_into_the_toml_file():
+    """What the 1.5B wrote for "raise ruff's line length to 100": the [tool.ruff] table alone."""
+    pyproject = ('[project]\nname = "notes"\n\n# formatters\n[tool.black]\nline-length = 88\n\n'
+                 '[tool.ruff]\nline-length = 88\ntarget-version = "py39"\n')
+    msgs = _packed("pyproject.toml", pyproject, "Raise ruff's line length to 100 in pyproject.toml.")
+    reply = 'Change it.\n```toml\n[tool.ruff]\nline-length = 100\ntarget-version = "py39"\n```'
+    made = codemode.write(reply, "pyproject.toml", msgs)
+    assert made.arguments["content"] == pyproject.replace('[tool.ruff]\nline-length = 88', '[tool.ruff]\nline-length = 100')
+    # A table the file lacks matches nothing: no write.
+    assert codemode.write("```toml\n[tool.isort]\nprofile = \"black\"\n```", "pyproject.toml", msgs) is None
+
+
+def test_a_block_with_only_the_keys_that_change_is_merged_into_the_json_file():
+    config = '{\n  "debug": true,\n  "db": {"host": "h", "port": 5432},\n  "max": 10\n}\n'
+    msgs = _packed("config.json", config, "In config.json, turn debug off and set the db port to 6543.")
+    made = codemode.write('```json\n{"debug": false, "db": {"port": 6543}}\n```', "config.json", msgs)
+    assert json.loads(made.arguments["content"]) == {"debug": False, "db": {"host": "h", "port": 6543}, "max": 10}
+    assert made.arguments["content"].startswith('{\n  "debug": false,')  # the file's indent

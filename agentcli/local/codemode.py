@@ -162,13 +162,61 @@ def write(text: str, path: str, messages: list[Message], *, whole: bool = True) 
 
 def _data_write(new: str, path: str, old: str, n: int) -> ToolCall | None:
     """A config or data file written whole: only when it parses and keeps every top-level key
-    (a small model that drops the rest of a config breaks the program quietly)."""
-    _, keys = DATA[os.path.splitext(path)[1]]
+    (a small model that drops the rest of a config breaks the program quietly). A block with
+    only the part that changes (one TOML table, some JSON keys: what small models write) is
+    merged into the file instead: its values replace the file's, the rest stays as it was."""
+    ext = os.path.splitext(path)[1]
+    _, keys = DATA[ext]
     before, after = keys(old), keys(new)
+    if before is not None and after is not None and not before <= after:
+        new = (_merged_json if ext == ".json" else _merged_lines)(old, new) or new
+        after = keys(new)
     if before is None or after is None or not before <= after or _same_code(old, new):
         return None
     args = {"path": path, "content": new}
     return ToolCall(f"call_code_{n}", "write", args, json.dumps(args, ensure_ascii=False))
+
+
+_SECTION = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(?:[#;].*)?$")
+_KEY_LINE = re.compile(r"^\s*([\w.\"'-]+)\s*[=:]")
+
+
+def _merged_lines(old: str, part: str) -> str | None:
+    """TOML or INI: each `key = value` line of `part` replaces the line of the same key in the
+    same table of `old`; None when none matched."""
+    wanted: dict[tuple[str, str], str] = {}
+    section = ""
+    for line in part.splitlines():
+        if (m := _SECTION.match(line)) is not None:
+            section = m.group(1)
+        elif (k := _KEY_LINE.match(line)) is not None:
+            wanted[(section, k.group(1))] = line.strip()
+    out, section, hits = [], "", 0
+    for line in old.splitlines():
+        if (m := _SECTION.match(line)) is not None:
+            section = m.group(1)
+        elif (k := _KEY_LINE.match(line)) is not None and (section, k.group(1)) in wanted:
+            line, hits = line[: len(line) - len(line.lstrip())] + wanted[(section, k.group(1))], hits + 1
+        out.append(line)
+    return "\n".join(out) + "\n" if hits else None
+
+
+def _merged_json(old: str, part: str) -> str | None:
+    """JSON: the keys of `part` set in `old` (nested objects merged), written with the file's
+    indent; None unless both are objects."""
+    try:
+        base, update = json.loads(old), json.loads(part)
+    except ValueError:
+        return None
+    if not isinstance(base, dict) or not isinstance(update, dict):
+        return None
+
+    def merge(into: dict, changes: dict) -> dict:
+        return {**into, **{k: merge(into[k], v) if isinstance(v, dict) and isinstance(into.get(k), dict)
+                           else v for k, v in changes.items()}}
+
+    indent = re.search(r"\n([ \t]+)\S", old)
+    return json.dumps(merge(base, update), indent=indent.group(1) if indent else 2, ensure_ascii=False) + "\n"
 
 
 def _same_code(old: str, new: str) -> bool:
