@@ -247,3 +247,14 @@ def test_a_block_with_only_the_keys_that_change_is_merged_into_the_json_file():
     made = codemode.write('```json\n{"debug": false, "db": {"port": 6543}}\n```', "config.json", msgs)
     assert json.loads(made.arguments["content"]) == {"debug": False, "db": {"host": "h", "port": 6543}, "max": 10}
     assert made.arguments["content"].startswith('{\n  "debug": false,')  # the file's indent
+
+
+def test_a_json_block_written_without_its_nesting_goes_where_its_keys_are_or_nowhere():
+    """The 1.5B, asked to enable the cache, wrote {"enabled": true, "ttl": 300} for the file's
+    "cache" object; merged at the top it would have added two stray keys."""
+    config = '{\n    "service": "pager",\n    "cache": {"enabled": false, "ttl": 60},\n    "retries": 3\n}\n'
+    msgs = _packed("settings.json", config, "Enable the cache in settings.json and set its ttl to 300.")
+    made = codemode.write('```json\n{"enabled": true, "ttl": 300}\n```', "settings.json", msgs)
+    assert json.loads(made.arguments["content"]) == \
+        {"service": "pager", "cache": {"enabled": True, "ttl": 300}, "retries": 3}
+    assert codemode.write('```json\n{"colour": "red"}\n```', "settings.json", msgs) is None  # no such key

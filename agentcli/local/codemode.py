@@ -203,7 +203,8 @@ def _merged_lines(old: str, part: str) -> str | None:
 
 def _merged_json(old: str, part: str) -> str | None:
     """JSON: the keys of `part` set in `old` (nested objects merged), written with the file's
-    indent; None unless both are objects."""
+    indent; None unless both are objects and one object of `old` (the top, or a nested one when
+    `part` left out the nesting) holds every key of `part`."""
     try:
         base, update = json.loads(old), json.loads(part)
     except ValueError:
@@ -215,6 +216,18 @@ def _merged_json(old: str, part: str) -> str | None:
         return {**into, **{k: merge(into[k], v) if isinstance(v, dict) and isinstance(into.get(k), dict)
                            else v for k, v in changes.items()}}
 
+    def holders(node: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        """Where an object holding every key of `update` sits (a block written without its nesting)."""
+        if not isinstance(node, dict):
+            return []
+        here = [path] if set(update) <= set(node) else []
+        return here + [p for k, v in node.items() for p in holders(v, path + (k,))]
+
+    where = holders(base)
+    if len(where) != 1:
+        return None  # keys the file does not have, or have in several places: not a merge to guess
+    for key in reversed(where[0]):
+        update = {key: update}
     indent = re.search(r"\n([ \t]+)\S", old)
     return json.dumps(merge(base, update), indent=indent.group(1) if indent else 2, ensure_ascii=False) + "\n"
 
