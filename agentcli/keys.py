@@ -18,7 +18,7 @@ import os
 import re
 import sys
 
-from agentcli.sandbox import is_provider_secret
+from agentcli.provider_env import is_provider_secret
 
 MARKER = "AGENTCLI_KEYS_FD"  # the pipe's fd in the re-executed process; set by agentcli only
 _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _CAP_SYS_PTRACE = 4, 24, 19

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agentcli.gitguard import sealed_paths
+from agentcli.provider_env import is_provider_secret
 
 
 class Workspace(Protocol):
@@ -117,31 +118,8 @@ def _programs_in_tmp() -> list[str]:
     return [k for k in kept if not any(k != o and k.startswith(o + "/") for o in kept)]
 
 
-# What commands the model runs must not read: the model providers' keys and agentcli's own
-# settings. AGENTCLI_PASS_ENV (comma-separated names) lets chosen ones through, e.g. for a
-# project whose tests call a provider.
-_PROVIDER_PREFIXES = ("ANTHROPIC_", "OPENAI_", "AZURE_OPENAI_", "CLAUDE_", "AGENTCLI_")
-_PROVIDER_NAMES = ("GEMINI", "GOOGLE", "GOOGLE_GENERATIVE_AI", "MISTRAL", "COHERE", "CO", "GROQ",
-                   "TOGETHER", "TOGETHERAI", "FIREWORKS", "DEEPSEEK", "XAI", "GROK", "OPENROUTER",
-                   "PERPLEXITY", "PPLX", "REPLICATE", "AI21", "CEREBRAS", "VOYAGE", "DEEPINFRA",
-                   "ANYSCALE", "LLAMA", "MOONSHOT", "DASHSCOPE", "ZHIPU", "NVIDIA", "SAMBANOVA")
-_KEPT = {"AGENTCLI_CACHE_DIR"}  # a nested agentcli finds the bundled model; no secret
 # Keep programs from waiting on a pager or an editor nobody will see.
 _QUIET = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "EDITOR": "true"}
-
-
-def is_provider_secret(name: str) -> bool:
-    """Whether `name` is a model provider's setting or key (or agentcli's own) that commands
-    run for the model should not see."""
-    upper = name.upper()
-    if upper in _KEPT:
-        return False
-    if upper.startswith(_PROVIDER_PREFIXES):
-        return True
-    for suffix in ("_API_KEY", "_API_TOKEN", "_AUTH_TOKEN"):
-        if upper.endswith(suffix) and upper[: -len(suffix)] in _PROVIDER_NAMES:
-            return True
-    return False
 
 
 def child_env(env: dict[str, str] | None = None) -> dict[str, str]:

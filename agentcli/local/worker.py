@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from agentcli.local.pipe import CRASH_HOOK, frame, receive_body, receive_head
 from agentcli.local.runtime import Generation, LoadInfo, Sampling
-from agentcli.sandbox import is_provider_secret
+from agentcli.provider_env import is_provider_secret
 
 # What the worker itself reads (runtime.default_threads, default_gpu_layers, the crash hook).
 _WORKER_SETTINGS = ("AGENTCLI_LOCAL_", CRASH_HOOK)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from agentcli.library import Library
-from agentcli.sandbox import is_provider_secret
+from agentcli.provider_env import is_provider_secret
 from agentcli.unattended.batch import Task, Update, apply_event, last_line, now, safe_name
 from agentcli.unattended.gitwork import GitError
 from agentcli.unattended.shipped import Landing, base_bundle, session_bundle, session_files
