@@ -1,13 +1,14 @@
 """Start-up figures: a one-turn headless run against the scripted model server on 127.0.0.1,
-agentcli next to Claude Code (`claude -p`) where it is installed, in one run; and what sets the
-floor: the interpreter's start, and a bare Python process that imports the provider SDK the way
+agentcli next to Claude Code (`claude -p`) and Codex CLI (`codex exec`) where they are
+installed, in one run; and what sets the floor: the interpreter's start, and a bare Python process that imports the provider SDK the way
 agentcli does (or plainly), builds its client and makes the same streamed call.
 
     python bench/startup.py [--runs N]
 
 Runs alternate between the commands, so a busy moment of a shared machine hits them alike.
-Claude Code installs from npm (`npm install -g @anthropic-ai/claude-code`). `codex exec` is not
-timed: it speaks only the Responses API (`/v1/responses`), which the scripted server does not.
+Both install from npm (`npm install -g @anthropic-ai/claude-code @openai/codex`). Codex speaks
+only the Responses API, which the scripted server serves too; it is pointed there as a custom
+provider on the command line.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
     if argv[0] == "--no-keys":  # as a user without provider keys runs it (no key hand-over)
         argv, env = argv[1:], {k: v for k, v in env.items() if not k.endswith("_API_KEY")}
     started = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"benchmark command failed: {' '.join(argv)}\n{proc.stdout}\n{proc.stderr}")
@@ -70,8 +72,18 @@ def commands(srv: ScriptedServer, ws: str) -> dict[str, list[str]]:
         out[f"bare SDK call, {wire}, plain import"] = [py, "-c", SDK_CALL, wire, "plain", srv.base_url]
     claude = shutil.which("claude")
     if claude:
-        out["claude -p (Claude Code), anthropic wire"] = [claude, "-p", "ping"]
+        out[CLAUDE] = [claude, "-p", "ping"]
+    codex = shutil.which("codex")
+    if codex:
+        provider = ['model_providers.bench.name="bench"', f'model_providers.bench.base_url="{srv.base_url}/v1"',
+                    'model_providers.bench.env_key="OPENAI_API_KEY"', 'model_providers.bench.wire_api="responses"',
+                    "model_provider=bench", "model=bench"]
+        out[CODEX] = [codex, "exec", "--skip-git-repo-check", *[a for p in provider for a in ("-c", p)], "ping"]
     return out
+
+
+CLAUDE = "claude -p (Claude Code), anthropic wire"
+CODEX = "codex exec (Codex CLI), responses wire"
 
 
 def main() -> None:
@@ -95,14 +107,16 @@ def main() -> None:
             for label, argv in todo.items():
                 samples[label].append(timed(argv, env, str(ws)))
     medians = {label: statistics.median(s) for label, s in samples.items()}
-    claude = medians.get("claude -p (Claude Code), anthropic wire")
+    peers = {name: medians[label] for name, label in (("claude -p", CLAUDE), ("codex exec", CODEX))
+             if label in medians}
     for label, s in samples.items():
-        ratio = f"   {medians[label] / claude:4.2f}× claude -p" if claude and "agentcli run" in label else ""
+        ratio = "".join(f"   {medians[label] / t:4.2f}× {name}" for name, t in peers.items()) \
+            if "agentcli run" in label else ""
         print(f"{label:<52} median {medians[label] * 1000:6.0f} ms   min {min(s) * 1000:6.0f} ms"
               f"   (n={len(s)}){ratio}")
-    if not claude:
-        print("claude -p: not installed (npm install -g @anthropic-ai/claude-code)")
-    print("codex exec: not timed; it speaks only the Responses API, which the scripted server does not")
+    for name, package in (("claude -p", "@anthropic-ai/claude-code"), ("codex exec", "@openai/codex")):
+        if name not in peers:
+            print(f"{name}: not installed (npm install -g {package})")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ class ScriptedRequest:
 
     @property
     def assistant_turns(self) -> int:
+        if self.provider == "responses":
+            return _responses_turns(self.body.get("input"))
         return sum(1 for m in self.messages if m.get("role") == "assistant")
 
     def tool_results(self) -> list[str]:
@@ -139,3 +141,16 @@ def tool_names(request: ScriptedRequest) -> list[str]:
     for tool in request.body.get("tools", []) or []:
         names.append(tool.get("name") or (tool.get("function") or {}).get("name", ""))
     return names
+
+
+def _responses_turns(items: Any) -> int:
+    """Earlier model turns in the request's `input`: each assistant message, and each run of
+    function calls not right after one."""
+    count, previous = 0, None
+    for item in items if isinstance(items, list) else []:
+        kind = item.get("role") if isinstance(item, dict) and item.get("type", "message") == "message" \
+            else (item.get("type") if isinstance(item, dict) else None)
+        if kind == "assistant" or (kind == "function_call" and previous not in ("assistant", "function_call")):
+            count += 1
+        previous = kind
+    return count

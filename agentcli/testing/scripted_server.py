@@ -2,7 +2,7 @@
 
 It answers the Anthropic Messages API (`POST /v1/messages`, JSON or SSE) and OpenAI
 chat-completions (`POST /v1/chat/completions`, JSON or SSE), so the official SDKs talk to it
-unchanged. What it answers comes from a responder: a function of the request, or a list of
+unchanged; and the Responses API (`POST /v1/responses`), for timing Codex CLI beside agentcli. What it answers comes from a responder: a function of the request, or a list of
 turns picked by how many assistant turns the request already holds (a retried request gets
 the same turn again). Turns can carry faults: an HTTP error status, a delay, a stream cut off
 after some events, an error event inside the stream, slow chunks.
@@ -19,7 +19,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
 
-from agentcli.testing import wire
+from agentcli.testing import responses_wire, wire
 from agentcli.testing.script import ScriptedRequest, Turn
 
 __all__ = ["Turn", "ScriptedRequest", "ScriptedServer", "Sequence", "Responder"]
@@ -127,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
             provider = "anthropic"
         elif route.endswith("/chat/completions"):
             provider = "openai"
+        elif route.endswith("/responses"):
+            provider = "responses"
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -152,10 +154,18 @@ class _Handler(BaseHTTPRequestHandler):
         if turn.invalid_json:
             self._raw(200, b'{"id": "broken", "choices": [', "application/json")
             return
-        if request.stream:
+        if provider == "responses":
+            self._answer_responses(request, turn, model)
+        elif request.stream:
             self._sse(wire.sse_events(provider, turn, model, request), turn)
         else:
             self._json(200, wire.full_body(provider, turn, model, request))
+
+    def _answer_responses(self, request: ScriptedRequest, turn: Turn, model: str) -> None:
+        if request.stream:
+            self._sse(responses_wire.sse_events(turn, model, request), turn)
+        else:
+            self._json(200, responses_wire.full_body(turn, model, request))
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
