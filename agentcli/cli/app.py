@@ -55,30 +55,19 @@ def _version(value: bool) -> None:
 
 
 @app.callback(invoke_without_command=True)
+@opt.shared_options
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
-    add_dir: opt.AddDir = None,
-    allow_outside: opt.AllowOutside = False,
-    sandbox: chat_cmd.Sandbox = None,
+    session: opt.SessionOptions = opt.SessionOptions(),
     resume_id: chat_cmd.ResumeId = None,
-    mcp_config: opt.McpConfig = None,
-    trust_project: opt.TrustProject = False,
 ) -> None:
     """With no command, open an interactive chat in the current folder; the chat's options
     (--model, -C, --approval, --sandbox, --resume, …) work here too."""
-    options = {k: v for k, v in locals().items() if k not in ("ctx", "version")}
     if ctx.invoked_subcommand is None:
-        chat_cmd.chat_default(**options)
-    elif any(v not in (None, False) for v in options.values()):
+        chat_cmd.chat(prompt=None, session=session, resume_id=resume_id)
+    elif session.given() or resume_id is not None:
         opt.fail(f"put the options after the command: agentcli {ctx.invoked_subcommand} [OPTIONS]")
 
 

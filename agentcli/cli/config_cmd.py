@@ -19,10 +19,8 @@ def show(directory: opt.Directory = None, trust_project: opt.TrustProject = Fals
     from agentcli import configfile
     from agentcli.config import SHOWN, VARIABLES
 
-    settings = opt.build_settings(directory=directory, model=None, base_url=None, fallback=None,
-                                  context_window=None, approval=None, default_approval="auto",
-                                  library=None, add_dir=None, allow_outside=False, headless=True,
-                                  trust_project=trust_project)
+    settings = opt.SessionOptions(directory=directory, trust_project=trust_project).settings(
+        default_approval="auto", headless=True)
     values = {"model": settings.model, "fallback": settings.fallback, "base_url": settings.base_url,
               "approval": settings.approval, "sandbox": settings.sandbox,
               "context_window": settings.context_window, "max_turns": settings.max_turns}
