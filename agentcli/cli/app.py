@@ -60,7 +60,7 @@ def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    session: opt.SessionOptions = opt.SessionOptions(),
+    session: opt.SessionOptions = opt.ALL,
     resume_id: chat_cmd.ResumeId = None,
 ) -> None:
     """With no command, open an interactive chat in the current folder; the chat's options

@@ -16,6 +16,9 @@ from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
 
+# Each task opens its own session from the TOML file's settings: only where, which model, and
+# which library come from the command line.
+_SESSION_OPTIONS = opt.offering("directory", "model", "library")
 _STYLES = {"done": "green", "running": "cyan", "queued": "dim", "blocked": "yellow", "skipped": "dim"}
 
 
@@ -36,7 +39,7 @@ def batch(
     resume: Annotated[bool, typer.Option(
         "--resume", help="Go on from the last batch of these tasks: those done stay done, the others "
                          "resume their sessions.")] = False,
-    session: opt.SessionOptions = opt.offering("directory", "model", "library"),
+    session: opt.SessionOptions = _SESSION_OPTIONS,
     output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
 ) -> None:
     if output_format not in ("text", "json"):

@@ -22,7 +22,7 @@ ResumeId = Annotated[Optional[str], typer.Option(
 def chat(
     prompt: Annotated[Optional[str], typer.Argument(
         help="A first prompt to send as the chat opens.")] = None,
-    session: opt.SessionOptions = opt.SessionOptions(),
+    session: opt.SessionOptions = opt.ALL,
     resume_id: ResumeId = None,
 ) -> None:
     resume = None if resume_id is None else ("" if resume_id in ("", "latest") else resume_id)
@@ -34,7 +34,7 @@ def chat(
 def resume(
     session_id: Annotated[Optional[str], typer.Argument(
         help="The session to continue (an id or its start); default: the one last active.")] = None,
-    session: opt.SessionOptions = opt.SessionOptions(),
+    session: opt.SessionOptions = opt.ALL,
 ) -> None:
     _open(session.settings(default_approval="ask", headless=False), resume=session_id or "")
 

@@ -2,7 +2,7 @@
 
 A group of shared options is a dataclass whose fields are typer-annotated (`SessionOptions`
 here, `unattended_opts.BudgetOptions`). A command names the group once, as one parameter
-(`session: SessionOptions`, or `= offering("model", ...)` for part of it), and
+(`session: SessionOptions = ALL`, or `= offering("model", ...)` for part of it), and
 `@shared_options` puts the group's options into the signature typer reads; the command gets
 them back as one object. So each option is defined once, and each command lists only its own.
 """
@@ -90,11 +90,21 @@ class SessionOptions:
                               max_turns=max_turns)
 
 
-class offering:  # noqa: N801  (reads as a default value: `session: SessionOptions = offering(...)`)
-    """Offer only these options of a group; the others keep their defaults."""
+@dataclass(frozen=True)
+class Offer:
+    """Which options of a group a command offers (all when `names` is empty); the others keep
+    their defaults. The default value of the command's group parameter."""
 
-    def __init__(self, *names: str) -> None:
-        self.names = names
+    names: tuple[str, ...] = ()
+
+
+# Typed Any: each stands as the default of a parameter typed with the group.
+def offering(*names: str) -> Any:
+    """Offer only these options of a group: `session: SessionOptions = offering("model")`."""
+    return Offer(names)
+
+
+ALL: Any = Offer()  # every option of the group: `session: SessionOptions = ALL`
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,7 +124,7 @@ def shared_options(func: F) -> F:
                                         annotation=hints.get(param.name, param.annotation)))
             continue
         fields = {f.name: f for f in dataclasses.fields(group)}
-        names = param.default.names if isinstance(param.default, offering) else tuple(fields)
+        names = (param.default.names if isinstance(param.default, Offer) else ()) or tuple(fields)
         group_hints = typing.get_type_hints(group, include_extras=True)
         groups[param.name] = (group, names)
         params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=fields[name].default,

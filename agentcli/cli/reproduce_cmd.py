@@ -26,6 +26,8 @@ FORMATS = ("text", "json")
 EXIT_FAILED = 1
 # Files that mark a folder as holding a reproduction already.
 _OCCUPIED = ("PAPER.md", "claims.json", "PLAN.md", "results.json")
+# The workdir is the workspace, and no shell runs outside it: no -C, --add-dir, --sandbox, MCP.
+_SESSION_OPTIONS = opt.offering("model", "base_url", "fallback", "context_window", "approval", "library")
 
 
 @opt.shared_options
@@ -40,8 +42,7 @@ def reproduce(
         "--workdir", "-w", help="Folder for the reproduction. Default: ./reproduce-<paper name>.")] = None,
     resume: Annotated[Optional[str], typer.Option(
         "--resume", help="Go on with a reproduction: its id, a session id of it, or its folder.")] = None,
-    session: opt.SessionOptions = opt.offering("model", "base_url", "fallback", "context_window",
-                                               "approval", "library"),
+    session: opt.SessionOptions = _SESSION_OPTIONS,
     max_turns: Annotated[Optional[int], typer.Option(
         "--max-turns", min=1,
         help="Turn limit of each phase (default: 60 claims, 40 plan; build: 300 unless a budget "
@@ -49,7 +50,7 @@ def reproduce(
     max_rounds: Annotated[int, typer.Option(
         "--max-rounds", min=0,
         help="Times the problems of phase 1 or 2 go back to the model before it fails.")] = 3,
-    budget: uopt.BudgetOptions = uopt.BudgetOptions(),
+    budget: uopt.BudgetOptions = opt.ALL,
     checkpoint: Annotated[Optional[str], typer.Option(  # not uopt.Checkpoint: no worktree here
         "--checkpoint", help="git: commit phase 3's work at milestones and budget marks, in the "
                              "workdir's own git repository (made with git init if needed).")] = None,

@@ -22,14 +22,14 @@ def run(
     prompt: Annotated[Optional[str], typer.Argument(
         help="The task. Use - to read it from standard input. Optional with --resume of an "
              "unattended run.")] = None,
-    session_options: opt.SessionOptions = opt.SessionOptions(),
+    session_options: opt.SessionOptions = opt.ALL,
     max_turns: Annotated[Optional[int], typer.Option(
         "--max-turns", help="Stop after this many model turns (default for a plain run: 250; "
                             "none with a budget flag). A plain run also stops when the model makes "
                             "the same call with the same result 6 turns in a row.", min=1)] = None,
     output_format: Annotated[str, typer.Option(
         "--output-format", help="text | json | stream-json")] = "text",
-    budget: uopt.BudgetOptions = uopt.BudgetOptions(),
+    budget: uopt.BudgetOptions = opt.ALL,
     checkpoint: uopt.Checkpoint = None,
     stall_turns: uopt.StallTurns = 6,
     unattended: uopt.Unattended = False,
