@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from agentcli import config
 from agentcli.gitguard import sealed_paths
 
 
@@ -120,12 +121,12 @@ def _programs_in_tmp() -> list[str]:
 # What commands the model runs must not read: the model providers' keys and agentcli's own
 # settings. AGENTCLI_PASS_ENV (comma-separated names) lets chosen ones through, e.g. for a
 # project whose tests call a provider.
-_PROVIDER_PREFIXES = ("ANTHROPIC_", "OPENAI_", "AZURE_OPENAI_", "CLAUDE_", "AGENTCLI_")
+_PROVIDER_PREFIXES = ("ANTHROPIC_", "OPENAI_", "AZURE_OPENAI_", "CLAUDE_", config.PREFIX)
 _PROVIDER_NAMES = ("GEMINI", "GOOGLE", "GOOGLE_GENERATIVE_AI", "MISTRAL", "COHERE", "CO", "GROQ",
                    "TOGETHER", "TOGETHERAI", "FIREWORKS", "DEEPSEEK", "XAI", "GROK", "OPENROUTER",
                    "PERPLEXITY", "PPLX", "REPLICATE", "AI21", "CEREBRAS", "VOYAGE", "DEEPINFRA",
                    "ANYSCALE", "LLAMA", "MOONSHOT", "DASHSCOPE", "ZHIPU", "NVIDIA", "SAMBANOVA")
-_KEPT = {"AGENTCLI_CACHE_DIR"}  # a nested agentcli finds the bundled model; no secret
+_KEPT = {config.var("cache_dir")}  # a nested agentcli finds the bundled model; no secret
 # Keep programs from waiting on a pager or an editor nobody will see.
 _QUIET = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "EDITOR": "true"}
 
@@ -148,7 +149,7 @@ def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a command the model runs (in the sandbox or not): this process's,
     without provider keys, with pagers and editors turned off."""
     env = dict(os.environ if env is None else env)
-    passed = {n.strip().upper() for n in env.get("AGENTCLI_PASS_ENV", "").split(",") if n.strip()}
+    passed = config.env(env).pass_env
     out = {k: v for k, v in env.items() if k.upper() in passed or not is_provider_secret(k)}
     out.update(_QUIET)
     return out
@@ -194,7 +195,7 @@ def probe(bwrap: str | None = None) -> tuple[str | None, str]:
 
 def resolve_mode(mode: str | None) -> str:
     """The mode asked for: the flag, else AGENTCLI_SANDBOX, else auto. Raises SandboxError."""
-    chosen = (mode or os.environ.get("AGENTCLI_SANDBOX") or "auto").strip().lower()
+    chosen = (mode or config.env().sandbox or "auto").strip().lower()
     if chosen not in MODES:
         raise SandboxError(f"--sandbox must be auto, on or off, not {chosen!r}")
     return chosen

@@ -151,6 +151,64 @@ def test_every_variable_the_code_reads_is_in_the_one_list():
     assert all(meaning and "\n" not in meaning for meaning in VARIABLES.values())
 
 
+def test_only_config_reads_agentcli_variables():
+    """`config.env()` is the one reader of AGENTCLI_* variables: no other module names one in
+    its code (one it sets for a child process it names with `config.var`) or reads one from the
+    environment, whatever it calls the name."""
+    import ast
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "agentcli"
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in package.rglob("*.py")
+             if path != package / "config.py"}
+    named_by_var = {target.id for tree in trees.values() for node in ast.walk(tree)
+                    if isinstance(node, ast.Assign) and "var(" in ast.unparse(node.value)
+                    for target in node.targets if isinstance(target, ast.Name)}
+    found = []
+    for path, tree in trees.items():
+        where = path.relative_to(package.parent)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    re.fullmatch(r"AGENTCLI_[A-Z0-9_]*", node.value):
+                found.append(f"{where}:{node.lineno}: {node.value!r}")
+            key = _environ_key(node)
+            if key is not None and ("var(" in ast.unparse(key) or ast.unparse(key).split(".")[-1]
+                                    in named_by_var):
+                found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert found == [], "read AGENTCLI_* variables through agentcli.config.env()"
+
+
+def _environ_key(node):
+    """The key of `os.environ[K]`, `os.environ.get(K)`, `os.getenv(K)` or `env.get(K)` on a
+    copy of the environment; None for other nodes."""
+    import ast
+
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and \
+            ast.unparse(node.value).endswith("environ"):
+        return node.slice
+    if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute) and (
+            node.func.attr == "getenv" or (node.func.attr == "get" and ast.unparse(node.func.value)
+                                           in ("os.environ", "env", "environ"))):
+        return node.args[0]
+    return None
+
+
+def test_a_bad_variable_is_one_line_naming_it(cli, workspace, user_file):
+    from agentcli.config import env
+
+    assert env({"AGENTCLI_LOCAL_THREADS": "4", "AGENTCLI_CODEMAP": "0"}).local_threads == 4
+    assert env({"AGENTCLI_HOME": "~/lib"}).home == Path("~/lib").expanduser()
+    assert env({"AGENTCLI_LOCAL_THREADS": ""}).local_threads is None  # empty: unset
+    with pytest.raises(ConfigError, match="AGENTCLI_LOCAL_THREADS must be a whole number"):
+        env({"AGENTCLI_LOCAL_THREADS": "many"})
+    for args in (("config", "show", "-C", str(workspace)), ("sessions", "-C", str(workspace))):
+        proc = cli(None, **_env(user_file, AGENTCLI_OUTAGE_WAIT_SCALE="fast"))(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "agentcli: error: AGENTCLI_OUTAGE_WAIT_SCALE must be a number of at least 0, not 'fast'"]
+
+
 def test_config_show_lists_the_variables_set_with_what_they_do(cli, workspace, user_file):
     proc = cli(None, **_env(user_file, AGENTCLI_LOCAL_THREADS="2", AGENTCLI_CODEMAP="0"))(
         "config", "show", "-C", str(workspace))

@@ -4,7 +4,6 @@ so `agentcli --version` and `--help` stay fast."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -65,6 +64,12 @@ def root(
 ) -> None:
     """With no command, open an interactive chat in the current folder; the chat's options
     (--model, -C, --approval, --sandbox, --resume, …) work here too."""
+    from agentcli.config import ConfigError, env
+
+    try:
+        env()  # a bad AGENTCLI_* value ends any command here, in one line
+    except ConfigError as err:
+        opt.fail(str(err))
     if ctx.invoked_subcommand is None:
         chat_cmd.chat(prompt=None, session=session, resume_id=resume_id)
     elif session.given() or resume_id is not None:
@@ -109,10 +114,20 @@ def main() -> None:
         if _is_usage_error(exc):
             print(f"agentcli: error: {_one_line_usage(exc)}", file=sys.stderr)
             sys.exit(getattr(exc, "exit_code", 2))
-        if os.environ.get("AGENTCLI_DEBUG"):
+        if _debug():
             raise
         _crash(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _debug() -> bool:
+    """AGENTCLI_DEBUG, where the environment can be read at all."""
+    from agentcli.config import ConfigError, env
+
+    try:
+        return env().debug
+    except ConfigError:
+        return False
 
 
 def _crash(exc: BaseException) -> None:
