@@ -83,9 +83,9 @@ def run(
 def _report(session, unattended_run, outcome, output_format: str, stream, workspace) -> None:
     """The answer (or the result object) on stdout; a stop in one line on stderr, saying how to
     go on where the session stopped on an error."""
-    from agentcli.cli.render import json_line
+    from agentcli.cli.render import json_line, result_object
 
-    result = session.result_json(outcome)
+    result = result_object(session, outcome)
     if unattended_run is not None:
         result["unattended"] = unattended_run.summary()
         print(f"agentcli: report: {result['unattended']['report_file']}", file=sys.stderr)
