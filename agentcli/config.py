@@ -162,8 +162,13 @@ def var(key: str) -> str:
 def take_keys_fd() -> int | None:
     """AGENTCLI_KEYS_FD, taken out of the environment (the processes this one starts must not
     inherit it) and read alone: a bad setting elsewhere is for the command to report."""
-    name = var("keys_fd")
-    return env({name: os.environ.pop(name, "")}).keys_fd
+    return env({KEYS_FD: os.environ.pop(KEYS_FD, "")}).keys_fd
+
+
+# Variables agentcli sets for processes it starts: its re-executed copy (the keys' pipe), the
+# llama.cpp worker (a crash, in tests). They are read back through env() there.
+KEYS_FD = var("keys_fd")
+WORKER_CRASH_AFTER = var("worker_crash_after")
 
 
 def variables_set(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:

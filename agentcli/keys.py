@@ -21,7 +21,7 @@ import sys
 from agentcli import config
 from agentcli.sandbox import is_provider_secret
 
-MARKER = config.var("keys_fd")  # the pipe's fd in the re-executed process; set by agentcli only
+MARKER = config.KEYS_FD  # the pipe's fd in the re-executed process; set by agentcli only
 _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _CAP_SYS_PTRACE = 4, 24, 19
 _KEY_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)  # settings that are keys
 _PIPE_ROOM = 60_000  # a pipe holds 64 KiB without a reader; settings beyond that stay as they are

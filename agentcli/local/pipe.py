@@ -11,7 +11,7 @@ from agentcli import config
 
 _HEAD = struct.Struct("<I")
 # A test hook: the worker kills itself with SIGSEGV after this many decoded tokens.
-CRASH_HOOK = config.var("worker_crash_after")
+CRASH_HOOK = config.WORKER_CRASH_AFTER
 
 
 def frame(message: Any) -> bytes:
