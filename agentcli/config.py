@@ -3,7 +3,9 @@ workspace `agentcli.toml` > user `config.toml` > defaults, remembering where eac
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -11,33 +13,170 @@ from typing import Any, Callable, Mapping
 from agentcli import configfile
 from agentcli.configfile import ConfigError, ConfigFile
 
-__all__ = ["Settings", "ConfigError", "resolve", "ENV", "VARIABLES"]
+__all__ = ["Settings", "ConfigError", "resolve", "ENV", "VARIABLES", "Env", "env", "var"]
 
-# Settings an environment variable can give: name in Settings (or base_urls.<provider>) -> variable.
-ENV = {"model": "AGENTCLI_MODEL", "fallback": "AGENTCLI_FALLBACK", "sandbox": "AGENTCLI_SANDBOX",
-       "approval": "AGENTCLI_APPROVAL", "context_window": "AGENTCLI_CONTEXT_WINDOW",
-       "base_urls.anthropic": "ANTHROPIC_BASE_URL", "base_urls.openai": "OPENAI_BASE_URL"}
-# Every other variable agentcli reads, and what it does. They are read where they act, some in
-# processes that have no Settings (the llama.cpp worker, a Ray worker); this is the one list of
-# them (tests/test_config.py checks that the code reads no other), and `config show` prints those
-# set.
-VARIABLES = {
-    "AGENTCLI_HOME": "where session libraries live, instead of <workspace>/.agentcli",
-    "AGENTCLI_CACHE_DIR": "agentcli's cache folder: models, the prefix cache, SDK maps, crash logs",
-    "AGENTCLI_DATA_DIR": "where the chat keeps its input history",
-    "AGENTCLI_CODEMAP": "0: no code map in the prompt and no code_map tool",
-    "AGENTCLI_LEAN": "1/0: treat a model behind a server as small (lean prompt, small-model harness) or not",
-    "AGENTCLI_LOCAL_CONTEXT": "the bundled model's context window, in tokens",
-    "AGENTCLI_LOCAL_THREADS": "decoding threads of the bundled model",
-    "AGENTCLI_LOCAL_GPU_LAYERS": "layers of the bundled model offloaded to a GPU",
-    "AGENTCLI_LOCAL_PREFIX_CACHE": "0: do not keep the system turn's KV cache on disk",
-    "AGENTCLI_GPU": "cuda: `agentcli local build` builds llama.cpp for CUDA",
-    "AGENTCLI_PASS_ENV": "comma-separated variables that commands get although they look like secrets",
-    "AGENTCLI_DEBUG": "1: print the traceback of an unforeseen error",
-    "AGENTCLI_OUTAGE_WAIT_SCALE": "a factor on unattended runs' waits for a failing provider (tests)",
-    "AGENTCLI_TEST_WORKER_CRASH_AFTER": "tests: the model worker crashes after this many tokens",
-    "AGENTCLI_KEYS_FD": "set by agentcli itself: the pipe that hands provider keys to its re-executed copy",
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _path(name: str, value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _flag(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+    return word in ("1", "true", "yes", "on")
+
+
+def _whole(least: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        if not re.fullmatch(r"-?\d+", value.strip()) or int(value) < least:
+            raise ConfigError(f"{name} must be a whole number of at least {least}, not {value!r}")
+        return int(value)
+    return parse
+
+
+def _factor(name: str, value: str) -> float:
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = -1.0
+    if not factor >= 0:
+        raise ConfigError(f"{name} must be a number of at least 0, not {value!r}")
+    return factor
+
+
+def _gpu(name: str, value: str) -> str:
+    if value.strip().lower() not in ("cuda", ""):
+        raise ConfigError(f"{name} must be cuda (or unset), not {value!r}")
+    return value.strip().lower()
+
+
+def _names(name: str, value: str) -> frozenset[str]:
+    return frozenset(n.strip().upper() for n in value.split(",") if n.strip())
+
+
+def _fd(name: str, value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None  # not a number: not agentcli's marker
+
+
+# Every AGENTCLI_* variable: its field in `Env`, its name, how its text is read, what it does.
+# `config show` prints those set with their meaning; tests/test_config.py checks that no other
+# module reads one from the environment itself.
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any], str]] = {
+    "model": ("AGENTCLI_MODEL", _text, "the model, as --model"),
+    "fallback": ("AGENTCLI_FALLBACK", _text, "the failover chain, as --fallback"),
+    "sandbox": ("AGENTCLI_SANDBOX", _text, "auto | on | off, as --sandbox"),
+    "approval": ("AGENTCLI_APPROVAL", _text, "ask | auto | readonly, as --approval"),
+    "context_window": ("AGENTCLI_CONTEXT_WINDOW", _text, "the model's context window, as --context-window"),
+    "home": ("AGENTCLI_HOME", _path, "where session libraries live, instead of <workspace>/.agentcli"),
+    "cache_dir": ("AGENTCLI_CACHE_DIR", _path,
+                  "agentcli's cache folder: models, the prefix cache, SDK maps, crash logs"),
+    "data_dir": ("AGENTCLI_DATA_DIR", _path, "where the chat keeps its input history"),
+    "code_map": ("AGENTCLI_CODEMAP", _flag, "0: no code map in the prompt and no code_map tool"),
+    "lean": ("AGENTCLI_LEAN", _flag,
+             "1/0: treat a model behind a server as small (lean prompt, small-model harness) or not"),
+    "local_context": ("AGENTCLI_LOCAL_CONTEXT", _whole(1), "the bundled model's context window, in tokens"),
+    "local_threads": ("AGENTCLI_LOCAL_THREADS", _whole(1), "decoding threads of the bundled model"),
+    "local_gpu_layers": ("AGENTCLI_LOCAL_GPU_LAYERS", _whole(-1),
+                         "layers of the bundled model offloaded to a GPU"),
+    "local_prefix_cache": ("AGENTCLI_LOCAL_PREFIX_CACHE", _flag,
+                           "0: do not keep the system turn's KV cache on disk"),
+    "gpu": ("AGENTCLI_GPU", _gpu, "cuda: `agentcli local build` builds llama.cpp for CUDA"),
+    "pass_env": ("AGENTCLI_PASS_ENV", _names,
+                 "comma-separated variables that commands get although they look like secrets"),
+    "debug": ("AGENTCLI_DEBUG", _flag, "1: print the traceback of an unforeseen error"),
+    "outage_wait_scale": ("AGENTCLI_OUTAGE_WAIT_SCALE", _factor,
+                          "a factor on unattended runs' waits for a failing provider (tests)"),
+    "worker_crash_after": ("AGENTCLI_TEST_WORKER_CRASH_AFTER", _whole(0),
+                           "tests: the model worker crashes after this many tokens"),
+    "keys_fd": ("AGENTCLI_KEYS_FD", _fd,
+                "set by agentcli itself: the pipe that hands provider keys to its re-executed copy"),
 }
+# Settings an environment variable can give: name in Settings (or base_urls.<provider>) -> variable.
+ENV = {**{key: _VARIABLES[key][0] for key in ("model", "fallback", "sandbox", "approval", "context_window")},
+       "base_urls.anthropic": "ANTHROPIC_BASE_URL", "base_urls.openai": "OPENAI_BASE_URL"}
+# The others, by name, with what they do.
+VARIABLES = {name: meaning for key, (name, _, meaning) in _VARIABLES.items()
+             if name not in ENV.values()}
+PREFIX = "AGENTCLI_"
+LOCAL_PREFIX = "AGENTCLI_LOCAL_"  # the bundled model's settings, which its worker process keeps
+
+
+@dataclass(frozen=True)
+class Env:
+    """agentcli's environment variables, read and checked in one place (`env()`). Unset or
+    empty, a variable leaves its default. The five that are settings (model … context_window)
+    stay text here: `resolve` checks them, naming where each came from."""
+
+    model: str | None = None
+    fallback: str | None = None
+    sandbox: str | None = None
+    approval: str | None = None
+    context_window: str | None = None
+    home: Path | None = None
+    cache_dir: Path | None = None
+    data_dir: Path | None = None
+    code_map: bool = True
+    lean: bool | None = None  # None: by the model's name
+    local_context: int | None = None
+    local_threads: int | None = None
+    local_gpu_layers: int | None = None
+    local_prefix_cache: bool = True
+    gpu: str = ""
+    pass_env: frozenset[str] = frozenset()
+    debug: bool = False
+    outage_wait_scale: float = 1.0
+    worker_crash_after: int = 0  # 0: never
+    keys_fd: int | None = None
+
+
+def env(environ: Mapping[str, str] | None = None) -> Env:
+    """The variables of `environ` (default: this process's environment), parsed; the one reader
+    of AGENTCLI_* variables, in every process (the llama.cpp worker and Ray workers call it
+    too). Raises ConfigError (one line) for a bad value."""
+    source = os.environ if environ is None else environ
+    return _parse(tuple(sorted((k, v) for k, v in source.items() if k.startswith(PREFIX))))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(items: tuple[tuple[str, str], ...]) -> Env:
+    given = dict(items)
+    values = {}
+    for key, (name, parse, _) in _VARIABLES.items():
+        text = given.get(name, "")
+        if text.strip():
+            values[key] = parse(name, text)
+    return Env(**values)
+
+
+def var(key: str) -> str:
+    """The name of the variable behind `Env.<key>`, for those who set it for a child process
+    or keep it from one."""
+    return _VARIABLES[key][0]
+
+
+def take_keys_fd() -> int | None:
+    """AGENTCLI_KEYS_FD, taken out of the environment (the processes this one starts must not
+    inherit it) and read alone: a bad setting elsewhere is for the command to report."""
+    return env({KEYS_FD: os.environ.pop(KEYS_FD, "")}).keys_fd
+
+
+# Variables agentcli sets for processes it starts: its re-executed copy (the keys' pipe), the
+# llama.cpp worker (a crash, in tests). They are read back through env() there.
+KEYS_FD = var("keys_fd")
+WORKER_CRASH_AFTER = var("worker_crash_after")
+
+
+def variables_set(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(name, value, what it does) of each of agentcli's variables set, for `config show`."""
+    source = os.environ if environ is None else environ
+    return [(name, source[name], meaning) for name, meaning in VARIABLES.items() if name in source]
+
+
 # What `config show` lists, in this order.
 SHOWN = ("model", "fallback", "base_url", "base_urls.anthropic", "base_urls.openai", "approval",
          "sandbox", "context_window", "max_turns", "budgets.max_time", "budgets.max_cost",
@@ -74,7 +213,7 @@ class Settings:
     headless: bool = True
     sandbox: str | None = None  # auto | on | off; None: AGENTCLI_SANDBOX, else auto
     # The code map's head in the system prompt and the code_map tool (AGENTCLI_CODEMAP=0: neither).
-    code_map: bool = field(default_factory=lambda: os.environ.get("AGENTCLI_CODEMAP", "1") != "0")
+    code_map: bool = field(default_factory=lambda: env().code_map)
     budgets: dict[str, Any] = field(default_factory=dict)  # max_time, max_cost, max_tokens
     sources: dict[str, str] = field(default_factory=dict)
     files: list[ConfigFile] = field(default_factory=list)
@@ -135,11 +274,13 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    parsed = env(environ)
     out: dict[str, Any] = {}
-    for key, var in ENV.items():
-        if env.get(var):
-            out[key] = env[var]
+    for key, name in ENV.items():
+        value = environ.get(name) if "." in key else getattr(parsed, key)
+        if value:
+            out[key] = value
     return out
 
 

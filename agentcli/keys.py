@@ -18,9 +18,9 @@ import os
 import re
 import sys
 
-from agentcli.provider_env import is_provider_secret
+from agentcli.provider_env import KEYS_FD, is_provider_secret
 
-MARKER = "AGENTCLI_KEYS_FD"  # the pipe's fd in the re-executed process; set by agentcli only
+MARKER = KEYS_FD  # the pipe's fd in the re-executed process; set by agentcli only
 _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _CAP_SYS_PTRACE = 4, 24, 19
 _KEY_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)  # settings that are keys
 _PIPE_ROOM = 60_000  # a pipe holds 64 KiB without a reader; settings beyond that stay as they are
@@ -38,8 +38,10 @@ def protect() -> None:
     if _protected:
         return
     _protected = True
-    if MARKER in os.environ:
-        _receive(os.environ.pop(MARKER))
+    if MARKER in os.environ:  # the re-executed copy: config is imported for the command anyway
+        from agentcli import config
+
+        _receive(config.take_keys_fd())
     elif not _keys_set(os.environ):
         return
     elif _own_command() is not None:
@@ -83,9 +85,10 @@ def _reexec() -> None:
         os.close(read_end)
 
 
-def _receive(fd_text: str) -> None:
+def _receive(fd: int | None) -> None:
+    if fd is None:
+        return  # not a number: the marker was not agentcli's
     try:
-        fd = int(fd_text)
         with os.fdopen(fd, "rb") as pipe:
             handed = json.loads(pipe.read(_PIPE_ROOM + 1) or b"{}")
     except (ValueError, OSError):

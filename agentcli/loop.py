@@ -12,15 +12,19 @@ act at the hook points, in the order they registered:
 - `after_answer(reply)`: a reply without tool calls; may return an Outcome to stop (the stop
   policy: done, or go on).
 
+A feature (an unattended run, a reproduction's phase) plugs into a session through `Host`:
+the hook points, and the few things it may change besides.
+
 It returns an Outcome and never prints.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
 
-from agentcli.models.base import ModelError
-from agentcli.types import Outcome, Reply, ToolCall, ToolResult
+from agentcli.models.base import Model, ModelError
+from agentcli.types import Outcome, Reply, ToolCall, ToolResult, Usage
 
 POINTS = ("before_turn", "before_request", "after_reply", "after_tool", "after_answer")
 
@@ -51,6 +55,40 @@ class StopPolicy(Protocol):
     def before_turn(self, session: Any, /) -> Outcome | None: ...
 
     def after_answer(self, session: Any, reply: Reply, /) -> Outcome | None: ...
+
+
+class Host(Protocol):
+    """What a feature may read and change of the session it plugs into (a `plug(host)` method
+    by convention). It reads what the session used and on which model; it changes what runs at
+    the hook points, the conversation (a user message, at a hook), the tools the model is
+    offered, notes in the system prompt, the services its tools reach (`ToolContext.services`),
+    paths the agent must not write, and the deadline model and tool calls keep."""
+
+    hooks: Hooks
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def cost(self) -> float | None: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def emit(self) -> Callable[..., Any]: ...
+
+    def add_user(self, text: str, /) -> None: ...
+
+    def add_tools(self, tools: Mapping[str, Callable[..., Any]], /) -> None: ...
+
+    def add_note(self, text: str, /) -> None: ...
+
+    def provide(self, name: str, service: Any, /) -> None: ...
+
+    def protect(self, path: Path, /) -> None: ...
+
+    def set_deadline(self, at: float | None, /) -> None: ...
 
 
 class Turns(Protocol):

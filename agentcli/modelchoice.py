@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from agentcli import config
 from agentcli.config import Settings
 from agentcli.models import FailoverChain, Model, ModelOptions, catalog, small_model, split_name
 
@@ -84,8 +85,9 @@ def resolve(name: str, options: ModelOptions | None = None) -> Model:
 def default_model(env: dict[str, str] | None = None) -> tuple[str, str]:
     """(model name, why) when the user named none: a key picks a provider, else the local model."""
     env = dict(os.environ) if env is None else env
-    if env.get("AGENTCLI_MODEL"):
-        return env["AGENTCLI_MODEL"], "from AGENTCLI_MODEL"
+    chosen = config.env(env).model
+    if chosen:
+        return chosen, f"from {config.var('model')}"
     if env.get("ANTHROPIC_API_KEY"):
         return catalog.DEFAULT_ANTHROPIC, "ANTHROPIC_API_KEY is set"
     if env.get("OPENAI_API_KEY"):

@@ -6,12 +6,14 @@ import os
 import sys
 from pathlib import Path
 
+from agentcli.config import env
+
 
 def cache_root() -> Path:
     """AGENTCLI_CACHE_DIR, else `agentcli` in the platform's user cache dir."""
-    env = os.environ.get("AGENTCLI_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
+    own = env().cache_dir
+    if own is not None:
+        return own
     if sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     elif os.name == "nt":

@@ -1,7 +1,8 @@
 """When the loop stops: turn limits, a model repeating itself, and what a final answer means.
 
 The interactive and the plain headless session use `Policy`: an answer without tool calls ends
-the run. Unattended runs swap in a policy that checks budgets and continues until done.
+the run. An unattended run's session uses `OpenEnded`, which stops nothing: the run's own hooks
+check budgets and stalls and go on until it is declared done.
 
 Two guards keep a runaway model from going on for hours with nobody watching:
 - every `Policy` (chat included, counted afresh per prompt) stops as "stalled" when the model
@@ -97,6 +98,17 @@ class Policy:
             return None
         return Outcome("stalled", f"stopped: the model made the same call ({what}) with the same result "
                        f"{self._streak} times in a row; it is not getting anywhere", is_error=True)
+
+
+class OpenEnded(Policy):
+    """No turn limit, no repeat guard, and an answer does not end the run: for a session whose
+    features decide when it ends, at their hooks."""
+
+    def __init__(self) -> None:
+        super().__init__(None, repeat_limit=None)
+
+    def after_answer(self, session: Progress, reply: Reply) -> Outcome | None:
+        return None
 
 
 def last_turn(entries: list[Entry]) -> tuple[tuple[str, ...], str] | None:

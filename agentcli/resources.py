@@ -1,4 +1,5 @@
-"""Where the prompt templates and tool specs live: inside the wheel, or in a source checkout."""
+"""Where the prompt templates and tool specs live (inside the wheel, or in a source checkout), and
+the project's own notes for the system prompt."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ def data_dir(kind: str) -> Path:
 def prompt(name: str) -> str:
     """The text of `prompts/<name>` (e.g. "system.md", "reproduce/claims.md")."""
     return (data_dir("prompts") / name).read_text(encoding="utf-8")
+
+
+PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
+
+
+def project_notes(root: Path) -> str | None:
+    """The repository's AGENTS.md (else CLAUDE.md) as a system prompt section, read fresh each
+    time."""
+    for name in PROJECT_NOTES:
+        path = root / name
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                continue
+            if text:
+                return f"# Project instructions ({name})\n{text[:20_000]}"
+    return None

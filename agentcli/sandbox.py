@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from agentcli import config
 from agentcli.gitguard import sealed_paths
 from agentcli.provider_env import is_provider_secret
 
@@ -126,7 +127,7 @@ def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a command the model runs (in the sandbox or not): this process's,
     without provider keys, with pagers and editors turned off."""
     env = dict(os.environ if env is None else env)
-    passed = {n.strip().upper() for n in env.get("AGENTCLI_PASS_ENV", "").split(",") if n.strip()}
+    passed = config.env(env).pass_env
     out = {k: v for k, v in env.items() if k.upper() in passed or not is_provider_secret(k)}
     out.update(_QUIET)
     return out
@@ -172,7 +173,7 @@ def probe(bwrap: str | None = None) -> tuple[str | None, str]:
 
 def resolve_mode(mode: str | None) -> str:
     """The mode asked for: the flag, else AGENTCLI_SANDBOX, else auto. Raises SandboxError."""
-    chosen = (mode or os.environ.get("AGENTCLI_SANDBOX") or "auto").strip().lower()
+    chosen = (mode or config.env().sandbox or "auto").strip().lower()
     if chosen not in MODES:
         raise SandboxError(f"--sandbox must be auto, on or off, not {chosen!r}")
     return chosen

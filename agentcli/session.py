@@ -11,7 +11,7 @@ import platform
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from agentcli import __version__, deadline, loop, modelchoice, sandbox
 from agentcli.approval import Approval
@@ -28,12 +28,11 @@ from agentcli.library.trim import INTERRUPTED, repair
 from agentcli.models import FailoverChain, Model, ModelError, Request
 from agentcli.models.catalog import cost_usd
 from agentcli.policy import Policy
-from agentcli.resources import prompt
+from agentcli.resources import project_notes, prompt
 from agentcli.library import codemap_tool, memory_tools
 from agentcli.tools import CORE_TOOLS, ToolBox, ToolContext, Workspace
 from agentcli.types import Message, Outcome, Reply, ToolCall, ToolResult, Usage, valid_text
 
-PROJECT_NOTES = ("AGENTS.md", "CLAUDE.md")
 LEAN_MAX_OUTPUT_TOKENS = 1024
 
 
@@ -67,9 +66,8 @@ class Session:
         self.compactor = Compactor(self)
         self._partial: list[str] = []
         self._system: str | None = None
-        # Sections a mode adds to the system prompt (e.g. how an unattended run ends).
-        self.system_notes: list[str] = []
-        self.hooks = loop.Hooks()  # the stop policy (whichever a mode sets) and compaction first
+        self.system_notes: list[str] = []  # sections features add (`add_note`)
+        self.hooks = loop.Hooks()  # the stop policy and compaction first, then features' hooks
         self.hooks.on("before_turn", lambda: self.policy.before_turn(self))
         self.hooks.on("before_request", self.fit_context)
         self.hooks.on("after_answer", lambda reply: self.policy.after_answer(self, reply))
@@ -223,7 +221,7 @@ class Session:
             from agentcli.library.codemap import prompt_section
 
             parts.append(prompt_section(self.library, self.workspace.root, lean) or "")
-        notes = _project_notes(self.workspace.root)
+        notes = project_notes(self.workspace.root)
         if notes:
             parts.append(notes)
         parts.extend(self.system_notes)
@@ -351,21 +349,23 @@ class Session:
         for toolset in self.tool_ctx.toolsets:
             toolset.close()
 
-    # -- reporting ----------------------------------------------------------------------------
+    # -- what a feature changes (loop.Host) ------------------------------------------------------
 
-    def result_json(self, outcome: Outcome) -> dict[str, Any]:
-        """The object `run --output-format json` prints."""
-        return {
-            "session_id": self.id,
-            "result": outcome.result,
-            "is_error": outcome.is_error,
-            "stop_reason": outcome.stop_reason,
-            "num_turns": self.turns,
-            "usage": self.usage.to_dict(),
-            "cost_usd": self.cost,
-            "duration_s": round(time.monotonic() - self.started, 3),
-            "model": self.model.name,
-        }
+    def add_tools(self, tools: Mapping[str, Callable[..., Any]]) -> None:
+        self.toolbox = self.toolbox.adding(dict(tools))
+
+    def add_note(self, text: str) -> None:
+        self.system_notes.append(text)
+        self._system = None
+
+    def provide(self, name: str, service: Any) -> None:
+        self.tool_ctx.services[name] = service
+
+    def protect(self, path: Path) -> None:
+        self.workspace.protected.append(path)
+
+    def set_deadline(self, at: float | None) -> None:
+        self.tool_ctx.deadline = at
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -393,16 +393,3 @@ class Session:
         self.archive.append("model_switch", old=old, new=new.name, reason=reason)
         self.emit("model_switch", old=old, new=new.name, reason=reason)
 
-
-def _project_notes(root: Path) -> str | None:
-    """The repository's AGENTS.md (else CLAUDE.md), read fresh each time."""
-    for name in PROJECT_NOTES:
-        path = root / name
-        if path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace").strip()
-            except OSError:
-                continue
-            if text:
-                return f"# Project instructions ({name})\n{text[:20_000]}"
-    return None

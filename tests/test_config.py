@@ -151,6 +151,81 @@ def test_every_variable_the_code_reads_is_in_the_one_list():
     assert all(meaning and "\n" not in meaning for meaning in VARIABLES.values())
 
 
+def test_only_config_reads_agentcli_variables():
+    """`config.env()` is the one reader of AGENTCLI_* variables: no other module names one in
+    its code (one it sets for a child process it names with `config.var`) or reads one from the
+    environment, whatever it calls the name."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from agentcli import config
+
+    package = Path(__file__).resolve().parent.parent / "agentcli"
+    # provider_env names the prefix and the keys' pipe for the first process of a start, which
+    # must not import config (test_provider_env_agrees_with_config)
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in package.rglob("*.py")
+             if path not in (package / "config.py", package / "provider_env.py")}
+    names = {n for n, v in vars(config).items() if isinstance(v, str) and v.startswith("AGENTCLI_")}
+    names.add("var")
+
+    def names_one(expr) -> bool:
+        return any(getattr(n, "id", getattr(n, "attr", None)) in names for n in ast.walk(expr))
+
+    for tree in trees.values():  # a module's own name for one (MARKER = config.KEYS_FD)
+        names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and names_one(node.value) for target in node.targets if isinstance(target, ast.Name)}
+    found = []
+    for path, tree in trees.items():
+        where = path.relative_to(package.parent)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    re.fullmatch(r"AGENTCLI_[A-Z0-9_]*", node.value):
+                found.append(f"{where}:{node.lineno}: {node.value!r}")
+            key = _environ_key(node)
+            if key is not None and names_one(key):
+                found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    assert found == [], "read AGENTCLI_* variables through agentcli.config.env()"
+
+
+def test_provider_env_agrees_with_config():
+    from agentcli import config, provider_env
+
+    assert provider_env.PREFIX == config.PREFIX
+    assert provider_env.KEYS_FD == config.KEYS_FD
+    assert provider_env.KEPT == {config.var("cache_dir")}
+
+
+def _environ_key(node):
+    """The key of `os.environ[K]`, `os.environ.get(K)`, `os.getenv(K)` or `env.get(K)` on a
+    copy of the environment; None for other nodes."""
+    import ast
+
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and \
+            ast.unparse(node.value).endswith("environ"):
+        return node.slice
+    if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute) and (
+            node.func.attr == "getenv" or (node.func.attr == "get" and ast.unparse(node.func.value)
+                                           in ("os.environ", "env", "environ"))):
+        return node.args[0]
+    return None
+
+
+def test_a_bad_variable_is_one_line_naming_it(cli, workspace, user_file):
+    from agentcli.config import env
+
+    assert env({"AGENTCLI_LOCAL_THREADS": "4", "AGENTCLI_CODEMAP": "0"}).local_threads == 4
+    assert env({"AGENTCLI_HOME": "~/lib"}).home == Path("~/lib").expanduser()
+    assert env({"AGENTCLI_LOCAL_THREADS": ""}).local_threads is None  # empty: unset
+    with pytest.raises(ConfigError, match="AGENTCLI_LOCAL_THREADS must be a whole number"):
+        env({"AGENTCLI_LOCAL_THREADS": "many"})
+    for args in (("config", "show", "-C", str(workspace)), ("sessions", "-C", str(workspace))):
+        proc = cli(None, **_env(user_file, AGENTCLI_OUTAGE_WAIT_SCALE="fast"))(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "agentcli: error: AGENTCLI_OUTAGE_WAIT_SCALE must be a number of at least 0, not 'fast'"]
+
+
 def test_config_show_lists_the_variables_set_with_what_they_do(cli, workspace, user_file):
     proc = cli(None, **_env(user_file, AGENTCLI_LOCAL_THREADS="2", AGENTCLI_CODEMAP="0"))(
         "config", "show", "-C", str(workspace))

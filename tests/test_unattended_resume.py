@@ -119,6 +119,8 @@ def test_resume_with_more_time_keeps_the_rest_of_the_budget(server, cli, repo): 
     assert again["stop_reason"] == "done"
     assert again["unattended"]["limits"]["turns"] == 10 and again["unattended"]["limits"]["tokens"] == 900_000
     assert again["unattended"]["used"]["turns"] == 4
+    # The resumed session is told how an unattended run ends, as the first was.
+    assert all("# Unattended run" in r.system for r in srv.requests)
 
 
 def test_resume_of_an_unknown_session_is_a_one_line_error(cli, repo):  # noqa: F811

@@ -4,7 +4,6 @@ so `agentcli --version` and `--help` stay fast."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -55,30 +54,25 @@ def _version(value: bool) -> None:
 
 
 @app.callback(invoke_without_command=True)
+@opt.shared_options
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
-    add_dir: opt.AddDir = None,
-    allow_outside: opt.AllowOutside = False,
-    sandbox: chat_cmd.Sandbox = None,
+    session: opt.SessionOptions = opt.ALL,
     resume_id: chat_cmd.ResumeId = None,
-    mcp_config: opt.McpConfig = None,
-    trust_project: opt.TrustProject = False,
 ) -> None:
     """With no command, open an interactive chat in the current folder; the chat's options
     (--model, -C, --approval, --sandbox, --resume, …) work here too."""
-    options = {k: v for k, v in locals().items() if k not in ("ctx", "version")}
+    from agentcli.config import ConfigError, env
+
+    try:
+        env()  # a bad AGENTCLI_* value ends any command here, in one line
+    except ConfigError as err:
+        opt.fail(str(err))
     if ctx.invoked_subcommand is None:
-        chat_cmd.chat_default(**options)
-    elif any(v not in (None, False) for v in options.values()):
+        chat_cmd.chat(prompt=None, session=session, resume_id=resume_id)
+    elif session.given() or resume_id is not None:
         opt.fail(f"put the options after the command: agentcli {ctx.invoked_subcommand} [OPTIONS]")
 
 
@@ -120,10 +114,20 @@ def main() -> None:
         if _is_usage_error(exc):
             print(f"agentcli: error: {_one_line_usage(exc)}", file=sys.stderr)
             sys.exit(getattr(exc, "exit_code", 2))
-        if os.environ.get("AGENTCLI_DEBUG"):
+        if _debug():
             raise
         _crash(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _debug() -> bool:
+    """AGENTCLI_DEBUG, where the environment can be read at all."""
+    from agentcli.config import ConfigError, env
+
+    try:
+        return env().debug
+    except ConfigError:
+        return False
 
 
 def _crash(exc: BaseException) -> None:

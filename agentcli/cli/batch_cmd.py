@@ -16,9 +16,13 @@ from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
 
+# Each task opens its own session from the TOML file's settings: only where, which model, and
+# which library come from the command line.
+_SESSION_OPTIONS = opt.offering("directory", "model", "library")
 _STYLES = {"done": "green", "running": "cyan", "queued": "dim", "blocked": "yellow", "skipped": "dim"}
 
 
+@opt.shared_options
 def batch(
     tasks_file: Annotated[Path, typer.Argument(
         help="A TOML file of \\[\\[task]] entries (see docs/unattended.md).")],
@@ -35,15 +39,14 @@ def batch(
     resume: Annotated[bool, typer.Option(
         "--resume", help="Go on from the last batch of these tasks: those done stay done, the others "
                          "resume their sessions.")] = False,
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    library: opt.LibraryDir = None,
+    session: opt.SessionOptions = _SESSION_OPTIONS,
     output_format: Annotated[str, typer.Option("--output-format", help="text | json")] = "text",
 ) -> None:
     if output_format not in ("text", "json"):
         opt.fail(f"--output-format must be text or json, not {output_format!r}")
     if executor not in ("local", "ray"):
         opt.fail(f"--executor must be local or ray, not {executor!r}")
+    directory, model, library = session.directory, session.model, session.library
     base = (directory or Path.cwd()).expanduser()
     if not base.is_dir():
         opt.fail(f"no such folder: {base}")

@@ -13,78 +13,30 @@ from typing_extensions import Annotated
 
 from agentcli.cli import options as opt
 
-Sandbox = Annotated[Optional[str], typer.Option(
-    "--sandbox", help="auto | on | off: run shell commands under bubblewrap (workspace writable, "
-                      "the rest read-only, /tmp private, no network). auto: on where bwrap works.")]
 ResumeId = Annotated[Optional[str], typer.Option(
     "--resume", "-r", help="Reopen an earlier chat: an id or its start, or 'latest' for the one "
                            "last active.")]
 
 
+@opt.shared_options
 def chat(
     prompt: Annotated[Optional[str], typer.Argument(
         help="A first prompt to send as the chat opens.")] = None,
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
-    add_dir: opt.AddDir = None,
-    allow_outside: opt.AllowOutside = False,
-    sandbox: Sandbox = None,
+    session: opt.SessionOptions = opt.ALL,
     resume_id: ResumeId = None,
-    mcp_config: opt.McpConfig = None,
-    trust_project: opt.TrustProject = False,
 ) -> None:
-    settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
-                         add_dir, allow_outside, sandbox, mcp_config, trust_project)
     resume = None if resume_id is None else ("" if resume_id in ("", "latest") else resume_id)
-    _open(settings, first_prompt=prompt, resume=resume)
+    _open(session.settings(default_approval="ask", headless=False), first_prompt=prompt,
+          resume=resume)
 
 
+@opt.shared_options
 def resume(
     session_id: Annotated[Optional[str], typer.Argument(
         help="The session to continue (an id or its start); default: the one last active.")] = None,
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
-    add_dir: opt.AddDir = None,
-    allow_outside: opt.AllowOutside = False,
-    sandbox: Sandbox = None,
-    mcp_config: opt.McpConfig = None,
-    trust_project: opt.TrustProject = False,
+    session: opt.SessionOptions = opt.ALL,
 ) -> None:
-    settings = _settings(directory, model, base_url, fallback, context_window, approval, library,
-                         add_dir, allow_outside, sandbox, mcp_config, trust_project)
-    _open(settings, resume=session_id or "")
-
-
-# The chat's options, for bare `agentcli` (the root command's callback takes the same ones).
-CHAT_OPTIONS = ("directory", "model", "base_url", "fallback", "context_window", "approval",
-                "library", "add_dir", "allow_outside", "sandbox", "resume_id", "mcp_config",
-                "trust_project")
-
-
-def chat_default(**options) -> None:
-    """`agentcli` with no command: a chat in the current folder (or -C), with the chat's options."""
-    flags = ("allow_outside", "trust_project")
-    chat(prompt=None, **{name: options.get(name, False if name in flags else None)
-                         for name in CHAT_OPTIONS})
-
-
-def _settings(directory, model, base_url, fallback, context_window, approval, library, add_dir,
-              allow_outside, sandbox, mcp_config=None, trust_project=False):
-    return opt.build_settings(
-        directory=directory, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="ask", library=library,
-        add_dir=add_dir, allow_outside=allow_outside, headless=False, sandbox=sandbox,
-        mcp_config=mcp_config, trust_project=trust_project)
+    _open(session.settings(default_approval="ask", headless=False), resume=session_id or "")
 
 
 def _open(settings, first_prompt: str | None = None, resume: str | None = None) -> None:

@@ -17,12 +17,10 @@ app = typer.Typer(help="agentcli's settings: `config show` prints them with thei
 def show(directory: opt.Directory = None, trust_project: opt.TrustProject = False) -> None:
     """Print every setting, its value, and where it came from (flag, environment, a file, default)."""
     from agentcli import configfile
-    from agentcli.config import SHOWN, VARIABLES
+    from agentcli.config import SHOWN, variables_set
 
-    settings = opt.build_settings(directory=directory, model=None, base_url=None, fallback=None,
-                                  context_window=None, approval=None, default_approval="auto",
-                                  library=None, add_dir=None, allow_outside=False, headless=True,
-                                  trust_project=trust_project)
+    settings = opt.SessionOptions(directory=directory, trust_project=trust_project).settings(
+        default_approval="auto", headless=True)
     values = {"model": settings.model, "fallback": settings.fallback, "base_url": settings.base_url,
               "approval": settings.approval, "sandbox": settings.sandbox,
               "context_window": settings.context_window, "max_turns": settings.max_turns}
@@ -46,11 +44,11 @@ def show(directory: opt.Directory = None, trust_project: opt.TrustProject = Fals
         typer.echo(f"{key:<{width}}  {shown}  [{source}]")
     if "approval" not in settings.sources or settings.sources["approval"] == "default":
         typer.echo("(approval's default is auto for `run`, ask for a chat)")
-    set_here = [name for name in VARIABLES if name in os.environ]
+    set_here = variables_set()
     if set_here:
         typer.echo("environment:")
-        for name in set_here:
-            typer.echo(f"  {name}={os.environ[name]}  ({VARIABLES[name]})")
+        for name, value, meaning in set_here:
+            typer.echo(f"  {name}={value}  ({meaning})")
 
 
 def trust(directory: opt.Directory = None) -> None:

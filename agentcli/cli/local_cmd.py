@@ -149,13 +149,16 @@ def prepare(model: ModelArg = None,
 
 @app.command("build")
 def build_cmd(
-        gpu: Annotated[str, typer.Option("--gpu", help="'cuda' for a CUDA build (needs nvcc).")] = "",
+        gpu: Annotated[Optional[str], typer.Option(
+            "--gpu", help="'cuda' for a CUDA build (needs nvcc). Default: AGENTCLI_GPU.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Rebuild even if a wheel is kept.")] = False,
         print_args: Annotated[bool, typer.Option("--print-args", help="Print the CMake options only.")] = False,
 ) -> None:
     """Build llama-cpp-python for this CPU (never with the AMX kernels that crash) and install it."""
+    from agentcli import config
     from agentcli.local import build
 
+    gpu = config.env().gpu if gpu is None else gpu
     if gpu not in ("", "cuda"):
         _fail(f"--gpu takes 'cuda', not {gpu!r}", 2)
     args = ["--gpu", gpu] + (["--force"] if force else []) + (["--print-args"] if print_args else [])

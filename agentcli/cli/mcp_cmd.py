@@ -102,10 +102,9 @@ def _pairs(items: list[str] | None, sep: str, flag: str) -> dict[str, str]:
 
 
 def _settings(directory: Path | None, mcp_config: Path | None, trust_project: bool):
-    return opt.build_settings(directory=directory, model=None, base_url=None, fallback=None,
-                              context_window=None, approval=None, default_approval="auto",
-                              library=None, add_dir=None, allow_outside=False, headless=True,
-                              mcp_config=mcp_config, trust_project=trust_project)
+    return opt.SessionOptions(directory=directory, mcp_config=mcp_config,
+                              trust_project=trust_project).settings(default_approval="auto",
+                                                                    headless=True)
 
 
 def _home(path: str) -> str:

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+import time
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agentcli.events import Event
 from agentcli.secrets import redact
-from agentcli.types import ToolCall, ToolResult
+from agentcli.types import Outcome, ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from agentcli.session import Session
 
 
 def json_line(obj: dict[str, Any]) -> str:
     """One JSON object for stdout, redacted like the archive: a program reading it, or its
     log, is no place for a key the model's commands printed."""
     return redact(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def result_object(session: Session, outcome: Outcome) -> dict[str, Any]:
+    """The object `run --output-format json` prints, for a session and how its run ended."""
+    return {"session_id": session.id, "result": outcome.result, "is_error": outcome.is_error,
+            "stop_reason": outcome.stop_reason, "num_turns": session.turns,
+            "usage": session.usage.to_dict(), "cost_usd": session.cost,
+            "duration_s": round(time.monotonic() - session.started, 3), "model": session.model.name}
 
 
 def call_summary(call: ToolCall, width: int = 160) -> str:

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -25,8 +26,11 @@ FORMATS = ("text", "json")
 EXIT_FAILED = 1
 # Files that mark a folder as holding a reproduction already.
 _OCCUPIED = ("PAPER.md", "claims.json", "PLAN.md", "results.json")
+# The workdir is the workspace, and no shell runs outside it: no -C, --add-dir, --sandbox, MCP.
+_SESSION_OPTIONS = opt.offering("model", "base_url", "fallback", "context_window", "approval", "library")
 
 
+@opt.shared_options
 def reproduce(
     target: Annotated[Optional[str], typer.Argument(
         metavar="PAPER | report", show_default=False,
@@ -38,10 +42,7 @@ def reproduce(
         "--workdir", "-w", help="Folder for the reproduction. Default: ./reproduce-<paper name>.")] = None,
     resume: Annotated[Optional[str], typer.Option(
         "--resume", help="Go on with a reproduction: its id, a session id of it, or its folder.")] = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
+    session: opt.SessionOptions = _SESSION_OPTIONS,
     max_turns: Annotated[Optional[int], typer.Option(
         "--max-turns", min=1,
         help="Turn limit of each phase (default: 60 claims, 40 plan; build: 300 unless a budget "
@@ -49,16 +50,11 @@ def reproduce(
     max_rounds: Annotated[int, typer.Option(
         "--max-rounds", min=0,
         help="Times the problems of phase 1 or 2 go back to the model before it fails.")] = 3,
-    max_time: uopt.MaxTime = None,
-    max_cost: uopt.MaxCost = None,
-    max_tokens: uopt.MaxTokens = None,
+    budget: uopt.BudgetOptions = opt.ALL,
     checkpoint: Annotated[Optional[str], typer.Option(  # not uopt.Checkpoint: no worktree here
         "--checkpoint", help="git: commit phase 3's work at milestones and budget marks, in the "
                              "workdir's own git repository (made with git init if needed).")] = None,
-    check: uopt.Check = None,
     stall_turns: uopt.StallTurns = None,  # type: ignore[assignment]  # None: as started (6)
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
     no_figure: Annotated[bool, typer.Option("--no-figure", help="report: skip the PNG figure.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="report: write REPORT.md even over one agentcli did not write.")] = False,
@@ -75,8 +71,7 @@ def reproduce(
     done; --max-time, --max-cost and --max-tokens bound the whole reproduction."""
     if output_format not in FORMATS:
         opt.fail(f"--output-format must be one of {', '.join(FORMATS)}, not {output_format!r}")
-    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
-                             checkpoint=checkpoint, check=check, stall_turns=stall_turns or 6,
+    run_options = uopt.build(budget, checkpoint=checkpoint, stall_turns=stall_turns or 6,
                              unattended=True, max_turns=None)
     if run_options.checkpoint == "git" and shutil.which("git") is None:
         opt.fail("--checkpoint git needs git, and it is not installed")
@@ -94,10 +89,8 @@ def reproduce(
     if folder is not None:
         opt.fail(f"unexpected argument {str(folder)!r} (only 'report' takes a folder)")
     work, paper, created = _workdir(target, workdir, resume)
-    settings = opt.build_settings(
-        directory=work, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="auto",
-        library=library, add_dir=None, allow_outside=False, headless=True, max_turns=max_turns)
+    settings = replace(session, directory=work).settings(default_approval="auto", headless=True,
+                                                         max_turns=max_turns)
     try:
         _drive(settings, work, paper, output_format, max_rounds, options)
     finally:

@@ -17,35 +17,22 @@ FORMATS = ("text", "json", "stream-json")
 EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143  # 128 + SIGINT, 128 + SIGTERM
 
 
+@opt.shared_options
 def run(
     prompt: Annotated[Optional[str], typer.Argument(
         help="The task. Use - to read it from standard input. Optional with --resume of an "
              "unattended run.")] = None,
-    directory: opt.Directory = None,
-    model: opt.ModelName = None,
-    base_url: opt.BaseUrl = None,
-    fallback: opt.Fallback = None,
-    context_window: opt.ContextWindow = None,
+    session_options: opt.SessionOptions = opt.ALL,
     max_turns: Annotated[Optional[int], typer.Option(
         "--max-turns", help="Stop after this many model turns (default for a plain run: 250; "
                             "none with a budget flag). A plain run also stops when the model makes "
                             "the same call with the same result 6 turns in a row.", min=1)] = None,
     output_format: Annotated[str, typer.Option(
         "--output-format", help="text | json | stream-json")] = "text",
-    approval: opt.Approval = None,
-    library: opt.LibraryDir = None,
-    add_dir: opt.AddDir = None,
-    allow_outside: opt.AllowOutside = False,
-    max_time: uopt.MaxTime = None,
-    max_cost: uopt.MaxCost = None,
-    max_tokens: uopt.MaxTokens = None,
+    budget: uopt.BudgetOptions = opt.ALL,
     checkpoint: uopt.Checkpoint = None,
-    check: uopt.Check = None,
     stall_turns: uopt.StallTurns = 6,
     unattended: uopt.Unattended = False,
-    sandbox: opt.SandboxMode = None,
-    mcp_config: opt.McpConfig = None,
-    trust_project: opt.TrustProject = False,
     resume: Annotated[Optional[str], typer.Option(
         "--resume", help="Continue this session (its id or the start of it; see "
                          "`agentcli sessions`) instead of starting a new one.")] = None,
@@ -61,13 +48,8 @@ def run(
                  "--resume ID continues a session). See 'agentcli run --help'.")
     if not (prompt or "").strip() and not resume:
         opt.fail("the prompt is empty")
-    settings = opt.build_settings(
-        directory=directory, model=model, base_url=base_url, fallback=fallback,
-        context_window=context_window, approval=approval, default_approval="auto",
-        library=library, add_dir=add_dir, allow_outside=allow_outside, headless=True,
-        max_turns=max_turns, sandbox=sandbox, mcp_config=mcp_config, trust_project=trust_project)
-    run_options = uopt.build(max_time=max_time, max_cost=max_cost, max_tokens=max_tokens,
-                             checkpoint=checkpoint, check=check, stall_turns=stall_turns,
+    settings = session_options.settings(default_approval="auto", headless=True, max_turns=max_turns)
+    run_options = uopt.build(budget, checkpoint=checkpoint, stall_turns=stall_turns,
                              unattended=unattended, max_turns=max_turns, defaults=settings.budgets)
 
     from agentcli.cli.render import ProgressLines, StreamJson
@@ -101,9 +83,9 @@ def run(
 def _report(session, unattended_run, outcome, output_format: str, stream, workspace) -> None:
     """The answer (or the result object) on stdout; a stop in one line on stderr, saying how to
     go on where the session stopped on an error."""
-    from agentcli.cli.render import json_line
+    from agentcli.cli.render import json_line, result_object
 
-    result = session.result_json(outcome)
+    result = result_object(session, outcome)
     if unattended_run is not None:
         result["unattended"] = unattended_run.summary()
         print(f"agentcli: report: {result['unattended']['report_file']}", file=sys.stderr)

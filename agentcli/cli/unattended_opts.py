@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import typer
@@ -28,11 +29,25 @@ Unattended = Annotated[bool, typer.Option(
                          "--max-time, --max-cost, --max-tokens, --checkpoint and --check.")]
 
 
-def build(*, max_time: str | None, max_cost: str | None, max_tokens: str | None,
-          checkpoint: str | None, check: list[str] | None, stall_turns: int, unattended: bool,
+
+
+@dataclass(frozen=True)
+class BudgetOptions:
+    """The budget and check options of `run` and `reproduce` (an option group: see
+    `options.shared_options`)."""
+
+    max_time: MaxTime = None
+    max_cost: MaxCost = None
+    max_tokens: MaxTokens = None
+    check: Check = None
+
+
+def build(budget: BudgetOptions, *, checkpoint: str | None, stall_turns: int, unattended: bool,
           max_turns: int | None, defaults: dict | None = None):
     """RunOptions when any unattended flag is given, else None. Bad values fail in one line.
     `defaults` are the config files' budgets, for an unattended run whose flags name none."""
+    max_time, max_cost, max_tokens, check = (budget.max_time, budget.max_cost, budget.max_tokens,
+                                             budget.check)
     if not (unattended or max_time or max_cost or max_tokens or checkpoint or check):
         return None
     defaults = defaults or {}

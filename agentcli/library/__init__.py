@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
+from agentcli import config
 from agentcli.library.archive import ARCHIVE_NAME, LibraryError
 from agentcli.secrets import Redact, Redactor
 
@@ -62,10 +63,10 @@ class Library:
     def for_workspace(cls, workspace: Path, override: Path | None = None,
                       redact: Callable[[str], str] | None = None) -> Library:
         """The library for `workspace`; inside it, it is kept out of git via .git/info/exclude."""
-        chosen = override or (Path(os.environ["AGENTCLI_HOME"]) if os.environ.get("AGENTCLI_HOME")
-                              else Path(workspace) / LIBRARY_DIRNAME)
+        home = config.env().home
+        chosen = override or home or Path(workspace) / LIBRARY_DIRNAME
         lib = cls(chosen, redact)
-        if override is None and not os.environ.get("AGENTCLI_HOME"):
+        if override is None and home is None:
             _exclude_from_git(Path(workspace), LIBRARY_DIRNAME)
         return lib
 

@@ -147,7 +147,7 @@ def install(python: str = sys.executable, gpu: str = "", force: bool = False, qu
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable, help="the environment to install into")
-    parser.add_argument("--gpu", choices=["", "cuda"], default=os.environ.get("AGENTCLI_GPU", ""))
+    parser.add_argument("--gpu", choices=["", "cuda"], default="")
     parser.add_argument("--force", action="store_true", help="rebuild even if a wheel is kept")
     parser.add_argument("--print-args", action="store_true", help="print the CMake options and stop")
     parser.add_argument("-q", "--quiet", action="store_true")

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agentcli import config
 from agentcli.local import assets, chat, harness, lean, reply, steer
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
@@ -42,7 +43,7 @@ class LocalModel:
             raise ModelError("not_installed", "llama-cpp-python is not installed; run: "
                              "pip install 'agentcli[llama]'", model=f"local/{model}")
         path, self.name = _locate(model)
-        window = context_window_override or int(os.environ.get("AGENTCLI_LOCAL_CONTEXT") or 0) or None
+        window = context_window_override or config.env().local_context
         try:  # None: the worker picks the window for the device it finds
             self.engine: RemoteEngine = engine(path, window, assets.cache_dir().parent / "worker.log")
         except WorkerDied as exc:
@@ -54,8 +55,8 @@ class LocalModel:
         self.sampling = Sampling()
         self._renderer = chat.Renderer(self.engine.chat_template)
         self._call_token = self.engine.token_id(chat.CALL_OPEN.strip())
-        self.prefix_cache: Path | None = None if os.environ.get(
-            "AGENTCLI_LOCAL_PREFIX_CACHE") == "0" else assets.cache_dir().parent / "kv"
+        self.prefix_cache: Path | None = (assets.cache_dir().parent / "kv"
+                                          if config.env().local_prefix_cache else None)
         self.last_generation: Generation | None = None
 
     def render_prompt(self, request: Request) -> str:

@@ -7,9 +7,11 @@ import pickle
 import struct
 from typing import Any, BinaryIO
 
+from agentcli import config
+
 _HEAD = struct.Struct("<I")
 # A test hook: the worker kills itself with SIGSEGV after this many decoded tokens.
-CRASH_HOOK = "AGENTCLI_TEST_WORKER_CRASH_AFTER"
+CRASH_HOOK = config.WORKER_CRASH_AFTER
 
 
 def frame(message: Any) -> bytes:

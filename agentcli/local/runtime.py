@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from agentcli import config
+
 SEED = 1234
 # Windows: a full window on a CPU takes minutes to read (≈100 tokens/s on two cores); the
 # library compacts to whatever the model reports, so a CPU gets a window it can afford.
@@ -52,9 +54,9 @@ def default_threads() -> int:
     Decoding is memory-bound, so more threads than physical cores only adds contention; on
     machines large enough to have SMT, half the logical CPUs is a good guess at the cores.
     """
-    env = os.environ.get("AGENTCLI_LOCAL_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
+    own = config.env().local_threads
+    if own is not None:
+        return own
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -64,9 +66,9 @@ def default_threads() -> int:
 
 def default_gpu_layers() -> int:
     """All layers (-1) when the build can offload, else none; AGENTCLI_LOCAL_GPU_LAYERS wins."""
-    env = os.environ.get("AGENTCLI_LOCAL_GPU_LAYERS")
-    if env and re.fullmatch(r"-?\d+", env.strip()):
-        return int(env)
+    own = config.env().local_gpu_layers
+    if own is not None:
+        return own
     return -1 if gpu_offload_supported() else 0
 
 

@@ -26,12 +26,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from agentcli import config
 from agentcli.local.pipe import CRASH_HOOK, frame, receive_body, receive_head
 from agentcli.local.runtime import Generation, LoadInfo, Sampling
 from agentcli.provider_env import is_provider_secret
 
 # What the worker itself reads (runtime.default_threads, default_gpu_layers, the crash hook).
-_WORKER_SETTINGS = ("AGENTCLI_LOCAL_", CRASH_HOOK)
+_WORKER_SETTINGS = (config.LOCAL_PREFIX, CRASH_HOOK)
 FIX_HINT = ("run 'agentcli local status' to test this build of llama-cpp-python; "
             "'agentcli local build --force' rebuilds it for this CPU")
 

@@ -15,8 +15,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from agentcli import config
 from agentcli.local import runtime
-from agentcli.local.pipe import CRASH_HOOK, receive, send
+from agentcli.local.pipe import receive, send
 
 
 class _Server:
@@ -24,8 +25,7 @@ class _Server:
         self.inp, self.out = inp, out
         self.engine: runtime.Engine | None = None
         self.grammars: dict[str, Any] = {}
-        hook = os.environ.get(CRASH_HOOK, "")
-        self.crash_after = int(hook) if hook.isdigit() else 0
+        self.crash_after = config.env().worker_crash_after
 
     def handle(self, message: tuple) -> tuple:
         op, args = message[0], message[1:]

@@ -8,10 +8,10 @@ agentcli/local/model.py). modelchoice.py builds the adapter for a name.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
+from agentcli import config
 from agentcli.models.base import Model, ModelError, Request
 from agentcli.models.failover import FailoverChain
 
@@ -62,7 +62,5 @@ def small_model(model: str, env: dict[str, str] | None = None) -> bool:
     """Whether a model served over a wire gets what the bundled one gets: the lean prompt and
     tool descriptions, the file list, tighter output caps, parse checks on edits. By its name,
     or AGENTCLI_LEAN=1/0 to say so."""
-    env = dict(os.environ) if env is None else env
-    if env.get("AGENTCLI_LEAN") in ("0", "1"):
-        return env["AGENTCLI_LEAN"] == "1"
-    return bool(_SMALL.search(model))
+    lean = config.env(env).lean
+    return bool(_SMALL.search(model)) if lean is None else lean

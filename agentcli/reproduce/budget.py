@@ -1,7 +1,8 @@
 """The budgets of a reproduction: `--max-time`, `--max-cost` and `--max-tokens` cover all three
 phases together, the way a person setting `--max-cost 20` expects.
 
-Phases 1 and 2 are short sessions: `PhasePolicy` stops one when a budget is spent. Phase 3 is an
+Phases 1 and 2 are short sessions: `PhaseBudget`, at the session's `before_turn` hook, stops one
+when a budget is spent. Phase 3 is an
 unattended run, and its budgets are what phases 1 and 2 left (`left`). What a session used is
 read from its archive (`session_used`), so it survives a kill and counts across resumes.
 """
@@ -15,14 +16,13 @@ from typing import TYPE_CHECKING, Iterable
 
 from agentcli.library.archive import read_events
 from agentcli.models.catalog import cost_usd
-from agentcli.policy import Policy
 from agentcli.types import Outcome, Usage
 from agentcli.unattended import budgets
 from agentcli.unattended.budgets import Limits, Used
 from agentcli.unattended.state import parse_ts
 
 if TYPE_CHECKING:
-    from agentcli.session import Session
+    from agentcli.loop import Host
 
 _SEGMENT_STARTS = ("session_start", "session_resume")
 
@@ -83,32 +83,36 @@ def spent(limits: Limits, used: Used) -> tuple[str, str] | None:
     return budgets.exceeded(replace(limits, turns=None), used)
 
 
-class PhasePolicy(Policy):
-    """The plain policy (a turn limit, any answer ends the session) that also stops when the
-    reproduction's budgets are spent: `before` is what the other sessions used, `earlier_s` the
-    working time of this session before this process took it up. `warned` is shared by the
-    phases of one process, so an unenforceable --max-cost is said once."""
+class PhaseBudget:
+    """Stops a phase's session (after its own policy's turn limit) when the reproduction's
+    budgets are spent: `before` is what the other sessions used, `earlier_s` the working time of
+    this session before this process took it up. `warned` is shared by the phases of one
+    process, so an unenforceable --max-cost is said once."""
 
-    def __init__(self, max_turns: int | None, limits: Limits, before: Used, earlier_s: float = 0.0,
+    def __init__(self, limits: Limits, before: Used, earlier_s: float = 0.0,
                  warned: set[str] | None = None):
-        super().__init__(max_turns)
         self.limits = limits
         self.before = before
         self.earlier_s = earlier_s
         self.since = time.monotonic()
         self.warned = warned if warned is not None else set()
+        self.session: Host | None = None
 
-    def used(self, session: Session) -> Used:
+    def plug(self, host: Host) -> None:
+        """Check the budgets before each of the session's turns."""
+        self.session = host
+        host.hooks.on("before_turn", self.before_turn)
+
+    def used(self, session: Host) -> Used:
         u, cost = session.usage, session.cost
         known = self.before.cost_usd is not None and cost is not None
         return Used(time_s=self.before.time_s + self.earlier_s + time.monotonic() - self.since,
                     cost_usd=round(self.before.cost_usd + cost, 6) if known else None,  # type: ignore[operator]
                     tokens=self.before.tokens + u.prompt_tokens + u.output_tokens)
 
-    def before_turn(self, session: Session) -> Outcome | None:
-        stop = super().before_turn(session)
-        if stop is not None:
-            return stop
+    def before_turn(self) -> Outcome | None:
+        session = self.session
+        assert session is not None, "PhaseBudget used before plug()"
         used = self.used(session)
         if self.limits.cost_usd and used.cost_usd is None and "cost" not in self.warned:
             self.warned.add("cost")

@@ -38,7 +38,7 @@ from agentcli.unattended.gitwork import Checkpoints, GitError
 
 if TYPE_CHECKING:
     from agentcli.config import Settings
-    from agentcli.session import Session
+    from agentcli.loop import Host
 
 MAX_ROUNDS = 3
 _BUDGET_STOPS = ("budget", "time")
@@ -150,19 +150,21 @@ class Driver:
 
     def _bounded_phase(self, phase: Phase, continuing: str | None, lost: bool) -> Result | None:
         """Phase 1 or 2 to completion in one session; a Result when it stopped short, else None."""
+        from agentcli.policy import Policy
         from agentcli.session import Session
 
         ps = self._state.phases[phase.name]
-        policy = budget.PhasePolicy(self._max_turns() or phase.default_max_turns, self._limits(),
-                                    self._used(exclude=continuing), warned=self.warned)
+        policy = Policy(self._max_turns() or phase.default_max_turns)
+        spent = budget.PhaseBudget(self._limits(), self._used(exclude=continuing), warned=self.warned)
         if continuing:
             session = Session.resume(self.settings, continuing, self.emit, policy=policy)
-            policy.earlier_s = budget.session_used(session.archive.path).time_s
+            spent.earlier_s = budget.session_used(session.archive.path).time_s
             task = self._resume_prompt(phase, ps.status, ps.stop_reason)
         else:
             session = Session.create(self.settings, self.emit, policy=policy)
             task = self._prompt(phase, lost)
         try:
+            spent.plug(session)
             self._equip(session, phase)
             self._running(phase, session.id, continuing)
             outcome = session.run(task)
@@ -271,13 +273,13 @@ class Driver:
 
     # -- sessions -----------------------------------------------------------------------------
 
-    def _equip(self, session: Session, phase: Phase) -> None:
+    def _equip(self, session: Host, phase: Phase) -> None:
         """The phase's tools beside the session's own, and `.reproduce/` out of the agent's
         reach (it may read agentcli's state, e.g. the phase-1 claims, but not rewrite it)."""
         from agentcli.reproduce.tools import TOOLS
 
-        session.toolbox = session.toolbox.adding({name: TOOLS[name] for name in phase.tools})
-        session.workspace.protected.append(Path(os.path.realpath(self.workdir / STATE_DIR)))
+        session.add_tools({name: TOOLS[name] for name in phase.tools})
+        session.protect(Path(os.path.realpath(self.workdir / STATE_DIR)))
 
     def _archive(self, session_id: str) -> Path:
         from agentcli.library import Library

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from agentcli import config
 from agentcli.library.archive import ARCHIVE_NAME
 from agentcli.testing.faults import RandomFaults
 from agentcli.testing.scripted_server import ScriptedRequest, ScriptedServer, Sequence, Turn
@@ -190,7 +191,7 @@ def provider_env(server: ScriptedServer) -> Iterator[dict[str, str]]:
     """Point both SDKs at `server` (with dummy keys) for the duration."""
     env = {"ANTHROPIC_API_KEY": "sk-ant-fault-test", "ANTHROPIC_BASE_URL": server.anthropic_base_url,
            "OPENAI_API_KEY": "sk-fault-test", "OPENAI_BASE_URL": server.openai_base_url,
-           "AGENTCLI_FALLBACK": "none"}
+           config.var("fallback"): "none"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

@@ -10,6 +10,7 @@ from typing import Callable
 
 from prompt_toolkit.completion import Completer, Completion
 
+from agentcli import config
 from agentcli.ui.commands import COMMANDS
 
 HISTORY_NAME = "history"
@@ -19,8 +20,9 @@ ANSWER_KEYS = {"y": "y", "n": "n", "a": "always"}
 
 def data_dir() -> Path:
     """The user's data folder for agentcli (history lives here, not in any one workspace)."""
-    if os.environ.get("AGENTCLI_DATA_DIR"):
-        return Path(os.environ["AGENTCLI_DATA_DIR"]).expanduser()
+    own = config.env().data_dir
+    if own is not None:
+        return own
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "agentcli"
     if os.name == "nt":

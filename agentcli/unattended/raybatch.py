@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from agentcli import config
 from agentcli.library import Library
 from agentcli.provider_env import is_provider_secret
 from agentcli.unattended.batch import Task, Update, apply_event, last_line, now, safe_name
@@ -27,7 +28,7 @@ from agentcli.unattended.gitwork import GitError
 from agentcli.unattended.shipped import Landing, base_bundle, session_bundle, session_files
 
 # Settings of the user's machine that mean nothing on a worker: the library is the user's.
-_NOT_SHIPPED = {"AGENTCLI_HOME", "AGENTCLI_CACHE_DIR"}
+_NOT_SHIPPED = {config.var("home"), config.var("cache_dir")}
 
 
 class RayError(Exception):

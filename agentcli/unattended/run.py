@@ -1,10 +1,12 @@
 """An unattended run: a session that keeps going until the task is declared done (or blocked),
 a budget or the time is spent, or it stalls; and leaves a ledger, checkpoints and a report.
 
-`UnattendedRun` sits beside the session: the stop policy calls it at each turn boundary, the
-`progress` and `finish` tools call it through `ToolContext.services["unattended"]`, and every
-fact it keeps is an archive event folded into `RunState` (see state.py), so a resumed run
-continues with the same budgets, ledger and commit history.
+`UnattendedRun` plugs into its session (`plug`, through `loop.Host`): its hooks decide at each
+turn boundary and at each answer whether the run goes on (the session's own policy is
+`OpenEnded`), the `progress` and `finish` tools reach it through
+`ToolContext.services["unattended"]`, and every fact it keeps is an archive event folded into
+`RunState` (see state.py), so a resumed run continues with the same budgets, ledger and commit
+history.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from agentcli.unattended.stall import StallDetector
 from agentcli.unattended.state import ArchiveTail, RunState
 
 if TYPE_CHECKING:
+    from agentcli.loop import Host
     from agentcli.session import Session
 
 # Seconds to wait out a provider outage before each new try; AGENTCLI_OUTAGE_WAIT_SCALE scales them.
@@ -112,16 +115,23 @@ class UnattendedRun:
         return _fill("resume.md", reason=reason, committed=committed, budget=self._remaining(),
                      ledger=ledger.brief(self.state))
 
+    def plug(self, host: Host) -> None:
+        """Its tools, its note in the system prompt, itself for the tools, and its hooks: at
+        each turn boundary (budgets, stalls, a finish) and at each answer (done, or go on)."""
+        host.provide("unattended", self)
+        host.add_tools(unattended_tools.TOOLS)
+        host.add_note(prompt("unattended/system.md").strip())
+        host.hooks.on("before_turn", self.before_turn)
+        host.hooks.on("after_answer", lambda reply: self.after_answer(reply.message.content))
+
     def _attach(self) -> None:
         s = self.session
-        s.tool_ctx.services["unattended"] = self
-        s.toolbox = s.toolbox.adding(unattended_tools.TOOLS)
-        s.system_notes.append(prompt("unattended/system.md").strip())
+        self.plug(s)
         self.refresh(track=False)
         self.stall = StallDetector(turns=self.state.stall_turns)
         self.segment_started = time.monotonic()
         if self.state.limits.time_s:
-            s.tool_ctx.deadline = self.segment_started + self.state.limits.time_s - self.state.closed_time_s
+            s.set_deadline(self.segment_started + self.state.limits.time_s - self.state.closed_time_s)
         self._files = fingerprint(s.workspace.root, ignore=s.library.root)
         self.stall.baseline(self._files)
         self._head = head(s.workspace.root)
@@ -161,7 +171,7 @@ class UnattendedRun:
         err = self.state.last_error
         return bool(err and err.get("source") == "model" and err.get("kind") in TRANSIENT)
 
-    # -- what the policy calls ----------------------------------------------------------------
+    # -- its hooks ------------------------------------------------------------------------------
 
     def before_turn(self) -> Outcome | None:
         self.refresh()

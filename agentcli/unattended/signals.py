@@ -4,20 +4,16 @@ scale of the outage waits."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 
-from agentcli import deadline
+from agentcli import config, deadline
 from agentcli.deadline import StopRun
 
 
 def outage_scale() -> float:
     """AGENTCLI_OUTAGE_WAIT_SCALE: a factor on the waits for a failing provider (tests use 0.01)."""
-    try:
-        return max(0.0, float(os.environ.get("AGENTCLI_OUTAGE_WAIT_SCALE", "1")))
-    except ValueError:
-        return 1.0
+    return config.env().outage_wait_scale
 
 
 def install_signals():

@@ -43,10 +43,10 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
     criteria the caller checks itself before done is accepted. `in_place`: with --checkpoint git,
     commit in the workspace's own repository (it must be the top of one) instead of a worktree.
     `resume_command`: how a person goes on with this run, when not `agentcli run --resume`."""
+    from agentcli.policy import OpenEnded
     from agentcli.session import Session
     from agentcli.unattended.checks import checks_in_prompt
     from agentcli.unattended.gitwork import Checkpoints, GitError
-    from agentcli.unattended.policy import UnattendedPolicy
     from agentcli.unattended.run import UnattendedRun
 
     library = Library.for_workspace(settings.workspace, settings.library_dir)
@@ -59,9 +59,9 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
         except GitError as err:
             raise StartError(str(err)) from None
         settings = replace(settings, workspace=checkpoints.workspace, library_dir=library.root)
-    policy = UnattendedPolicy()
     try:
-        session = Session.create(settings, emit, approval=approval, policy=policy, session_id=session_id)
+        session = Session.create(settings, emit, approval=approval, policy=OpenEnded(),
+                                 session_id=session_id)
     except BaseException:
         if checkpoints is not None:
             checkpoints.discard()
@@ -70,7 +70,6 @@ def start(settings: Settings, emit: Emitter, goal: str, options: RunOptions, *,
     run.criteria = list(criteria)
     if resume_command:
         run.resume_command = resume_command
-    policy.bind(run)
     prompt_checks = checks_in_prompt(goal)
     all_checks = list(dict.fromkeys(options.checks + prompt_checks))
     lines = criteria_for(options, prompt_checks)
@@ -98,9 +97,9 @@ def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits
     """Reopen an unattended session where it stopped: (session, run, message to continue with).
     Same goal, budgets (raised where `limits` sets new ones), ledger, branch and worktree; the
     caller's `criteria` again, as at the start."""
+    from agentcli.policy import OpenEnded
     from agentcli.session import Session
     from agentcli.unattended.gitwork import Checkpoints, GitError
-    from agentcli.unattended.policy import UnattendedPolicy
     from agentcli.unattended.run import UnattendedRun
 
     found = recorded_start(settings, session_id)
@@ -117,10 +116,8 @@ def resume(settings: Settings, emit: Emitter, session_id: str, *, limits: Limits
         except GitError as err:
             raise StartError(f"cannot restore the run's worktree: {err}") from None
         settings = replace(settings, workspace=checkpoints.workspace, library_dir=library.root)
-    policy = UnattendedPolicy()
-    session = Session.resume(settings, full, emit, approval=approval, policy=policy)
+    session = Session.resume(settings, full, emit, approval=approval, policy=OpenEnded())
     run = UnattendedRun(session, checkpoints)
     run.criteria = list(criteria)
-    policy.bind(run)
     message = run.resume(limits, reason)
     return session, run, message
