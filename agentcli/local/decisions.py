@@ -9,7 +9,7 @@ decision or None (the next rule decides).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from agentcli.types import Message, ToolCall
 
@@ -112,7 +112,7 @@ class Settle:
     calls: tuple[ToolCall, ...] = ()
 
 
-Decision = Union[Decode, SendBack, Instead, Replace, Refuse, Settle]
+Decision = Decode | SendBack | Instead | Replace | Refuse | Settle
 AGAIN = (Decode, SendBack)  # the decisions that decode once more; the others settle the reply
 
 

@@ -13,8 +13,18 @@ import re
 from dataclasses import dataclass
 
 from agentcli.local import chat, codemode, fenced, steer, verify
-from agentcli.local.decisions import (AGAIN, Attempt, Decision, Instead, Refuse, Replace, SendBack,
-                                      Settle, State, TaskView)
+from agentcli.local.decisions import (
+    AGAIN,
+    Attempt,
+    Decision,
+    Instead,
+    Refuse,
+    Replace,
+    SendBack,
+    Settle,
+    State,
+    TaskView,
+)
 from agentcli.local.rules import RULES
 from agentcli.models.base import Request
 from agentcli.models.textcalls import extract

@@ -30,11 +30,19 @@ With no decision the reply stands as decoded (an unusable call: the loop says wh
 from __future__ import annotations
 
 import json
-import re
 
 from agentcli.local import chat, codemode, fenced, steer, undo, verify
-from agentcli.local.decisions import (Attempt, Decode, Instead, Refuse, Replace, SendBack, Settle,
-                                      State, TaskView)
+from agentcli.local.decisions import (
+    Attempt,
+    Decode,
+    Instead,
+    Refuse,
+    Replace,
+    SendBack,
+    Settle,
+    State,
+    TaskView,
+)
 from agentcli.types import ToolCall
 
 
