@@ -17,7 +17,7 @@ kind of decision or None. The order, and why it is so:
 12. ReadFirst: an edit or write of a file it has not looked at: read it first.
 13. Refused: a call that would do harm, or a change cut off at the output limit.
 14. Meant: a usable call runs as the model meant it (code arguments unwrapped).
-15. SendBack: an early answer goes back once, with what it lacks.
+15. EarlyAnswer: an early answer goes back once, with what it lacks.
 16. UnchangedTarget: an answer that claims a change never made: the file again.
 17. RunCommand: an answer after an edit: run the task's command first.
 18. Leftovers: an answer to a replace-everywhere task: search what is left.
@@ -183,7 +183,7 @@ class Meant:
         return Replace(now.meant) if now.usable else None
 
 
-class SendBackEarly:
+class EarlyAnswer:
     def __call__(self, task: TaskView, state: State, now: Attempt) -> SendBack | None:
         if now.premature is None:
             return None
@@ -240,7 +240,7 @@ class Broken:
 
 RULES = (WordsCall(), CodeWrite(), CodeAgain(), CodeEdit(), ReadNamed(), Reread(), GiveUp(),
          FailedStands(), FailedRepeat(), ChangeOnly(), Remind(), ReadFirst(), Refused(), Meant(),
-         SendBackEarly(), UnchangedTarget(), RunCommand(), Leftovers(), Answer(), Grammar(), Broken())
+         EarlyAnswer(), UnchangedTarget(), RunCommand(), Leftovers(), Answer(), Grammar(), Broken())
 
 
 def _body(raw: str) -> str:
