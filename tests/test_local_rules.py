@@ -234,3 +234,9 @@ def test_broken_a_call_that_could_not_be_read_goes_back_with_what_was_wrong():
 def test_the_rules_run_in_the_order_the_module_documents():
     documented = re.findall(r"^\s*\d+\. (\w+):", rules.__doc__, re.MULTILINE)
     assert documented == [type(rule).__name__ for rule in rules.RULES]
+
+
+def test_a_decision_to_decode_again_is_the_replys_next_state_and_an_answer_goes_back_once():
+    sent = State("call", "look first", ("read",), sent_back=True)
+    assert Decode("free", None, ()).after(sent) == State("free", None, (), sent_back=True)
+    assert SendBack("look first", ("edit",)).after(FREE) == State("call", "look first", ("edit",), sent_back=True)

@@ -72,6 +72,9 @@ class Decode:
     note: str | None
     only: tuple[str, ...]
 
+    def after(self, state: State) -> State:
+        return State(self.mode, self.note, self.only, state.sent_back)
+
 
 @dataclass(frozen=True)
 class SendBack:
@@ -80,6 +83,9 @@ class SendBack:
 
     note: str
     only: tuple[str, ...]
+
+    def after(self, state: State) -> State:
+        return State("call", self.note, self.only, sent_back=True)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from agentcli.local.decisions import (
     Instead,
     Refuse,
     Replace,
-    SendBack,
     Settle,
     State,
     TaskView,
@@ -107,10 +106,8 @@ class Steering:
         return self._apply(decision, now)
 
     def _apply(self, decision: Decision, now: Attempt) -> bool:
-        if isinstance(decision, AGAIN):
-            sent_back = self.state.sent_back or isinstance(decision, SendBack)
-            mode = "call" if isinstance(decision, SendBack) else decision.mode
-            self.state = State(mode, decision.note, decision.only, sent_back)
+        if isinstance(decision, AGAIN):  # the reply's state for the next decode
+            self.state = decision.after(self.state)
             return False
         if isinstance(decision, Instead):
             self.text, self.calls = "", [decision.call]
