@@ -43,12 +43,11 @@ from agentcli.local.decisions import (
     State,
     TaskView,
 )
-from agentcli.types import ToolCall
+from agentcli.types import Message, ToolCall
 
 
-def allowed(code: ToolCall | None, task: TaskView) -> ToolCall | None:
+def allowed(code: ToolCall | None, msgs: list[Message]) -> ToolCall | None:
     """The change written as code, unless the task forbids it or it was undone before."""
-    msgs = task.messages
     if code is None or steer.refusal(code, msgs) is not None or undo.was_undone(code, msgs):
         return None
     return code
@@ -71,7 +70,7 @@ class CodeWrite:
             return None
         code = codemode.write_new(now.whole, task.new_path, len(task.messages)) if task.new_path \
             else codemode.write(now.whole, task.code_path, task.messages)
-        code = allowed(code, task)
+        code = allowed(code, task.messages)
         return Instead(code) if code else None
 
 
@@ -90,7 +89,7 @@ class CodeEdit:
             return None
         code = fenced.loose_code_edit(now.whole, task.messages) if now.errors \
             else fenced.code_edit(now.text, task.messages) if state.mode in ("free", "words") else None
-        code = allowed(code, task)
+        code = allowed(code, task.messages)
         return Instead(code) if code else None
 
 
