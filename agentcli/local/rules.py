@@ -58,6 +58,8 @@ def _failed(now: Attempt) -> bool:
 
 
 class WordsCall:
+    """Told to answer in words, it wrote only a call: decode again."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         if now.dropped and now.answer is None and not now.last:
             return Decode(state.mode, state.note, state.only)
@@ -65,6 +67,8 @@ class WordsCall:
 
 
 class CodeWrite:
+    """Code mode: the block becomes the `write` of the file to fix."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if state.mode != "code":
             return None
@@ -75,6 +79,8 @@ class CodeWrite:
 
 
 class CodeAgain:
+    """No usable code: once more as code (sampled), then its own pick."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         if state.mode != "code" or now.last:
             return None
@@ -84,6 +90,8 @@ class CodeAgain:
 
 
 class CodeEdit:
+    """A change written as code (a ```python block, good code in a broken call)."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if now.calls or now.dropped or not task.change_asked:
             return None
@@ -94,6 +102,8 @@ class CodeEdit:
 
 
 class ReadNamed:
+    """Stuck (a repeated call) or answering without the facts: read the file the task names."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if "read" not in task.names or not (now.repeated or now.premature):
             return None
@@ -102,6 +112,8 @@ class ReadNamed:
 
 
 class Reread:
+    """The same failed edit again: show it the file as it is."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if not _failed(now) or "read" not in task.names:
             return None
@@ -124,13 +136,16 @@ class GiveUp:
 
 
 class FailedStands:
-    """The loop returns the same error; the next turn is steered again."""
+    """A failed call repeated on the last decode runs: the loop returns the same error, and the
+    next turn is steered again."""
 
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Settle | None:
         return Settle(now.words, now.calls) if _failed(now) and now.last else None
 
 
 class FailedRepeat:
+    """A failed call repeated: push it to another call."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         if not _failed(now):
             return None
@@ -139,6 +154,8 @@ class FailedRepeat:
 
 
 class ChangeOnly:
+    """It re-reads instead of changing: only a change will do."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         msgs = task.messages
         if not now.repeated or not (state.only or steer.change_pending(msgs) or verify.check_failing(msgs)):
@@ -148,6 +165,8 @@ class ChangeOnly:
 
 
 class Remind:
+    """A repeated call: remind it of the task; if it insists, it answers in words."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         if not now.repeated:
             return None
@@ -157,6 +176,8 @@ class Remind:
 
 
 class ReadFirst:
+    """An edit or write of a file it has not looked at: read it first."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Replace | None:
         if not now.usable or "read" not in task.names:
             return None
@@ -165,6 +186,8 @@ class ReadFirst:
 
 
 class Refused:
+    """A call that would do harm, or a change cut off at the output limit."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Refuse | None:
         if not now.usable:
             return None
@@ -178,11 +201,15 @@ class Refused:
 
 
 class Meant:
+    """A usable call runs as the model meant it (code arguments unwrapped)."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Replace | None:
         return Replace(now.meant) if now.usable else None
 
 
 class EarlyAnswer:
+    """An early answer goes back once, with what it lacks."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> SendBack | None:
         if now.premature is None:
             return None
@@ -191,6 +218,8 @@ class EarlyAnswer:
 
 
 class UnchangedTarget:
+    """An answer that claims a change never made: the file again."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if now.answer is None or "read" not in task.names:
             return None
@@ -199,6 +228,8 @@ class UnchangedTarget:
 
 
 class RunCommand:
+    """An answer after an edit: run the task's command first."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if now.answer is None or "shell" not in task.names:
             return None
@@ -207,6 +238,8 @@ class RunCommand:
 
 
 class Leftovers:
+    """An answer to a replace-everywhere task: search what is left."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
         if now.answer is None or "grep" not in task.names:
             return None
@@ -215,12 +248,14 @@ class Leftovers:
 
 
 class Answer:
+    """The answer stands."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Settle | None:
         return Settle(now.answer) if now.answer is not None else None
 
 
 class Grammar:
-    """Its own pick failed even with the opener written: constrain it."""
+    """A broken call with the opener written for it: its own pick failed, so the grammar next."""
 
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Decode | None:
         if state.mode != "call" or now.last:
@@ -229,6 +264,8 @@ class Grammar:
 
 
 class Broken:
+    """A call that could not be read: the error goes back as its result."""
+
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Settle | None:
         if not now.errors or now.calls:
             return None
