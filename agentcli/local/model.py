@@ -6,9 +6,10 @@ own process never runs native decoding code.
 
 The prompt is written with the GGUF's own chat template (tools included); tool calls are read
 back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.reply`
-decides how each reply is decoded and what each decode comes to; this adapter carries it out (up
-to `reply.MAX_ATTEMPTS` decodes). Only the settled reply reaches the conversation; its usage
-counts every decode.
+decides how each reply is decoded and what each decode comes to (the rules of
+`agentcli.local.rules`); this adapter only decodes under the constraints it asks for
+(`Steering.ask`) and hands each decode back (up to `reply.MAX_ATTEMPTS`). Only the settled reply
+reaches the conversation; its usage counts every decode.
 """
 
 from __future__ import annotations
