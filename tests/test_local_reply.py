@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agentcli.local import reply, steer
 from agentcli.models.base import Request
 from agentcli.types import Message
@@ -32,7 +34,7 @@ def test_told_to_answer_in_words_a_call_written_as_bare_json_does_not_run_and_it
 
 def test_a_words_decode_that_is_only_a_call_is_decoded_again_then_given_up():
     steering = reply.Steering(Request(system="", messages=SEEN, tools=[]), NAMES, [], steer.Plan())
-    steering.mode = "words"
+    steering.state = replace(steering.state, mode="words")
     assert not steering.judge(AGAIN, "stop", 1) and steering.calls == []
     assert steering.judge(AGAIN, "stop", 2) and steering.calls == []
     assert steering.text.startswith("(stopped: the model kept repeating the call read")

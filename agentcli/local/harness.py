@@ -12,7 +12,7 @@ OpenAI-compatible server (Ollama, llama-server, vLLM: `small_model()`) get them 
 
 from __future__ import annotations
 
-from agentcli.local import codemode, fenced, pack, steer, undo, verify
+from agentcli.local import codemode, fenced, pack, rules, steer, undo, verify
 from agentcli.types import Message, ToolCall
 
 
@@ -36,6 +36,4 @@ def code_reply(text: str, messages: list[Message], names: set[str]) -> ToolCall 
         return None
     target = codemode.target(messages, names)
     call = codemode.write(text, target, messages, whole=False) if target else fenced.code_edit(text, messages)
-    if call is None or steer.refusal(call, messages) is not None or undo.was_undone(call, messages):
-        return None
-    return call
+    return rules.allowed(call, messages)

@@ -6,9 +6,10 @@ own process never runs native decoding code.
 
 The prompt is written with the GGUF's own chat template (tools included); tool calls are read
 back out of the text by `textcalls`, in whatever form the model wrote them. `agentcli.local.reply`
-decides how each reply is decoded and what each decode comes to; this adapter carries it out (up
-to `reply.MAX_ATTEMPTS` decodes). Only the settled reply reaches the conversation; its usage
-counts every decode.
+decides how each reply is decoded and what each decode comes to (the rules of
+`agentcli.local.rules`); this adapter only decodes under the constraints it asks for
+(`Steering.ask`) and hands each decode back (up to `reply.MAX_ATTEMPTS`). Only the settled reply
+reaches the conversation; its usage counts every decode.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcli import config
-from agentcli.local import assets, chat, harness, lean, reply, steer
+from agentcli.local import assets, chat, harness, lean, reply
 from agentcli.local.runtime import Generation, Sampling
 from agentcli.local.worker import RemoteEngine, WorkerDied, engine
 from agentcli.models.base import ModelError, Request, TextCallback
@@ -79,16 +80,15 @@ class LocalModel:
         if own:
             return Reply(message=Message(role="assistant", content="", tool_calls=own),
                          usage=Usage(), stop_reason="tool_use", model=self.name)
-        files = steer.outline_files(request.system)
-        plan = steer.plan(request.messages, names, ground_first=self.ground_first and bool(tools))
-        steering = reply.Steering(request, names, files, plan)
+        steering = reply.begin(request, names, ground_first=self.ground_first and bool(tools))
         usage = Usage()
         window = 0
         for attempt in range(reply.MAX_ATTEMPTS):
+            ask = steering.ask
             prompt = self._renderer.render(request.system, request.messages, tools, lean=True,
-                                           extra_user=steering.note)
-            gen = self._decode(prompt, steering.prefix, request.max_tokens, tools, steering.mode, attempt,
-                               on_text if steering.mode == "free" and attempt == 0 else None, steering.only)
+                                           extra_user=ask.note)
+            gen = self._decode(prompt, ask.prefix, request.max_tokens, tools, ask.mode, attempt,
+                               on_text if ask.mode == "free" and attempt == 0 else None, ask.only)
             window = window or gen.prompt_tokens  # the conversation as sent, before any note
             usage.add(Usage(input_tokens=gen.prompt_tokens - gen.reused_tokens,
                             output_tokens=len(gen.tokens), cache_read_input_tokens=gen.reused_tokens))
