@@ -52,6 +52,8 @@ def test_a_repeated_call_is_asked_again_with_the_rules_note(server):
     assert srv.requests[1].messages[-1] == {"role": "user", "content": note}
     assert not _noted(srv.requests[0])
     assert not [c for c in reply.message.tool_calls if c.name == "read"]  # the repeat does not run
+    # Usage counts both requests; the window is the conversation as sent once.
+    assert 0 < reply.window_tokens < reply.usage.prompt_tokens
 
 
 def test_an_edit_of_a_file_it_has_not_read_becomes_the_read(server):

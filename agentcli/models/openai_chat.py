@@ -69,25 +69,30 @@ class OpenAIModel(LazyConnection):
     def _steered(self, request: Request, steering: ReplySteering, on_text: TextCallback | None) -> Reply:
         """One reply under the small-model rules: each request asks for what the rules' mode
         comes to on this wire (`steered_params`), and what it came to goes back to them as text,
-        calls written out, until they settle it. Only the first free request streams to the
-        user (a later one replaces what was shown); usage counts every request."""
+        calls written out, until they settle it. Only a first request in free mode streams to
+        the user, as for the bundled model; usage counts every request."""
         base = self.build_params(request)
         usage = Usage()
-        finish = "stop"
+        finish, window = "stop", 0
         for attempt in range(steering.max_attempts):
             mode, note, only = steering.ask()
+            if not self._stream_usage:  # refused by an earlier request of this reply
+                base.pop("stream_options", None)
             params = steered_params(base, mode, note, only, tool_choice=self._tool_choice)
             got = self._ask(params, on_text if mode == "free" and attempt == 0 else None, None)
             usage.add(got.usage)
+            window = window or got.usage.prompt_tokens  # the conversation as sent, not the sum
             if any((c.parse_error or "").startswith(REFUSED) for c in got.tool_calls):
-                return got  # a runaway call, cut off: refused as it is, nothing to steer
+                got.usage = usage  # a runaway call, cut off: refused as it is, nothing to steer
+                return got
             finish = "length" if got.stop_reason == "max_tokens" else "stop"
             if steering.judge(raw_text(got.message), finish, attempt):
                 break
         calls = steering.calls
         stop = "tool_use" if calls else ("max_tokens" if finish == "length" else "end_turn")
         message = Message(role="assistant", content=steering.text.strip(), tool_calls=calls)
-        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name)
+        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
+                     window_tokens=window or None)
 
     def _ask(self, params: dict[str, Any], on_text: TextCallback | None, names: set[str] | None) -> Reply:
         """One request; `names` None: calls written in the text stay text (the steering reads
