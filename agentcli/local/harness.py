@@ -7,7 +7,7 @@ llama-server, vLLM: `small_model()`), plugged in by modelchoice as `models.base.
   before the model's first own turn (pack.py).
 - Each reply the model is asked for is steered by the same rules as the bundled model's
   (reply.py, rules.py): the adapter asks for what the wire allows in each mode (a forced tool
-  choice for a call, no tools for words, the note as a last user message) and hands back what
+  choice for a call, `tool_choice: "none"` for words, the note as a last user message) and hands back what
   each request came to. A server cannot have the start of a reply written for it, so each reply
   is read as it came.
 """
