@@ -92,12 +92,15 @@ def test_a_call_written_in_text_is_run_or_sent_back_never_the_answer(text, tool,
     result, proc = cli(srv).json("run", "Set TIMEOUT_SECONDS to 60 in src/app.py.", "-C", str(workspace),
                                  "--model", "openai/qwen2.5-coder-1.5b", "--approval", "auto")
     assert proc.returncode == 0, proc.stderr
-    assert result["result"] == "Done." and len(srv.requests) == 2
-    second = srv.requests[1].messages
-    assert all(m.get("content", "") is not None for m in second)
-    if tool is None:
-        assert second[-2] == {"role": "assistant", "content": text.strip()}
-        assert second[-1]["role"] == "user" and "could not read the tool call" in second[-1]["content"]
+    assert result["result"] == "Done."
+    # The steering may ask again before it settles the model's turn (code mode first, as for the
+    # bundled model); the request after that turn shows what became of it.
+    second = next(r for r in srv.requests if r.assistant_turns == 2).messages
+    assert all(m.get("content", "") is not None for m in srv.requests[-1].messages)
+    if tool is None:  # what it wrote (inside the tag, where it had one)
+        written = text.strip().removeprefix("<tool_call>").removesuffix("</tool_call>").strip()
+        assert second[-2] == {"role": "assistant", "content": written}
+        assert second[-1]["role"] == "user" and "not valid JSON" in second[-1]["content"]
     else:
         call = second[-2]["tool_calls"][0]
         assert call["function"]["name"] == tool and second[-1]["tool_call_id"] == call["id"]

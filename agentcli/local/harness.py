@@ -1,18 +1,21 @@
-"""What the harness does for a small model without decoding, whoever serves the model.
+"""What the harness does for a small model behind an OpenAI-compatible server (Ollama,
+llama-server, vLLM: `small_model()`), plugged in by modelchoice as `models.base.Steering`.
 
-These steps need no token masks, so the bundled model and a small model behind an
-OpenAI-compatible server (Ollama, llama-server, vLLM: `small_model()`) get them alike:
-- calls the harness makes in place of the model's turn: the command the task says fails (how it
-  fails comes first), taking back a change that made it worse (undo.py), the task's command after
-  every other change (check, then answer), and the code the task needs before the model's first
-  own turn (pack.py);
-- a reply with the change written as a ```python block becomes the `write` it means (codemode.py
-  for the file a failing check points at, else fenced.py).
+- Calls the harness makes in place of the model's turn (no decoding at all): the command the task
+  says fails (how it fails comes first), taking back a change that made it worse (undo.py), the
+  task's command after every other change (check, then answer), and the code the task needs
+  before the model's first own turn (pack.py).
+- Each reply the model is asked for is steered by the same rules as the bundled model's
+  (reply.py, rules.py): the adapter asks for what the wire allows in each mode (a forced tool
+  choice for a call, `tool_choice: "none"` for words, the note as a last user message) and hands back what
+  each request came to. A server cannot have the start of a reply written for it, so each reply
+  is read as it came.
 """
 
 from __future__ import annotations
 
-from agentcli.local import codemode, fenced, pack, rules, steer, undo, verify
+from agentcli.local import pack, reply, steer, undo, verify
+from agentcli.models.base import Request
 from agentcli.types import Message, ToolCall
 
 
@@ -28,12 +31,31 @@ def own_calls(messages: list[Message], system: str, names: set[str], *,
     return [c for c in pack.first_reads(messages, steer.outline_files(system)) if c.name in names]
 
 
-def code_reply(text: str, messages: list[Message], names: set[str]) -> ToolCall | None:
-    """The `write` a plain reply's ```python block means, for a task that asks for a change (and
-    that the task allows), or None. The model behind a server was not asked for the whole file
-    (no note, no opening), so its block only replaces the definitions in it."""
-    if not steer.asks_for_change(messages) or "write" not in names:
-        return None
-    target = codemode.target(messages, names)
-    call = codemode.write(text, target, messages, whole=False) if target else fenced.code_edit(text, messages)
-    return rules.allowed(call, messages)
+class ServerReply:
+    """One reply of a model behind a server, steered by the rules (`models.base.ReplySteering`)."""
+
+    max_attempts = reply.MAX_ATTEMPTS
+
+    def __init__(self, request: Request, names: set[str]):
+        self._steering = reply.begin(request, names, ground_first=bool(names), prefixed=False)
+
+    def ask(self) -> tuple[str, str | None, tuple[str, ...]]:
+        ask = self._steering.ask
+        return ask.mode, ask.note, ask.only
+
+    def judge(self, raw: str, finish: str, attempt: int) -> bool:
+        return self._steering.judge(raw, finish, attempt)
+
+    @property
+    def text(self) -> str:
+        return self._steering.text
+
+    @property
+    def calls(self) -> list[ToolCall]:
+        return self._steering.calls
+
+
+def begin(request: Request, names: set[str]) -> ServerReply:
+    """The steering of the reply to `request` (a task's first reply is a call, as for the
+    bundled model)."""
+    return ServerReply(request, names)

@@ -44,10 +44,11 @@ class Ask:
     only: tuple[str, ...]
 
 
-def begin(request: Request, names: set[str], *, ground_first: bool) -> Steering:
-    """The steering of the reply to `request` (`ground_first`: a task's first reply is a call)."""
+def begin(request: Request, names: set[str], *, ground_first: bool, prefixed: bool = True) -> Steering:
+    """The steering of the reply to `request` (`ground_first`: a task's first reply is a call;
+    `prefixed`: the adapter writes the start of the reply for the model, which a server cannot)."""
     plan = steer.plan(request.messages, names, ground_first=ground_first)
-    return Steering(request, names, steer.outline_files(request.system), plan)
+    return Steering(request, names, steer.outline_files(request.system), plan, prefixed=prefixed)
 
 
 def view(request: Request, names: set[str], files: list[str], plan: steer.Plan) -> TaskView:
@@ -67,7 +68,9 @@ class Steering:
     """The decoding of one reply: its `state` between decodes, and once settled `text` and
     `calls`."""
 
-    def __init__(self, request: Request, names: set[str], files: list[str], plan: steer.Plan):
+    def __init__(self, request: Request, names: set[str], files: list[str], plan: steer.Plan, *,
+                 prefixed: bool = True):
+        self.prefixed = prefixed
         self.task = task = view(request, names, files, plan)
         mode = "grammar" if plan.grammar else "call" if plan.force_call else \
             "code" if task.code_path else "free"
@@ -90,8 +93,9 @@ class Steering:
 
     @property
     def prefix(self) -> str:
-        """The start of the reply written for the model in the current mode."""
-        return PREFIXES[self.state.mode]
+        """The start of the reply written for the model in the current mode ("" where the
+        adapter cannot write one: each decode is then read as it came)."""
+        return PREFIXES[self.state.mode] if self.prefixed else ""
 
     @property
     def ask(self) -> Ask:

@@ -38,14 +38,30 @@ class Model(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+class ReplySteering(Protocol):
+    """The steering of one reply (the small-model rules, agentcli.local.rules): `ask` gives the
+    next request's (mode, note, only), `judge` takes what it came to (its text, each call written
+    as `<tool_call>\n{json}\n</tool_call>`) and is True once the reply is settled: then `text`
+    and `calls` are the reply. Modes: free, words (no call), call and grammar (a call, of a tool
+    in `only` where it names any), code (the file's code, as the note asks)."""
+
+    max_attempts: int
+    text: str
+    calls: list[ToolCall]
+
+    def ask(self) -> tuple[str, str | None, tuple[str, ...]]: ...
+
+    def judge(self, raw: str, finish: str, attempt: int) -> bool: ...
+
+
 class Steering(Protocol):
     """What a small model behind a wire gets of the small-model harness (agentcli.local.harness,
     plugged in by modelchoice): the harness's own calls before the model is asked ([] to ask
-    it), and the `write` that a plain reply's code block means (or None)."""
+    it), and the same rules that steer the bundled model, for each reply it is asked for."""
 
     def own_calls(self, messages: list[Message], system: str, names: set[str]) -> list[ToolCall]: ...
 
-    def code_reply(self, text: str, messages: list[Message], names: set[str]) -> ToolCall | None: ...
+    def begin(self, request: Request, names: set[str]) -> ReplySteering: ...
 
 
 # Error kinds. Transient ones are worth a retry on the same model; every kind except

@@ -11,15 +11,15 @@ import os
 import uuid
 from typing import Any, Iterator
 
-from agentcli.models.base import ModelError, Request, Steering, TextCallback
+from agentcli.models.base import ModelError, ReplySteering, Request, Steering, TextCallback
 from agentcli.models.errors import classify, stream_error
 from agentcli.models.sdk_import import LazyClient, LazyConnection
 from agentcli.models.catalog import context_window
-from agentcli.models.openai_wire import to_wire
+from agentcli.models.openai_wire import raw_text, steered_params, to_wire
 from agentcli.models.streaming import Assembly, error_of, sse_events
 from agentcli.models.textcalls import extract
 from agentcli.tokens import estimate
-from agentcli.types import Message, Reply, ToolCall, Usage
+from agentcli.types import REFUSED, Message, Reply, ToolCall, Usage
 
 OFFICIAL_HOST = "api.openai.com"
 
@@ -43,6 +43,7 @@ class OpenAIModel(LazyConnection):
                 raise ModelError("missing_key", "OPENAI_API_KEY is not set", model=self.name)
             key = "not-needed"  # local OpenAI-compatible servers accept any key
         self._stream_usage = True
+        self._tool_choice = True  # False once the server refused a forced tool choice
 
         def build(sdk: Any) -> Any:
             client = sdk.OpenAI(api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout)
@@ -57,37 +58,76 @@ class OpenAIModel(LazyConnection):
     def complete(self, request: Request, on_text: TextCallback | None = None) -> Reply:
         names = {t.name for t in request.tools}
         steering = self.steering
-        if steering is not None:  # a small model: the harness's own steps first
-            own = steering.own_calls(request.messages, request.system, names)
-            if own:
-                message = Message(role="assistant", content="", tool_calls=own)
-                return Reply(message=message, usage=Usage(), stop_reason="tool_use", model=self.name)
-        reply = self._ask(self.build_params(request), on_text, names)
-        if steering is not None and not reply.tool_calls:  # the change written as a ```python block
-            code = steering.code_reply(reply.message.content, request.messages, names)
-            if code is not None:
-                message = Message(role="assistant", content="", tool_calls=[code])
-                return Reply(message=message, usage=reply.usage, stop_reason="tool_use", model=self.name)
-        return reply
+        if steering is None:
+            return self._ask(self.build_params(request), on_text, names)
+        own = steering.own_calls(request.messages, request.system, names)
+        if own:  # a small model: the harness's own steps first
+            message = Message(role="assistant", content="", tool_calls=own)
+            return Reply(message=message, usage=Usage(), stop_reason="tool_use", model=self.name)
+        return self._steered(request, steering.begin(request, names), on_text)
 
-    def _ask(self, params: dict[str, Any], on_text: TextCallback | None, names: set[str]) -> Reply:
+    def _steered(self, request: Request, steering: ReplySteering, on_text: TextCallback | None) -> Reply:
+        """One reply under the small-model rules: each request asks for what the rules' mode
+        comes to on this wire (`steered_params`), and what it came to goes back to them as text,
+        calls written out, until they settle it. Only a first request in free mode streams to
+        the user, as for the bundled model; usage counts every request."""
+        base = self.build_params(request)
+        usage = Usage()
+        finish, window = "stop", 0
+        for attempt in range(steering.max_attempts):
+            mode, note, only = steering.ask()
+            if not self._stream_usage:  # refused by an earlier request of this reply
+                base.pop("stream_options", None)
+            params = steered_params(base, mode, note, only, tool_choice=self._tool_choice)
+            got = self._ask(params, on_text if mode == "free" and attempt == 0 else None, None)
+            usage.add(got.usage)
+            window = window or got.usage.prompt_tokens  # the conversation as sent, not the sum
+            if any((c.parse_error or "").startswith(REFUSED) for c in got.tool_calls):
+                got.usage = usage  # a runaway call, cut off: refused as it is, nothing to steer
+                return got
+            finish = "length" if got.stop_reason == "max_tokens" else "stop"
+            if steering.judge(raw_text(got.message), finish, attempt):
+                break
+        calls = steering.calls
+        stop = "tool_use" if calls else ("max_tokens" if finish == "length" else "end_turn")
+        message = Message(role="assistant", content=steering.text.strip(), tool_calls=calls)
+        return Reply(message=message, usage=usage, stop_reason=stop, model=self.name,
+                     window_tokens=window or None)
+
+    def _ask(self, params: dict[str, Any], on_text: TextCallback | None, names: set[str] | None) -> Reply:
+        """One request; `names` None: calls written in the text stay text (the steering reads
+        them)."""
         client = self._client
         try:
-            try:
-                return self._stream(client, params, on_text, names)
-            except self._sdk.BadRequestError as exc:
-                if "stream_options" not in str(exc) or "stream_options" not in params:
-                    raise
-                self._stream_usage = False  # an older compatible server: ask without it
-                params.pop("stream_options")
-                return self._stream(client, params, on_text, names)
+            return self._ask_with_fallbacks(client, params, on_text, names)
         except ModelError:
             raise
         except Exception as exc:
             raise self._classify(exc) from exc
 
+    def _ask_with_fallbacks(self, client: Any, params: dict[str, Any], on_text: TextCallback | None,
+                            names: set[str] | None) -> Reply:
+        """Compatible servers that refuse a parameter (HTTP 400 or 422) are asked again without
+        it, and not sent it again this session: `stream_options` (older servers), `tool_choice`
+        (servers without forced calls: the rules' note alone asks for the call). A request that
+        fails without `tool_choice` too failed for another reason, and keeps it."""
+        refused = (self._sdk.BadRequestError, self._sdk.UnprocessableEntityError)
+        try:
+            return self._stream(client, params, on_text, names)
+        except refused as exc:
+            if "stream_options" in str(exc) and "stream_options" in params:
+                self._stream_usage = False
+                params.pop("stream_options")
+                return self._ask_with_fallbacks(client, params, on_text, names)
+            if "tool_choice" not in params:
+                raise
+            params.pop("tool_choice")
+            reply = self._ask_with_fallbacks(client, params, on_text, names)
+            self._tool_choice = False
+            return reply
+
     def _stream(self, client: Any, params: dict[str, Any], on_text: TextCallback | None,
-                tool_names: set[str]) -> Reply:
+                tool_names: set[str] | None) -> Reply:
         with client.chat.completions.with_streaming_response.create(**params) as response:
             return self._consume(sse_events(response.iter_bytes()), on_text, tool_names)
 
@@ -106,7 +146,7 @@ class OpenAIModel(LazyConnection):
         return params
 
     def _consume(self, events: Iterator[tuple[str | None, str]], on_text: TextCallback | None,
-                 tool_names: set[str]) -> Reply:
+                 tool_names: set[str] | None) -> Reply:
         reply = Assembly()
         usage = Usage()
         finish = None
@@ -132,13 +172,13 @@ class OpenAIModel(LazyConnection):
                              model=self.name)
         return self._reply(reply, finish, usage, tool_names)
 
-    def _reply(self, reply: Assembly, finish: str, usage: Usage, tool_names: set[str]) -> Reply:
+    def _reply(self, reply: Assembly, finish: str, usage: Usage, tool_names: set[str] | None) -> Reply:
         text = reply.text
         # Ids the server gave are kept; made up where it gave none, unique across the session,
         # since results are matched to calls by id.
         turn = uuid.uuid4().hex[:8]
         tool_calls = reply.tool_calls(id_prefix=f"call_{turn}_")
-        if not tool_calls and not self.official:
+        if not tool_calls and not self.official and tool_names is not None:
             found = extract(text, tool_names)
             if found.calls or found.errors:
                 text, tool_calls = found.text, found.calls

@@ -74,3 +74,53 @@ def _assistant(m: Message, as_text: set[str]) -> dict[str, Any]:
 def _flush(out: list[dict[str, Any]], pending: list[str]) -> None:
     if pending:
         out.append({"role": "user", "content": "\n\n".join(pending)})
+
+
+# How a small model's steering (models.base.ReplySteering) is written out on this wire: what a
+# server can be asked for in place of the token masks the bundled model decodes under.
+CALL_OPEN, CALL_CLOSE = "<tool_call>\n", "</tool_call>"  # the form the rules read calls in
+
+
+def steered_params(params: dict[str, Any], mode: str, note: str | None, only: tuple[str, ...], *,
+                   tool_choice: bool = True) -> dict[str, Any]:
+    """`params` asked for in `mode`: the note as the last user message; words: tool_choice "none";
+    call and grammar: a forced tool choice (the one tool of `only`, else any of its tools, else
+    any); free and code: nothing more. `tool_choice` False: the server refuses it, so the note
+    alone asks."""
+    out = dict(params)
+    messages = list(params["messages"])
+    if note:
+        last = messages[-1] if messages else {}
+        if last.get("role") == "user" and isinstance(last.get("content"), str):
+            # one user turn, not two in a row, which strict chat templates refuse
+            messages[-1] = {**last, "content": last["content"] + "\n\n" + note}
+        else:
+            messages.append({"role": "user", "content": note})
+    out["messages"] = messages
+    tools = params.get("tools")
+    if not tool_choice or not tools:
+        return out
+    if mode == "words":
+        out["tool_choice"] = "none"
+    elif mode in ("call", "grammar"):
+        named = [t for t in tools if t["function"]["name"] in only]
+        if len(named) == 1:
+            out["tool_choice"] = {"type": "function", "function": {"name": named[0]["function"]["name"]}}
+        else:
+            out["tool_choice"] = "required"
+            out["tools"] = named or tools
+    return out
+
+
+def raw_text(message: Message) -> str:
+    """A reply as the steering reads it: its text, then each call the server parsed written as
+    `<tool_call>` JSON; arguments that were not JSON are kept as they came, so the call reads as
+    broken."""
+    parts = [message.content or ""]
+    for c in message.tool_calls:
+        if c.arguments is not None:
+            body = json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+        else:
+            body = '{"name": ' + json.dumps(c.name) + ', "arguments": ' + (c.raw_arguments or "") + "}"
+        parts.append(f"{CALL_OPEN}{body}\n{CALL_CLOSE}")
+    return "\n".join(p for p in parts if p)
