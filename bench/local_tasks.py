@@ -10,6 +10,7 @@ it prints why not). Runs offline on the local model by default.
     python bench/local_tasks.py --no-code-map            # without the code map (prompt and tool)
     python bench/local_tasks.py --peer aider             # aider on the same tasks and GGUF too
     python bench/local_tasks.py --set new                # bench/tasks_new (13-24); old: bench/tasks
+    python bench/local_tasks.py --via-server             # agentcli through llama_cpp.server
 
 Prints a line per task (solved or why not, seconds, turns, tool calls), then solved/total, per set too.
 """
@@ -31,8 +32,10 @@ SETS = {"old": TASKS, "new": TASKS.parent / "tasks_new"}
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 
 
-def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool = True) -> dict:
-    """Run one task in a fresh copy of its repo; return what happened."""
+def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool = True,
+             server=None) -> dict:
+    """Run one task in a fresh copy of its repo; return what happened. `server`: a running
+    llama_cpp.server to use (as `openai/<alias> --base-url`, no failover) instead of `model`."""
     spec = json.loads((task / "task.json").read_text(encoding="utf-8"))
     tmp = Path(tempfile.mkdtemp(prefix=f"agentcli-bench-{task.name}-"))
     ws = tmp / "repo"
@@ -41,7 +44,9 @@ def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool 
            "AGENTCLI_CODEMAP": "1" if code_map else "0"}
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
         env.pop(key, None)
-    cmd = [sys.executable, "-m", "agentcli", "run", spec["prompt"], "-C", str(ws), "--model", model,
+    target = ["--model", model] if server is None else \
+        ["--model", f"openai/{server.alias}", "--base-url", server.base, "--fallback", "none"]
+    cmd = [sys.executable, "-m", "agentcli", "run", spec["prompt"], "-C", str(ws), *target,
            "--output-format", "stream-json", "--max-turns", str(spec.get("max_turns", 12))]
     started = time.monotonic()
     try:
@@ -60,7 +65,8 @@ def run_task(task: Path, model: str, timeout: float, keep: bool, code_map: bool 
     check = subprocess.run([sys.executable, str(task / "check.py"), str(ws), str(answer_file)],
                            capture_output=True, text=True, timeout=60)
     why = (check.stderr.strip() or check.stdout.strip()).splitlines()
-    row = {"task": task.name, "harness": "agentcli", "solved": check.returncode == 0,
+    row = {"task": task.name, "harness": "agentcli" if server is None else "agentcli/server",
+           "solved": check.returncode == 0,
            "seconds": round(elapsed, 1), "turns": result.get("num_turns"),
            "tool_calls": [c.get("name") for c in calls],
            "stop_reason": result.get("stop_reason"), "exit_code": code,
@@ -111,16 +117,17 @@ def run_peer(task: Path, server, timeout: float, keep: bool) -> dict:
 def print_row(row: dict, harness: bool) -> None:
     mark = "solved" if row["solved"] else f"failed: {row['why']}"
     name = f"{row['harness']:8} " if harness else ""
-    turns = "-" if row["harness"] != "agentcli" else row["turns"] or 0  # aider does not count them
+    turns = "-" if row["harness"] == "aider" else row["turns"] or 0  # aider does not count them
     print(f"{row['task']:24} {name}{row['seconds']:7.1f}s  turns {turns:>2}  "
           f"calls {','.join(row['tool_calls']) or '-'}  {mark}", flush=True)
 
 
-def start_peer_server(model: str):
-    """The llama_cpp.server that aider talks to, serving the GGUF behind `model`, started."""
+def start_peer_server(model: str, aider: bool = True):
+    """The llama_cpp.server that aider (or agentcli with --via-server) talks to, serving the GGUF
+    behind `model`, started."""
     import peers
 
-    if not peers.AIDER.is_file():
+    if aider and not peers.AIDER.is_file():
         raise SystemExit(f"aider is not installed for the bench; once: {peers.AIDER_SETUP}")
     gguf, alias = peers.gguf_for(model)
     log = Path(tempfile.gettempdir()) / "agentcli-bench-llama-server.log"
@@ -161,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run without the code map (its head in the prompt, the code_map tool)")
     parser.add_argument("--peer", choices=["aider"],
                         help="also run this agent on each task (same model, fresh copy; bench/peers.py)")
+    parser.add_argument("--via-server", action="store_true",
+                        help="agentcli talks to the model through llama_cpp.server (openai/<model> "
+                             "--base-url, --fallback none), as a user who runs a local server does")
     parser.add_argument("--set", choices=["old", "new", "all"], default="all",
                         help="old: bench/tasks, new: bench/tasks_new, all: both (default)")
     args = parser.parse_args(argv)
@@ -170,14 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.monotonic()
     print(f"{len(tasks)} tasks on {args.model}, code map {'off' if args.no_code_map else 'on'}", flush=True)
-    server = start_peer_server(args.model) if args.peer else None
+    server = start_peer_server(args.model, aider=bool(args.peer)) if args.peer or args.via_server else None
     peer_rows: list[dict] = []
     try:
         for task_set, task in tasks:
-            row = run_task(task, args.model, args.timeout, args.keep, not args.no_code_map)
+            row = run_task(task, args.model, args.timeout, args.keep, not args.no_code_map,
+                           server if args.via_server else None)
             rows.append({**row, "set": task_set})
             print_row(rows[-1], server is not None)
-            if server:
+            if args.peer:
                 peer_rows.append({**run_peer(task, server, args.timeout, args.keep), "set": task_set})
                 print_row(peer_rows[-1], True)
     finally:
@@ -185,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
     solved = sum(r["solved"] for r in rows)
     total_s = time.monotonic() - started
-    if server:
+    if args.peer:
         results = {"model": args.model, "code_map": not args.no_code_map,
                    "harnesses": [summary(rows, "agentcli", args.model),
                                  summary(peer_rows, args.peer, args.model)]}
