@@ -91,7 +91,10 @@ def test_each_mode_is_what_the_wire_allows():
               "tools": [{"type": "function", "function": {"name": n}} for n in ("read", "edit", "write")]}
     assert steered_params(params, "free", None, ()) == params
     words = steered_params(params, "words", "In words.", ())
-    assert words["tool_choice"] == "none" and words["messages"][-1]["content"] == "Fix it.\n\nIn words."
+    # a server cannot mask the call tokens, and one that renders the tools ignores "none"
+    assert "tools" not in words and "tool_choice" not in words
+    assert words["messages"][-1]["content"] == "Fix it.\n\nIn words."
+
     named = steered_params(params, "call", None, ("edit",))
     assert named["tool_choice"] == {"type": "function", "function": {"name": "edit"}}
     some = steered_params(params, "grammar", None, ("edit", "write"))
@@ -99,6 +102,23 @@ def test_each_mode_is_what_the_wire_allows():
     assert "tool_choice" not in steered_params(params, "call", "Call.", (), tool_choice=False)
     after_tool = {**params, "messages": [{"role": "tool", "tool_call_id": "c", "content": "x"}]}
     assert steered_params(after_tool, "code", "Code.", ())["messages"][-1] == {"role": "user", "content": "Code."}
+
+
+def test_words_mode_shows_a_server_model_no_call_to_copy():
+    """Told to answer in words, a model behind a server sees its earlier calls and their results
+    as plain turns: with tool calls in the conversation it writes another one (a server cannot
+    mask them), and the reply ends with no answer."""
+    call = {"id": "c1", "type": "function", "function": {"name": "read", "arguments": '{"path": "a.py"}'}}
+    params = {"messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "Which port?"},
+                           {"role": "assistant", "content": None, "tool_calls": [call]},
+                           {"role": "tool", "tool_call_id": "c1", "content": "PORT = 8042"}],
+              "tools": [{"type": "function", "function": {"name": "read"}}]}
+    words = steered_params(params, "words", "Answer in words.", ())
+    assert [m["role"] for m in words["messages"]] == ["system", "user", "assistant", "user"]
+    assert not any("tool_calls" in m or m["role"] == "tool" for m in words["messages"])
+    assert words["messages"][2]["content"] == 'I called read {"path": "a.py"}'
+    assert words["messages"][3]["content"] == "The result of that call:\nPORT = 8042\n\nAnswer in words."
+    assert steered_params(params, "free", None, ())["messages"] == params["messages"]
 
 
 def test_calls_the_server_parsed_reach_the_rules_as_tagged_json_and_broken_ones_stay_broken():

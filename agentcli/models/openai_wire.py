@@ -83,12 +83,14 @@ CALL_OPEN, CALL_CLOSE = "<tool_call>\n", "</tool_call>"  # the form the rules re
 
 def steered_params(params: dict[str, Any], mode: str, note: str | None, only: tuple[str, ...], *,
                    tool_choice: bool = True) -> dict[str, Any]:
-    """`params` asked for in `mode`: the note as the last user message; words: tool_choice "none";
+    """`params` asked for in `mode`: the note as the last user message; words: without the tools;
     call and grammar: a forced tool choice (the one tool of `only`, else any of its tools, else
     any); free and code: nothing more. `tool_choice` False: the server refuses it, so the note
     alone asks."""
     out = dict(params)
     messages = list(params["messages"])
+    if mode == "words":
+        messages = _flattened(messages)
     if note:
         last = messages[-1] if messages else {}
         if last.get("role") == "user" and isinstance(last.get("content"), str):
@@ -97,18 +99,44 @@ def steered_params(params: dict[str, Any], mode: str, note: str | None, only: tu
         else:
             messages.append({"role": "user", "content": note})
     out["messages"] = messages
+    if mode == "words":
+        # The bundled model's call tokens are masked here; a server's cannot be, and servers
+        # that render the tools into the prompt ignore tool_choice "none": it is shown neither
+        # the tools nor calls to copy (the conversation's calls and results are plain text).
+        out.pop("tools", None)
+        out.pop("tool_choice", None)
+        return out
     tools = params.get("tools")
     if not tool_choice or not tools:
         return out
-    if mode == "words":
-        out["tool_choice"] = "none"
-    elif mode in ("call", "grammar"):
+    if mode in ("call", "grammar"):
         named = [t for t in tools if t["function"]["name"] in only]
         if len(named) == 1:
             out["tool_choice"] = {"type": "function", "function": {"name": named[0]["function"]["name"]}}
         else:
             out["tool_choice"] = "required"
             out["tools"] = named or tools
+    return out
+
+
+def _flattened(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation with its tool calls and results written as plain turns (a call as the
+    assistant's words, its result as the user's), adjacent turns of one role joined."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        role, text = m.get("role"), m.get("content") or ""
+        if role == "tool":
+            role, text = "user", f"The result of that call:\n{text}"
+        elif role == "assistant" and m.get("tool_calls"):
+            calls = [f"I called {c['function']['name']} {c['function'].get('arguments') or '{}'}"
+                     for c in m["tool_calls"]]
+            text = "\n".join(([text] if text else []) + calls)
+        if not isinstance(text, str):
+            return messages  # content in parts: left as it is
+        if out and out[-1]["role"] == role and role != "system":
+            out[-1] = {"role": role, "content": out[-1]["content"] + "\n\n" + text}
+        else:
+            out.append({"role": role, "content": text})
     return out
 
 
