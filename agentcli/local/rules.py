@@ -30,6 +30,7 @@ With no decision the reply stands as decoded (an unusable call: the loop says wh
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from agentcli.local import chat, codemode, fenced, steer, undo, verify
 from agentcli.local.decisions import (
@@ -217,34 +218,34 @@ class EarlyAnswer:
         return SendBack(now.premature, only)
 
 
+def _before_answer(task: TaskView, now: Attempt, tool: str,
+                   find: Callable[[], ToolCall | None]) -> Instead | None:
+    """The harness's call (`find()`) in place of an answer, where the task offers `tool`."""
+    if now.answer is None or tool not in task.names:
+        return None
+    call = find()
+    return Instead(call) if call else None
+
+
 class UnchangedTarget:
     """An answer that claims a change never made: the file again."""
 
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
-        if now.answer is None or "read" not in task.names:
-            return None
-        read = steer.unchanged_target(task.messages, now.answer)
-        return Instead(read) if read else None
+        return _before_answer(task, now, "read", lambda: steer.unchanged_target(task.messages, now.answer))
 
 
 class RunCommand:
     """An answer after an edit: run the task's command first."""
 
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
-        if now.answer is None or "shell" not in task.names:
-            return None
-        run = verify.run_mentioned(task.messages)
-        return Instead(run) if run else None
+        return _before_answer(task, now, "shell", lambda: verify.run_mentioned(task.messages))
 
 
 class Leftovers:
     """An answer to a replace-everywhere task: search what is left."""
 
     def __call__(self, task: TaskView, state: State, now: Attempt) -> Instead | None:
-        if now.answer is None or "grep" not in task.names:
-            return None
-        search = verify.leftovers(task.messages)
-        return Instead(search) if search else None
+        return _before_answer(task, now, "grep", lambda: verify.leftovers(task.messages))
 
 
 class Answer:
